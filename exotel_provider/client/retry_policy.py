@@ -1,0 +1,75 @@
+"""When a request is retried, and how long to wait: built on tenacity.
+
+Reads (GET) are safe to repeat: they retry on transport errors, 429 and 5xx with exponential
+backoff and jitter, honouring ``Retry-After`` when Exotel sends it. Placing a call is retried only
+when the request provably did not take effect (the connection was never made, or a 429).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import tenacity
+
+from exotel_provider.errors import (
+    ExotelCallOutcomeUnknownError,
+    ExotelRateLimitError,
+    ExotelServerError,
+    ExotelTransportError,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Backoff settings shared by the sync and async clients."""
+
+    max_attempts: int = 5
+    initial_wait: float = 1.0
+    max_wait: float = 60.0
+    jitter: float = 1.0
+
+
+def is_retryable_read_error(error: BaseException) -> bool:
+    """A GET that failed this way may simply be sent again."""
+    return isinstance(error, (ExotelTransportError, ExotelRateLimitError, ExotelServerError))
+
+
+def is_retryable_placement_error(error: BaseException) -> bool:
+    """A call-placing POST that failed this way certainly placed no call (429, or never connected)."""
+    if isinstance(error, ExotelCallOutcomeUnknownError):
+        return False
+    return isinstance(error, (ExotelRateLimitError, ExotelTransportError))
+
+
+class _WaitHonouringRetryAfter(tenacity.wait.wait_base):
+    """Exponential backoff with jitter, unless the failure carried a Retry-After."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._backoff = tenacity.wait_random_exponential(multiplier=policy.initial_wait, max=policy.max_wait)
+        self._max_wait = policy.max_wait
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None else None
+        if isinstance(error, ExotelRateLimitError) and error.retry_after is not None:
+            return min(error.retry_after, self._max_wait)
+        return float(self._backoff(retry_state))
+
+
+def retrying_kwargs(
+    policy: RetryPolicy,
+    should_retry: Callable[[BaseException], bool],
+    before_sleep: Callable[..., Any] | None,
+) -> dict[str, Any]:
+    """Arguments for ``tenacity.Retrying`` / ``AsyncRetrying`` under this policy."""
+    kwargs: dict[str, Any] = {
+        "retry": tenacity.retry_if_exception(should_retry),
+        "wait": _WaitHonouringRetryAfter(policy),
+        "stop": tenacity.stop_after_attempt(policy.max_attempts),
+        "reraise": True,
+    }
+    if before_sleep is not None:
+        kwargs["before_sleep"] = before_sleep
+    return kwargs

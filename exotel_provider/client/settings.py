@@ -1,0 +1,173 @@
+"""How to reach one Exotel account: credentials, regional base URL, and every URL we request.
+
+This is the one settings object (read from an Airflow connection by the hook) and the one place
+that builds URLs. The API token is kept out of ``repr`` and never put in a URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from exotel_provider.errors import ExotelConfigurationError
+
+REGION_HOSTS: dict[str, str] = {
+    "singapore": "api.exotel.com",
+    "mumbai": "api.in.exotel.com",
+}
+DEFAULT_REGION = "singapore"
+DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_REQUESTS_PER_MINUTE = 150
+"""Our own request budget per account: safely under Exotel's limit of 200 requests per minute."""
+EXOTEL_REQUESTS_PER_MINUTE_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class ExotelSettings:
+    """Credentials and endpoints of one Exotel account."""
+
+    account_sid: str
+    api_key: str
+    api_token: str = field(repr=False)
+    base_url: str = f"https://{REGION_HOSTS[DEFAULT_REGION]}"
+    region: str = DEFAULT_REGION
+    caller_id: str | None = None
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+    requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
+    mask_phone_numbers: bool = True
+
+    def __post_init__(self) -> None:
+        for name, value in (
+            ("account_sid", self.account_sid),
+            ("API key", self.api_key),
+            ("API token", self.api_token),
+        ):
+            if not isinstance(value, str) or not value.strip():
+                raise ExotelConfigurationError(f"The Exotel connection has no {name}. {_WHERE[name]}")
+        if "/" in self.account_sid or any(c.isspace() for c in self.account_sid):
+            raise ExotelConfigurationError(
+                "The Exotel account_sid contains '/' or spaces; copy it from Exotel's dashboard, API settings."
+            )
+
+    @property
+    def host(self) -> str:
+        """The host (and port) requests go to, for messages."""
+        return urlsplit(self.base_url).netloc
+
+    # --- URLs: the only place they are built ---------------------------------------------------
+
+    def account_url(self, path: str, *, json: bool = True) -> str:
+        """``<base>/v1/Accounts/<sid>/<path>[.json]``."""
+        suffix = ".json" if json else ""
+        return f"{self.base_url}/v1/Accounts/{quote(self.account_sid, safe='')}/{path}{suffix}"
+
+    def connect_url(self, *, json: bool = True) -> str:
+        return self.account_url("Calls/connect", json=json)
+
+    def call_url(self, call_sid: str, *, json: bool = True) -> str:
+        return self.account_url(f"Calls/{quote(call_sid, safe='')}", json=json)
+
+    def calls_url(self, *, json: bool = True) -> str:
+        return self.account_url("Calls", json=json)
+
+    def page_url(self, page_uri: str) -> str:
+        """Absolute URL for a paging URI from Exotel's Metadata (a path on the same host)."""
+        parts = urlsplit(page_uri)
+        if parts.scheme:
+            if parts.netloc != self.host:
+                raise ExotelConfigurationError(f"Exotel paging URI points to another host: {parts.netloc}")
+            return page_uri
+        return self.base_url + (page_uri if page_uri.startswith("/") else "/" + page_uri)
+
+    @classmethod
+    def from_connection(
+        cls,
+        *,
+        login: str | None,
+        password: str | None,
+        host: str | None,
+        port: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> ExotelSettings:
+        """Read the connection contract: login = API key, password = API token, extra.account_sid,
+        extra.region (singapore|mumbai), optional host override, extra.caller_id, extra.timeout,
+        extra.requests_per_minute, extra.mask_phone_numbers."""
+        extra = dict(extra or {})
+        region = str(extra.get("region") or DEFAULT_REGION).strip().lower()
+        if region not in REGION_HOSTS:
+            raise ExotelConfigurationError(
+                f"Unknown Exotel region {region!r} in the connection's extra. Use 'singapore' "
+                "(api.exotel.com, the default) or 'mumbai' (api.in.exotel.com, for Indian accounts)."
+            )
+        return cls(
+            account_sid=str(extra.get("account_sid") or "").strip(),
+            api_key=(login or "").strip(),
+            api_token=(password or "").strip(),
+            base_url=base_url_for(host=host, port=port, region=region),
+            region=region,
+            caller_id=(str(extra["caller_id"]).strip() or None) if extra.get("caller_id") else None,
+            timeout=_positive_number(extra.get("timeout"), "timeout", DEFAULT_TIMEOUT_SECONDS),
+            requests_per_minute=int(
+                _positive_number(
+                    extra.get("requests_per_minute"), "requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE
+                )
+            ),
+            mask_phone_numbers=_boolean(extra.get("mask_phone_numbers"), default=True),
+        )
+
+
+_WHERE = {
+    "account_sid": "Set extra.account_sid (Exotel dashboard, API settings).",
+    "API key": "Put the API key in the connection's login field.",
+    "API token": "Put the API token in the connection's password field.",
+}
+
+
+def base_url_for(*, host: str | None, port: int | None, region: str) -> str:
+    """The base URL: the region's host, or the connection's host override.
+
+    A bare host name means https; a full URL with scheme (and port) is used as is.
+    """
+    if not host or not host.strip():
+        return f"https://{REGION_HOSTS[region]}"
+    text = host.strip().rstrip("/")
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        raise ExotelConfigurationError(
+            f"The Exotel connection's host {host!r} is not a host name or an http(s) URL "
+            "(and must not hold credentials). Leave it empty to use the region's host."
+        )
+    if parts.path not in ("", "/"):
+        raise ExotelConfigurationError(
+            f"The Exotel connection's host {host!r} has a path; give only scheme, host and port."
+        )
+    netloc = parts.netloc
+    if port and parts.port is None:
+        netloc = f"{netloc}:{int(port)}"
+    return f"{parts.scheme}://{netloc}"
+
+
+def _positive_number(value: Any, name: str, default: float) -> float:
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if not number > 0:
+        raise ExotelConfigurationError(
+            f"The Exotel connection's extra.{name} must be a positive number, not {value!r}."
+        )
+    return number
+
+
+def _boolean(value: Any, *, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() not in {"false", "0", "no", "off"}

@@ -1,0 +1,127 @@
+"""The provider's exceptions: one hierarchy rooted in :class:`ExotelError`.
+
+Every message says what went wrong and what to do next. Messages never contain the API token;
+phone numbers in them are masked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ExotelError(Exception):
+    """Root of every error this provider raises."""
+
+
+class ExotelConfigurationError(ExotelError, ValueError):
+    """The Airflow connection (or settings) for Exotel is incomplete or wrong."""
+
+
+class ExotelValidationError(ExotelError, ValueError):
+    """A call request is invalid; raised before anything is sent to Exotel.
+
+    ``field`` names the offending parameter in Exotel's spelling (``From``, ``TimeLimit`` ...).
+    """
+
+    def __init__(self, field: str, problem: str, fix: str) -> None:
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{field}: {problem}. {fix}")
+
+
+class ExotelResponseError(ExotelError):
+    """Exotel answered with something this provider cannot read (malformed JSON/XML, HTML ...)."""
+
+
+class ExotelTransportError(ExotelError):
+    """The request did not get an HTTP answer (connection refused, reset, timed out)."""
+
+
+class ExotelCallOutcomeUnknownError(ExotelTransportError):
+    """A call-placing request was sent but no answer came back: the call may or may not exist.
+
+    Never retried blindly; see the operator's ``unknown_outcome`` policy.
+    """
+
+
+class ExotelAPIError(ExotelError):
+    """Exotel answered with an HTTP error status."""
+
+    status_code: int = 0
+    advice: str = "Check the request against Exotel's API documentation."
+
+    def __init__(self, message: str, *, status_code: int, exotel_message: str | None = None) -> None:
+        self.status_code = status_code
+        self.exotel_message = exotel_message
+        super().__init__(message)
+
+
+class ExotelBadRequestError(ExotelAPIError):
+    advice = "Exotel rejected the request as malformed; check the call parameters."
+
+
+class ExotelAuthenticationError(ExotelAPIError):
+    advice = (
+        "Check the API key (connection login) and API token (connection password), and the region: "
+        "Indian accounts must use the 'mumbai' region (api.in.exotel.com)."
+    )
+
+
+class ExotelPaymentRequiredError(ExotelAPIError):
+    advice = (
+        "Not available on your Exotel plan, or the usage limit/balance is exhausted: recharge or upgrade."
+    )
+
+
+class ExotelForbiddenError(ExotelAPIError):
+    advice = (
+        "The API key has no access to this resource, or the number is on India's NDNC/DND list "
+        "(transactional calls need CallType 'trans' and an approved template)."
+    )
+
+
+class ExotelNotFoundError(ExotelAPIError):
+    advice = "No such call or account: check the call Sid and the connection's account_sid."
+
+
+class ExotelConflictError(ExotelAPIError):
+    advice = "The same resource was updated concurrently; try again."
+
+
+class ExotelRateLimitError(ExotelAPIError):
+    advice = (
+        "Exotel allows 200 requests per minute per account: lower concurrency "
+        "(pools, max_active_tis_per_dag) or the request budget."
+    )
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int = 429,
+        exotel_message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, status_code=status_code, exotel_message=exotel_message)
+
+
+class ExotelServerError(ExotelAPIError):
+    advice = "Exotel had a server-side problem; try again later."
+
+
+class CallUnsuccessfulError(ExotelError):
+    """The call reached a terminal status that the task does not count as success."""
+
+    def __init__(self, message: str, *, call: dict[str, Any]) -> None:
+        self.call = call
+        super().__init__(message)
+
+
+class ExotelWaitTimeout(ExotelError):
+    """A call did not reach its final status (and price) within the time allowed for waiting."""
+
+    def __init__(self, message: str, *, call_sid: str) -> None:
+        self.call_sid = call_sid
+        super().__init__(message)

@@ -1,0 +1,193 @@
+"""ExotelHook: reads the Airflow connection and hands out a configured Exotel client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+from exotel_provider.calls.model import Call
+from exotel_provider.calls.parsing import CallPage
+from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment, assess_call
+from exotel_provider.calls.requests import ConnectRequest, build_connect_request
+from exotel_provider.client.retry_policy import RetryPolicy
+from exotel_provider.client.settings import ExotelSettings
+from exotel_provider.client.sync_client import ExotelClient
+from exotel_provider.connection_form import legacy_connection_form_widgets, legacy_ui_field_behaviour
+from exotel_provider.errors import ExotelError, ExotelWaitTimeout
+
+
+def settings_from_connection(connection: Any) -> ExotelSettings:
+    """The connection contract: login = API key, password = API token, extra.account_sid,
+    extra.region, optional host override, extra.caller_id / timeout / requests_per_minute."""
+    return ExotelSettings.from_connection(
+        login=connection.login,
+        password=connection.password,
+        host=connection.host,
+        port=connection.port,
+        extra=_plain_extra(connection.extra_dejson),
+    )
+
+
+def _plain_extra(extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Accept both plain keys and the UI's prefixed ``extra__exotel__<name>`` keys."""
+    plain: dict[str, Any] = {}
+    for key, value in (extra or {}).items():
+        name = key.removeprefix("extra__exotel__")
+        if name == key or name not in plain:
+            plain[name] = value
+    return plain
+
+
+class ExotelHook(BaseHook):
+    """Interact with Exotel's Voice v1 calls API.
+
+    :param exotel_conn_id: an Airflow connection of type ``exotel``: login = API key,
+        password = API token, extra ``account_sid`` (required), ``region`` (``singapore`` or
+        ``mumbai``), optional host override, ``caller_id``, ``timeout``.
+    :param retry_policy: backoff for retried requests.
+    """
+
+    conn_name_attr = "exotel_conn_id"
+    default_conn_name = "exotel_default"
+    conn_type = "exotel"
+    hook_name = "Exotel"
+
+    def __init__(
+        self,
+        exotel_conn_id: str = default_conn_name,
+        *,
+        retry_policy: RetryPolicy | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.exotel_conn_id = exotel_conn_id
+        self.retry_policy = retry_policy
+
+    def __repr__(self) -> str:
+        return f"ExotelHook(exotel_conn_id={self.exotel_conn_id!r})"
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return legacy_ui_field_behaviour()
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        return legacy_connection_form_widgets()
+
+    @cached_property
+    def settings(self) -> ExotelSettings:
+        return settings_from_connection(self.get_connection(self.exotel_conn_id))
+
+    @cached_property
+    def client(self) -> ExotelClient:
+        return ExotelClient(self.settings, retry_policy=self.retry_policy)
+
+    def get_conn(self) -> ExotelClient:
+        return self.client
+
+    def close(self) -> None:
+        if "client" in self.__dict__:
+            self.client.close()
+            del self.__dict__["client"]
+
+    # --- calls -----------------------------------------------------------------------------------
+
+    def build_connect_request(self, *, caller_id: str | None = None, **parameters: Any) -> ConnectRequest:
+        """Validate a ``Calls/connect`` request (caller_id defaults from the connection). No network."""
+        return build_connect_request(
+            account_sid=self.settings.account_sid,
+            caller_id=caller_id or self.settings.caller_id,
+            **parameters,
+        )
+
+    def place_call(self, request: ConnectRequest) -> Call:
+        """Send a validated request. See :meth:`ExotelClient.place_call` for the retry rules."""
+        return self.client.place_call(request)
+
+    def connect_to_flow(
+        self,
+        from_number: str,
+        *,
+        app_id: str | int | None = None,
+        url: str | None = None,
+        caller_id: str | None = None,
+        **optional: Any,
+    ) -> Call:
+        """Call ``from_number`` and, once picked up, connect it to a call flow (the seed's API)."""
+        request = self.build_connect_request(
+            from_number=from_number, app_id=app_id, url=url, caller_id=caller_id, **optional
+        )
+        return self.place_call(request)
+
+    def connect_two_numbers(
+        self, from_number: str, to_number: str, *, caller_id: str | None = None, **optional: Any
+    ) -> Call:
+        """Call ``from_number`` and, once picked up, connect it to ``to_number``."""
+        request = self.build_connect_request(
+            from_number=from_number, to_number=to_number, caller_id=caller_id, **optional
+        )
+        return self.place_call(request)
+
+    def get_call(self, call_sid: str, *, details: bool = False) -> Call:
+        return self.client.get_call(call_sid, details=details)
+
+    def list_calls(self, **filters: Any) -> CallPage:
+        """One page of the bulk call-details listing (filters as in :meth:`ExotelClient.list_calls`)."""
+        return self.client.list_calls(**filters)
+
+    def iter_calls(self, **filters: Any) -> Iterator[Call]:
+        return self.client.iter_calls(**filters)
+
+    def get_ended_calls(self, sids: Iterable[str]) -> dict[str, Call]:
+        """Ended calls among ``sids`` via bulk details (100 Sids per request); ongoing ones are absent."""
+        return self.client.get_ended_calls(sids)
+
+    def wait_for_call(
+        self,
+        call_sid: str,
+        *,
+        poll_interval: float = 30.0,
+        pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
+        timeout: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> Assessment:
+        """Poll one call until :func:`assess_call` says it is final (ended, and priced or past grace).
+
+        Holds the caller's worker slot while it waits; deferrable mode does not.
+        """
+        started = clock()
+        ended_seen_at: float | None = None
+        while True:
+            call = self.get_call(call_sid)
+            now = clock()
+            if call.is_terminal and ended_seen_at is None:
+                ended_seen_at = now
+            assessment = assess_call(
+                call, ended_seen_at=ended_seen_at, now=now, pricing_grace_seconds=pricing_grace_seconds
+            )
+            if assessment.is_final:
+                return assessment
+            self.log.info("Exotel: %s", assessment.message)
+            if timeout is not None and now - started + poll_interval > timeout:
+                raise ExotelWaitTimeout(
+                    f"Call {call_sid} was not final after waiting {now - started:.0f} s (timeout {timeout:.0f} s): "
+                    f"{assessment.message}. Its Sid is kept in XCom; a sensor can resume waiting.",
+                    call_sid=call_sid,
+                )
+            sleep(poll_interval)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Used by the UI's and CLI's connection test: one authenticated listing request."""
+        try:
+            self.client.check_access()
+        except ExotelError as err:
+            return False, str(err)
+        return True, f"Connected to Exotel account {self.settings.account_sid} at {self.settings.host}"
+
+
+__all__: Sequence[str] = ("ExotelHook", "settings_from_connection")

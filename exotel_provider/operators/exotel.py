@@ -1,0 +1,256 @@
+"""ExotelConnectOperator: place one call (to a call flow, or between two numbers) and push its Sid."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context
+
+from exotel_provider.calls.model import Call
+from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, is_successful
+from exotel_provider.calls.requests import ConnectRequest
+from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, CallStatus, coerce_statuses
+from exotel_provider.errors import (
+    ExotelCallOutcomeUnknownError,
+    ExotelConfigurationError,
+    ExotelNotFoundError,
+    ExotelValidationError,
+)
+from exotel_provider.hooks.exotel import ExotelHook
+from exotel_provider.task_errors import (
+    CallNotSuccessful,
+    CallOutcomeUnknown,
+    InvalidCallRequest,
+    InvalidExotelConnection,
+)
+from exotel_provider.task_memory import TaskMemory
+
+PLACED_CALL_KEY = "exotel_placed_call_sid"
+"""task_state_store key holding the Sid of the call this task instance placed (kept across retries)."""
+
+
+class ExotelConnectOperator(BaseOperator):
+    """Place a call through Exotel's ``Calls/connect`` API and push the call Sid to XCom.
+
+    Calls ``from_number`` and, once picked up, connects it to a call flow (``app_id`` or ``url``),
+    or to ``to_number``. Every parameter is validated before anything is sent. The Sid is pushed
+    as the return value and under the XCom key ``call_sid`` as soon as Exotel accepts the call.
+
+    A retry of the same task instance never calls the person again: on Airflow 3.3+ the Sid is kept
+    in the task's ``task_state_store`` and the retry reconnects to that call. (Airflow 3.1/3.2 have
+    no such store; there, give this task ``retries=0`` and wait in a separate sensor task.)
+
+    :param from_number: number called first (E.164, or Indian national form with 0 / STD code).
+    :param app_id: id of the call flow (applet) to connect to; the flow URL is built from it.
+    :param url: the flow URL itself (``http://my.exotel.com/<sid>/exoml/start_voice/<app_id>``).
+    :param to_number: connect two numbers instead of a flow.
+    :param caller_id: the ExoPhone to call from; defaults to the connection's ``extra.caller_id``.
+    :param call_type: ``trans`` for transactional calls.
+    :param time_limit: cut the call after this many seconds (1-14400).
+    :param time_out: ring each leg this many seconds (1-60).
+    :param status_callback: URL Exotel POSTs to when the call ends.
+    :param status_callback_events: ``terminal`` and/or ``answered``.
+    :param status_callback_content_type: ``multipart/form-data`` or ``application/json``.
+    :param custom_field: up to 128 characters passed to Passthru/Greeting applets.
+    :param record: record a two-number call; ``recording_channels`` (single/dual),
+        ``recording_format`` (mp3/mp3-hq) and ``wait_url`` also apply to two-number calls only.
+    :param exotel_conn_id: the Exotel connection.
+    :param wait_for_completion: also wait until the call is final and priced; the final details
+        are pushed under the XCom key ``call``. Unsuccessful outcomes raise :class:`CallNotSuccessful`.
+    :param poll_interval: seconds between checks while waiting.
+    :param pricing_grace_seconds: how long after the call ended to wait for its price.
+    :param success_statuses: terminal statuses that count as success when waiting (default completed).
+    :param wait_timeout: give up waiting after this many seconds (the Sid stays in XCom).
+    :param redial_on_retry: on a retry, place a new call if the earlier one ended unanswered
+        (busy, no-answer, failed, canceled). Default False: a retry never dials again.
+    """
+
+    template_fields: Sequence[str] = (
+        "exotel_conn_id",
+        "from_number",
+        "to_number",
+        "caller_id",
+        "app_id",
+        "url",
+        "call_type",
+        "time_limit",
+        "time_out",
+        "status_callback",
+        "status_callback_events",
+        "status_callback_content_type",
+        "custom_field",
+        "record",
+        "recording_channels",
+        "recording_format",
+        "wait_url",
+    )
+    ui_color = "#e8f4ff"
+
+    def __init__(
+        self,
+        *,
+        from_number: str,
+        app_id: str | int | None = None,
+        url: str | None = None,
+        to_number: str | None = None,
+        caller_id: str | None = None,
+        call_type: str | None = None,
+        time_limit: int | str | None = None,
+        time_out: int | str | None = None,
+        status_callback: str | None = None,
+        status_callback_events: Iterable[str] | str | None = None,
+        status_callback_content_type: str | None = None,
+        custom_field: str | None = None,
+        record: bool | None = None,
+        recording_channels: str | None = None,
+        recording_format: str | None = None,
+        wait_url: str | None = None,
+        exotel_conn_id: str = ExotelHook.default_conn_name,
+        wait_for_completion: bool = False,
+        poll_interval: float = 30.0,
+        pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
+        success_statuses: Iterable[str] | str = DEFAULT_SUCCESS_STATUSES,
+        wait_timeout: float | None = None,
+        redial_on_retry: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.from_number = from_number
+        self.app_id = app_id
+        self.url = url
+        self.to_number = to_number
+        self.caller_id = caller_id
+        self.call_type = call_type
+        self.time_limit = time_limit
+        self.time_out = time_out
+        self.status_callback = status_callback
+        self.status_callback_events = status_callback_events
+        self.status_callback_content_type = status_callback_content_type
+        self.custom_field = custom_field
+        self.record = record
+        self.recording_channels = recording_channels
+        self.recording_format = recording_format
+        self.wait_url = wait_url
+        self.exotel_conn_id = exotel_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.poll_interval = poll_interval
+        self.pricing_grace_seconds = pricing_grace_seconds
+        self.success_statuses: frozenset[CallStatus] = coerce_statuses(success_statuses)
+        self.wait_timeout = wait_timeout
+        self.redial_on_retry = redial_on_retry
+
+    @cached_property
+    def hook(self) -> ExotelHook:
+        return ExotelHook(self.exotel_conn_id)
+
+    def execute(self, context: Context) -> str:
+        request = self.build_request()
+        memory = TaskMemory(context)
+        call = self._call_from_earlier_try(memory)
+        if call is None:
+            call = self._place(request)
+            self._remember(context, memory, call)
+        else:
+            self._push_sid(context, call.sid)
+        if self.wait_for_completion:
+            self._wait(context, call.sid)
+        return call.sid
+
+    def build_request(self) -> ConnectRequest:
+        """Validate the rendered parameters; fails the task (no retry) on bad input. No network."""
+        try:
+            return self.hook.build_connect_request(
+                from_number=self.from_number,
+                to_number=self.to_number or None,
+                caller_id=self.caller_id or None,
+                app_id=self.app_id,
+                url=self.url,
+                call_type=self.call_type or None,
+                time_limit=self.time_limit,
+                time_out=self.time_out,
+                status_callback=self.status_callback or None,
+                status_callback_events=self.status_callback_events,
+                status_callback_content_type=self.status_callback_content_type or None,
+                custom_field=self.custom_field,
+                record=self.record,
+                recording_channels=self.recording_channels or None,
+                recording_format=self.recording_format or None,
+                wait_url=self.wait_url or None,
+            )
+        except ExotelValidationError as err:
+            raise InvalidCallRequest.from_error(err) from None
+        except ExotelConfigurationError as err:
+            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
+
+    # --- steps -----------------------------------------------------------------------------------
+
+    def _call_from_earlier_try(self, memory: TaskMemory) -> Call | None:
+        """The call an earlier try of this task instance placed, if it must be reused."""
+        if not memory.available:
+            self.log.warning(
+                "This Airflow has no task_state_store (added in Airflow 3.3): a retry of this task "
+                "cannot recognise a call an earlier try placed. Use retries=0 on call-placing tasks."
+            )
+            return None
+        sid = memory.get(PLACED_CALL_KEY)
+        if not sid:
+            return None
+        try:
+            call = self.hook.get_call(str(sid))
+        except ExotelNotFoundError:
+            self.log.warning("Call %s placed by an earlier try is unknown to Exotel; placing a new call", sid)
+            return None
+        if self.redial_on_retry and call.is_terminal and call.status is not CallStatus.COMPLETED:
+            self.log.info(
+                "Call %s from an earlier try ended %s; redialling as redial_on_retry asks",
+                call.sid,
+                call.raw_status,
+            )
+            return None
+        self.log.info(
+            "Reusing call %s (%s) placed by an earlier try: not calling again", call.sid, call.raw_status
+        )
+        return call
+
+    def _place(self, request: ConnectRequest) -> Call:
+        try:
+            return self.hook.place_call(request)
+        except ExotelCallOutcomeUnknownError as err:
+            raise CallOutcomeUnknown(str(err)) from None
+
+    def _remember(self, context: Context, memory: TaskMemory, call: Call) -> None:
+        """XCom first (the user's handle on the call), then the retry memory."""
+        self._push_sid(context, call.sid)
+        memory.set(PLACED_CALL_KEY, call.sid)
+
+    def _push_sid(self, context: Context, sid: str) -> None:
+        ti = context["ti"]
+        ti.xcom_push(key="call_sid", value=sid)
+        ti.xcom_push(key="return_value", value=sid)
+
+    def _wait(self, context: Context, sid: str) -> None:
+        assessment = self.hook.wait_for_call(
+            sid,
+            poll_interval=self.poll_interval,
+            pricing_grace_seconds=self.pricing_grace_seconds,
+            timeout=self.wait_timeout,
+        )
+        if not assessment.priced:
+            self.log.warning("Exotel: %s", assessment.message)
+        details = assessment.call.to_dict()
+        context["ti"].xcom_push(key="call", value=details)
+        if not is_successful(assessment.call, self.success_statuses):
+            raise CallNotSuccessful(
+                f"Call {sid} ended {assessment.call.raw_status}; success means "
+                f"{', '.join(sorted(self.success_statuses))}. Details are in XCom under 'call'.",
+                call=details,
+            )
+        self.log.info(
+            "Exotel: call %s ended %s (duration %s s, price %s)",
+            sid,
+            assessment.call.raw_status,
+            assessment.call.duration,
+            assessment.call.price,
+        )

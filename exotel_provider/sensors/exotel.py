@@ -1,0 +1,126 @@
+"""ExotelCallSensor: wait until a call has its final status and its price."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
+
+from exotel_provider.calls.progress import (
+    DEFAULT_PRICING_GRACE_SECONDS,
+    Assessment,
+    assess_call,
+    is_successful,
+)
+from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, CallStatus, coerce_statuses
+from exotel_provider.errors import ExotelConfigurationError
+from exotel_provider.hooks.exotel import ExotelHook
+from exotel_provider.task_errors import CallNotSuccessful, InvalidCallRequest, InvalidExotelConnection
+from exotel_provider.task_memory import TaskMemory
+
+ENDED_SEEN_AT_KEY = "exotel_call_ended_seen_at"
+"""task_state_store key: when this sensor first saw the call ended (for the pricing grace period)."""
+
+
+class ExotelCallSensor(BaseSensorOperator):
+    """Wait until an Exotel call has a terminal status **and** its Price, Duration and EndTime.
+
+    Exotel fills in pricing minutes after a call ends; calls that never connected may never be
+    priced, so after ``pricing_grace_seconds`` the sensor stops waiting for pricing and logs a
+    warning. The final call details (Exotel's field names, ``Price`` a number) are the sensor's
+    XCom return value. A call ending in a status outside ``success_statuses`` (default:
+    ``completed``) raises :class:`~exotel_provider.task_errors.CallNotSuccessful`, with its details
+    also in XCom under the key ``call``; pass ``success_statuses=TERMINAL_STATUSES`` to accept any.
+
+    Works in ``poke`` and ``reschedule`` modes.
+
+    :param call_sid: the call's Sid, e.g. ``"{{ ti.xcom_pull(task_ids='place_call') }}"``.
+    :param exotel_conn_id: the Exotel connection.
+    :param pricing_grace_seconds: how long after the call ended to wait for its price.
+    :param success_statuses: terminal statuses that count as success.
+    """
+
+    template_fields: Sequence[str] = ("call_sid", "exotel_conn_id")
+    ui_color = "#e8f4ff"
+
+    def __init__(
+        self,
+        *,
+        call_sid: str,
+        exotel_conn_id: str = ExotelHook.default_conn_name,
+        pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
+        success_statuses: Iterable[str] | str = DEFAULT_SUCCESS_STATUSES,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("poke_interval", 30)
+        super().__init__(**kwargs)
+        self.call_sid = call_sid
+        self.exotel_conn_id = exotel_conn_id
+        self.pricing_grace_seconds = pricing_grace_seconds
+        self.success_statuses: frozenset[CallStatus] = coerce_statuses(success_statuses)
+        self._ended_seen_at: float | None = None
+
+    @cached_property
+    def hook(self) -> ExotelHook:
+        return ExotelHook(self.exotel_conn_id)
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        sid = str(self.call_sid or "").strip()
+        if not sid or sid == "None":
+            raise InvalidCallRequest(
+                "call_sid",
+                "no call Sid given (it rendered empty)",
+                "Pass the Sid pushed by ExotelConnectOperator, e.g. "
+                "\"{{ ti.xcom_pull(task_ids='place_call', key='call_sid') }}\".",
+            )
+        try:
+            call = self.hook.get_call(sid)
+        except ExotelConfigurationError as err:
+            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
+        assessment = assess_call(
+            call,
+            ended_seen_at=self._remember_end(context, call.sid) if call.is_terminal else None,
+            now=time.time(),
+            pricing_grace_seconds=self.pricing_grace_seconds,
+        )
+        if not assessment.is_final:
+            self.log.info("Exotel: %s", assessment.message)
+            return PokeReturnValue(is_done=False)
+        return PokeReturnValue(is_done=True, xcom_value=self.finish(context, assessment))
+
+    def finish(self, context: Context, assessment: Assessment) -> dict[str, Any]:
+        """The final details for XCom, or :class:`CallNotSuccessful` for an unsuccessful outcome."""
+        if not assessment.priced:
+            self.log.warning("Exotel: %s", assessment.message)
+        details = assessment.call.to_dict()
+        if not is_successful(assessment.call, self.success_statuses):
+            context["ti"].xcom_push(key="call", value=details)
+            raise CallNotSuccessful(
+                f"Call {assessment.call.sid} ended {assessment.call.raw_status}; success means "
+                f"{', '.join(sorted(self.success_statuses))}. Details are in XCom under 'call'.",
+                call=details,
+            )
+        self.log.info(
+            "Exotel: call %s ended %s (duration %s s, price %s)",
+            assessment.call.sid,
+            assessment.call.raw_status,
+            assessment.call.duration,
+            assessment.call.price,
+        )
+        return details
+
+    def _remember_end(self, context: Context, sid: str) -> float:
+        """When this call was first seen ended: kept on the instance (poke mode) and in the task
+        state store (reschedule mode, Airflow 3.3+) so the pricing grace period survives reschedules."""
+        if self._ended_seen_at is None:
+            memory = TaskMemory(context)
+            stored = memory.get(ENDED_SEEN_AT_KEY)
+            if isinstance(stored, dict) and stored.get("sid") == sid:
+                self._ended_seen_at = float(stored["at"])
+            else:
+                self._ended_seen_at = time.time()
+                memory.set(ENDED_SEEN_AT_KEY, {"sid": sid, "at": self._ended_seen_at})
+        return self._ended_seen_at

@@ -1,0 +1,88 @@
+"""``python -m exotel_provider.simulator``: run the simulator in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Sequence
+
+from exotel_provider.simulator.scripts import CallScript, Outcome
+from exotel_provider.simulator.state import (
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_API_KEY,
+    DEFAULT_API_TOKEN,
+    DEFAULT_RATE_LIMIT_PER_MINUTE,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m exotel_provider.simulator", description="A local Exotel Voice v1 API server."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--time-scale", type=float, default=60.0, help="simulated seconds per real second (0 freezes time)"
+    )
+    parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
+    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
+    parser.add_argument("--api-token", default=DEFAULT_API_TOKEN)
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=DEFAULT_RATE_LIMIT_PER_MINUTE,
+        help="requests per simulated minute; 0 disables the limit",
+    )
+    parser.add_argument(
+        "--script",
+        action="append",
+        default=[],
+        metavar="NUMBER=OUTCOME",
+        help=f"script calls to NUMBER ({', '.join(o.value for o in Outcome)}); repeatable",
+    )
+    return parser
+
+
+def parse_script(text: str) -> tuple[str, CallScript]:
+    number, separator, outcome = text.partition("=")
+    if not separator or not number.strip():
+        raise ValueError(f"expected NUMBER=OUTCOME, got {text!r}")
+    return number.strip(), CallScript(outcome=outcome.strip())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        scripts = [parse_script(text) for text in args.script]
+    except ValueError as exc:
+        parser.error(str(exc))
+
+    from exotel_provider.simulator.server import ExotelSimulator
+
+    simulator = ExotelSimulator(
+        host=args.host,
+        port=args.port,
+        time_scale=args.time_scale,
+        account_sid=args.account_sid,
+        api_key=args.api_key,
+        api_token=args.api_token,
+        rate_limit_per_minute=args.rate_limit or None,
+    )
+    for number, script in scripts:
+        simulator.script(number, script)
+    print(
+        f"Exotel simulator: {simulator.base_url} (account {simulator.account_sid}, x{args.time_scale} time)"
+    )
+    print("Use it from Airflow with:")
+    print(f"export AIRFLOW_CONN_EXOTEL_DEFAULT={shlex.quote(simulator.connection_json())}", flush=True)
+    try:
+        simulator.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

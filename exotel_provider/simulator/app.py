@@ -1,0 +1,249 @@
+"""The FastAPI application: Exotel's Voice v1 call endpoints plus the simulator's control endpoints."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from exotel_provider.simulator.clock import format_exotel_time
+from exotel_provider.simulator.connect_request import parse_connect_form
+from exotel_provider.simulator.errors import ApiError
+from exotel_provider.simulator.listing import ListingQuery, page_metadata, select_page
+from exotel_provider.simulator.phone_numbers import InvalidPhoneNumber
+from exotel_provider.simulator.rendering import (
+    ResponseFormat,
+    call_fields,
+    details_fields,
+    render_call,
+    render_error,
+    render_listing,
+)
+from exotel_provider.simulator.scripts import CallScript
+from exotel_provider.simulator.state import RecordedRequest, SimulatorState
+
+API_PREFIX = "/v1/"
+CONTROL_PREFIX = "/_simulator"
+ACCOUNT = "/v1/Accounts/{account_sid}"
+_ACCOUNT_IN_PATH = re.compile(r"^/v1/Accounts/(?P<account>[^/]+)(/|$)")
+
+Form = dict[str, list[str]]
+
+
+def create_app(state: SimulatorState) -> FastAPI:
+    """An app serving ``state``; every ``/v1`` request is authenticated, rate limited and logged."""
+    app = FastAPI(title="Exotel Voice v1 simulator", docs_url=None, redoc_url=None, openapi_url=None)
+    _add_gateway(app, state)
+    _add_error_handlers(app)
+    _add_call_routes(app, state)
+    _add_control_routes(app, state)
+    return app
+
+
+def _add_gateway(app: FastAPI, state: SimulatorState) -> None:
+    @app.middleware("http")
+    async def api_gateway(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if not request.url.path.startswith(API_PREFIX):
+            return await call_next(request)
+        form = await _read_form(request)
+        request.state.form = form
+        sim_time, real_time = state.clock.now(), time.time()
+        status_code = 500
+        try:
+            response = _refusal(request, state) or await call_next(request)
+            status_code = response.status_code
+            return response
+        finally:
+            state.record(
+                RecordedRequest(
+                    method=request.method,
+                    path=request.url.path,
+                    query=parse_qs(request.url.query, keep_blank_values=True),
+                    form=form,
+                    status_code=status_code,
+                    sim_time=sim_time,
+                    real_time=real_time,
+                )
+            )
+
+
+def _refusal(request: Request, state: SimulatorState) -> Response | None:
+    """401 for bad credentials or another account, 429 above the rate limit; None to go on.
+
+    Choices: a wrong account Sid gets 401 like the docs' wrong-host case; 401 answers are not
+    counted against the rate limit (they are not attributable to the account).
+    """
+    response_format = ResponseFormat.for_path(request.url.path)
+    api_key, api_token = _basic_auth(request.headers.get("authorization"))
+    if not state.is_authorised(api_key, api_token):
+        return render_error(401, "Authentication failed: check the API key and token", response_format)
+    match = _ACCOUNT_IN_PATH.match(request.url.path)
+    account_sid = match.group("account") if match else ""
+    if match and account_sid != state.credentials.account_sid:
+        message = f"Authentication failed: these credentials do not belong to account {account_sid!r}"
+        return render_error(401, message, response_format)
+    wait = state.admit(account_sid)
+    if wait is None:
+        return None
+    headers = {}
+    if state.send_retry_after:
+        headers["Retry-After"] = str(max(1, math.ceil(state.clock.real_seconds(wait))))
+    limit = state.rate_limit_per_minute
+    return render_error(429, f"Too many requests: at most {limit} per minute", response_format, headers)
+
+
+def _basic_auth(header: str | None) -> tuple[str | None, str | None]:
+    if not header or not header.lower().startswith("basic "):
+        return None, None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None, None
+    api_key, separator, api_token = decoded.partition(":")
+    return (api_key, api_token) if separator else (None, None)
+
+
+async def _read_form(request: Request) -> Form:
+    """The POSTed form with repeated keys kept; empty for other content types."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return parse_qs((await request.body()).decode(), keep_blank_values=True)
+    if content_type.startswith("multipart/form-data"):
+        form: Form = {}
+        for key, value in (await request.form()).multi_items():
+            form.setdefault(key, []).append(value if isinstance(value, str) else str(value.filename))
+        return form
+    return {}
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        return render_error(exc.status, exc.message, ResponseFormat.for_path(request.url.path), exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        response_format = ResponseFormat.for_path(request.url.path)
+        return render_error(exc.status_code, str(exc.detail), response_format, exc.headers)
+
+
+def _add_call_routes(app: FastAPI, state: SimulatorState) -> None:
+    @app.post(ACCOUNT + "/Calls/connect")
+    @app.post(ACCOUNT + "/Calls/connect.json")
+    async def connect(request: Request, account_sid: str) -> Response:
+        """Place a call: the answer shows it as it is right now (normally queued)."""
+        call = state.place_call(parse_connect_form(request.state.form))
+        return render_call(call.view(state.clock.now()), ResponseFormat.for_path(request.url.path))
+
+    @app.get(ACCOUNT + "/Calls/{call_sid}")
+    @app.get(ACCOUNT + "/Calls.json/{call_sid}")
+    async def get_call(request: Request, account_sid: str, call_sid: str) -> Response:
+        sid = call_sid.removesuffix(".json")
+        call = state.get_call(sid)
+        if call is None:
+            raise ApiError(404, f"Call {sid} not found")
+        details = request.query_params.get("details", "").lower() == "true"
+        view = call.view(state.clock.now())
+        return render_call(view, ResponseFormat.for_path(request.url.path), details=details)
+
+    @app.get(ACCOUNT + "/Calls")
+    @app.get(ACCOUNT + "/Calls.json")
+    async def list_calls(request: Request, account_sid: str) -> Response:
+        """Bulk call details: terminal calls only, filtered, sorted and paged by cursor."""
+        now = state.clock.now()
+        query = ListingQuery.parse(parse_qs(request.url.query, keep_blank_values=True), now)
+        candidates = state.calls_by_sids(query.sids) if query.sids is not None else state.all_calls()
+        page = select_page(candidates, query, now)
+        metadata = page_metadata(page, query, request.url.path, request.query_params.multi_items())
+        views = [call.view(now) for call in page.calls]
+        return render_listing(views, metadata, ResponseFormat.for_path(request.url.path))
+
+
+def _add_control_routes(app: FastAPI, state: SimulatorState) -> None:
+    """Unauthenticated helpers for tests, also from other processes; not in the request log."""
+
+    @app.get(CONTROL_PREFIX + "/health")
+    async def health() -> dict[str, Any]:
+        now = state.clock.now()
+        return {
+            "status": "ok",
+            "account_sid": state.credentials.account_sid,
+            "time_scale": state.clock.time_scale,
+            "sim_time": now,
+            "sim_time_text": format_exotel_time(now),
+            "calls": len(state.all_calls()),
+            "rate_limit_per_minute": state.rate_limit_per_minute,
+        }
+
+    @app.get(CONTROL_PREFIX + "/requests")
+    async def requests_log() -> list[dict[str, Any]]:
+        return [recorded.to_dict() for recorded in state.requests]
+
+    @app.get(CONTROL_PREFIX + "/calls")
+    async def calls(number: str | None = None) -> Response:
+        """Every call, ongoing ones included, as JSON Call objects with Details and the POSTed form."""
+        try:
+            placed = state.placed_calls(number)
+        except InvalidPhoneNumber as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        now = state.clock.now()
+        return JSONResponse(
+            [
+                {
+                    **call_fields(call.view(now), ResponseFormat.JSON),
+                    "Details": details_fields(call.view(now)),
+                    "Request": call.request.form,
+                }
+                for call in placed
+            ]
+        )
+
+    @app.get(CONTROL_PREFIX + "/scripts")
+    async def scripts() -> dict[str, Any]:
+        return {
+            "default": state.scripts.default.to_dict(),
+            "numbers": {number: script.to_dict() for number, script in state.scripts.all().items()},
+        }
+
+    @app.post(CONTROL_PREFIX + "/scripts")
+    async def set_script(request: Request) -> Response:
+        """``{"number": "...", "outcome": "busy", ...}``; without ``number`` it sets the default script."""
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("expected a JSON object")
+            number = body.pop("number", None)
+            script = CallScript.from_mapping(body)
+            if number is None:
+                state.scripts.set_default(script)
+                national = None
+            else:
+                national = state.set_script(str(number), script)
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"number": national, "script": script.to_dict()})
+
+    @app.post(CONTROL_PREFIX + "/advance")
+    async def advance(request: Request) -> Response:
+        """``{"seconds": 60}``: jump the simulated clock forward."""
+        try:
+            seconds = float((await request.json())["seconds"])
+            now = state.advance(seconds)
+        except (ValueError, TypeError, KeyError) as exc:
+            return JSONResponse({"error": f'expected {{"seconds": <non-negative number>}}: {exc}'}, 400)
+        return JSONResponse({"sim_time": now, "sim_time_text": format_exotel_time(now)})
+
+    @app.post(CONTROL_PREFIX + "/reset")
+    async def reset() -> dict[str, str]:
+        state.reset()
+        return {"status": "reset"}

@@ -1,0 +1,37 @@
+"""A sliding-window request limit, measured on the simulated clock."""
+
+from __future__ import annotations
+
+from collections import deque
+
+WINDOW_SECONDS = 60.0
+
+
+class SlidingWindowLimiter:
+    """At most ``limit`` admitted requests per key in any ``window_seconds`` (None: unlimited).
+
+    Refused requests are not counted, so a client that backs off recovers as soon as the oldest
+    admitted request leaves the window. Not thread-safe: the caller holds the state's lock.
+    """
+
+    def __init__(self, limit: int | None, window_seconds: float = WINDOW_SECONDS) -> None:
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be >= 1 or None, got {limit}")
+        self.limit = limit
+        self.window_seconds = window_seconds
+        self._admitted: dict[str, deque[float]] = {}
+
+    def try_admit(self, key: str, now: float) -> float | None:
+        """Admit and count a request (None), or return the simulated seconds until a slot frees."""
+        if self.limit is None:
+            return None
+        admitted = self._admitted.setdefault(key, deque())
+        while admitted and admitted[0] <= now - self.window_seconds:
+            admitted.popleft()
+        if len(admitted) >= self.limit:
+            return admitted[0] + self.window_seconds - now
+        admitted.append(now)
+        return None
+
+    def clear(self) -> None:
+        self._admitted.clear()

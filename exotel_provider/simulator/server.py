@@ -1,0 +1,220 @@
+"""``ExotelSimulator``: the simulator app served by uvicorn on a background thread."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import uvicorn
+
+from exotel_provider.simulator.app import create_app
+from exotel_provider.simulator.lifecycle import SimulatedCall
+from exotel_provider.simulator.scripts import CallScript
+from exotel_provider.simulator.state import (
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_API_KEY,
+    DEFAULT_API_TOKEN,
+    DEFAULT_RATE_LIMIT_PER_MINUTE,
+    RecordedRequest,
+    SimulatorState,
+)
+
+STARTUP_TIMEOUT_SECONDS = 10.0
+CONNECTION_TYPE = "exotel"
+
+
+class ExotelSimulator:
+    """A local Exotel Voice v1 server.
+
+    >>> with ExotelSimulator(time_scale=60) as sim:
+    ...     sim.script("+919876543210", outcome="busy")
+    ...     requests.post(f"{sim.base_url}/v1/Accounts/{sim.account_sid}/Calls/connect.json", ...)
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        time_scale: float = 1.0,
+        account_sid: str = DEFAULT_ACCOUNT_SID,
+        api_key: str = DEFAULT_API_KEY,
+        api_token: str = DEFAULT_API_TOKEN,
+        rate_limit_per_minute: int | None = DEFAULT_RATE_LIMIT_PER_MINUTE,
+        send_retry_after: bool = True,
+        default_script: CallScript | None = None,
+    ) -> None:
+        self.host = host
+        self._requested_port = port
+        self._state = SimulatorState(
+            account_sid=account_sid,
+            api_key=api_key,
+            api_token=api_token,
+            time_scale=time_scale,
+            rate_limit_per_minute=rate_limit_per_minute,
+            send_retry_after=send_retry_after,
+            default_script=default_script,
+        )
+        self._socket: socket.socket | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> ExotelSimulator:
+        """Bind the port and serve on a daemon thread; returns once requests are answered."""
+        if self._thread is not None:
+            raise RuntimeError("the simulator is already running")
+        self._socket = self._bind()
+        self._server = self._make_server()
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name="exotel-simulator", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the Exotel simulator did not start on {self.host}:{self.port}")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port (idempotent)."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=STARTUP_TIMEOUT_SECONDS)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = None
+
+    def serve_forever(self) -> None:
+        """Serve in the foreground until Ctrl-C or SIGTERM (the ``python -m`` entry point)."""
+        self._socket = self._bind()
+        self._server = self._make_server()
+        try:
+            self._server.run(sockets=[self._socket])
+        finally:
+            self._socket.close()
+            self._server = None
+
+    def __enter__(self) -> ExotelSimulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self._requested_port))
+        sock.listen(128)
+        sock.setblocking(False)
+        return sock
+
+    def _make_server(self) -> uvicorn.Server:
+        config = uvicorn.Config(
+            create_app(self._state), log_level="warning", access_log=False, lifespan="off"
+        )
+        return uvicorn.Server(config)
+
+    # --- where it is and how to connect ------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The real port (a free one was picked when constructed with ``port=0``)."""
+        if self._socket is None:
+            return self._requested_port
+        return int(self._socket.getsockname()[1])
+
+    @property
+    def base_url(self) -> str:
+        """E.g. ``http://127.0.0.1:54321``: what the provider's connection uses as its host."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def account_sid(self) -> str:
+        return self._state.credentials.account_sid
+
+    @property
+    def api_key(self) -> str:
+        return self._state.credentials.api_key
+
+    @property
+    def api_token(self) -> str:
+        return self._state.credentials.api_token
+
+    def connection(self) -> dict[str, Any]:
+        """The Airflow connection for this simulator: login = API key, password = API token,
+        host = the full base URL (used as is), extra.account_sid."""
+        return {
+            "conn_type": CONNECTION_TYPE,
+            "login": self.api_key,
+            "password": self.api_token,
+            "host": self.base_url,
+            "extra": {"account_sid": self.account_sid},
+        }
+
+    def connection_json(self) -> str:
+        """For ``AIRFLOW_CONN_EXOTEL_DEFAULT``."""
+        return json.dumps(self.connection())
+
+    def connection_uri(self) -> str:
+        """The same connection as an Airflow URI; the base URL is percent-encoded into the host."""
+        return (
+            f"{CONNECTION_TYPE}://{quote(self.api_key, safe='')}:{quote(self.api_token, safe='')}"
+            f"@{quote(self.base_url, safe='')}/?account_sid={quote(self.account_sid, safe='')}"
+        )
+
+    # --- driving and inspecting it from a test ----------------------------------------------
+
+    @property
+    def state(self) -> SimulatorState:
+        return self._state
+
+    def script(self, number: str, script: CallScript | None = None, /, **fields: Any) -> CallScript:
+        """Script calls to ``number``: ``script("+9198...", outcome="busy")`` or ``script(n, CallScript(...))``."""
+        if script is not None and fields:
+            raise TypeError("pass either a CallScript or its fields as keywords, not both")
+        chosen = script if script is not None else CallScript(**fields)
+        self._state.set_script(number, chosen)
+        return chosen
+
+    def set_default_script(self, script: CallScript | None = None, /, **fields: Any) -> CallScript:
+        """Script every number that has no script of its own."""
+        if script is not None and fields:
+            raise TypeError("pass either a CallScript or its fields as keywords, not both")
+        chosen = script if script is not None else CallScript(**fields)
+        self._state.scripts.set_default(chosen)
+        return chosen
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A copy of the request log (every ``/v1`` request, refused ones included)."""
+        return self._state.requests
+
+    def placed_calls(self, number: str | None = None) -> list[SimulatedCall]:
+        """Calls created by ``POST /Calls/connect``, optionally only those from ``number``."""
+        return self._state.placed_calls(number)
+
+    def advance(self, seconds: float) -> float:
+        """Jump the simulated clock forward; returns the new simulated epoch time."""
+        return self._state.advance(seconds)
+
+    def now(self) -> float:
+        """The simulated epoch time."""
+        return self._state.clock.now()
+
+    def reset(self) -> None:
+        """Forget calls, the request log, scripts and the rate-limit window."""
+        self._state.reset()

@@ -1,0 +1,40 @@
+"""Exotel errors as Airflow tasks raise them: the same typed errors, marked "retrying cannot help".
+
+Each class is both an :class:`~exotel_provider.errors.ExotelError` subclass (catch it as such) and
+an ``AirflowFailException``, so Airflow fails the task at once instead of burning its retries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exotel_provider.airflow_compat import AirflowFailException
+from exotel_provider.errors import (
+    CallUnsuccessfulError,
+    ExotelCallOutcomeUnknownError,
+    ExotelConfigurationError,
+    ExotelValidationError,
+)
+
+
+class InvalidCallRequest(ExotelValidationError, AirflowFailException):
+    """A call parameter is invalid (``field`` names it); nothing was sent to Exotel."""
+
+    @classmethod
+    def from_error(cls, error: ExotelValidationError) -> InvalidCallRequest:
+        return cls(error.field, error.problem, error.fix)
+
+
+class InvalidExotelConnection(ExotelConfigurationError, AirflowFailException):
+    """The Exotel connection is incomplete or wrong; nothing was sent to Exotel."""
+
+
+class CallNotSuccessful(CallUnsuccessfulError, AirflowFailException):
+    """The call ended in a status the task does not count as success (``call`` holds its details)."""
+
+    def __init__(self, message: str, *, call: dict[str, Any]) -> None:
+        CallUnsuccessfulError.__init__(self, message, call=call)
+
+
+class CallOutcomeUnknown(ExotelCallOutcomeUnknownError, AirflowFailException):
+    """A call-placing request went out but its answer was lost; the call may exist."""

@@ -1,0 +1,34 @@
+"""Small values a task instance remembers across its own retries (Airflow 3.3's task_state_store).
+
+On Airflow 3.1 and 3.2 there is no such store: :class:`TaskMemory` then remembers nothing and says
+so once in the task log, and a retry cannot know what an earlier try did.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class TaskMemory:
+    """A key/value memory scoped to one task instance, surviving its retries when Airflow allows."""
+
+    def __init__(self, context: Mapping[str, Any]) -> None:
+        self._store = context.get("task_state_store")
+
+    @property
+    def available(self) -> bool:
+        return self._store is not None
+
+    def get(self, key: str) -> Any:
+        if self._store is None:
+            return None
+        return self._store.get(key)
+
+    def set(self, key: str, value: Any) -> None:
+        if self._store is None:
+            return
+        self._store.set(key, value)
