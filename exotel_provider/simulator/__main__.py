@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import sys
 from collections.abc import Sequence
@@ -77,10 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print("Use it from Airflow with:")
     print(f"export AIRFLOW_CONN_EXOTEL_DEFAULT={shlex.quote(simulator.connection_json())}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         simulator.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -134,7 +134,8 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         response_format = ResponseFormat.for_path(request.url.path)
-        return render_error(exc.status_code, str(exc.detail), response_format, exc.headers)
+        message = f"No such resource: {request.url.path}" if exc.status_code == 404 else str(exc.detail)
+        return render_error(exc.status_code, message, response_format, exc.headers)
 
 
 def _add_call_routes(app: FastAPI, state: SimulatorState) -> None:

@@ -123,7 +123,12 @@ def _json(
 
 def _xml(body: Mapping[str, Any], *, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     document = xmltodict.unparse(
-        {"TwilioResponse": _xml_values(body)}, full_document=True, short_empty_elements=True, pretty=True
+        {"TwilioResponse": _xml_values(body)},
+        full_document=True,
+        encoding="UTF-8",
+        short_empty_elements=True,
+        pretty=True,
+        indent="  ",
     )
     return Response(
         document, status_code=status, headers=dict(headers or {}), media_type=ResponseFormat.XML.value

@@ -183,7 +183,8 @@ class ExotelSimulator:
         return self._state
 
     def script(self, number: str, script: CallScript | None = None, /, **fields: Any) -> CallScript:
-        """Script calls to ``number``: ``script("+9198...", outcome="busy")`` or ``script(n, CallScript(...))``."""
+        """Script calls to ``number``: ``script("+9198...", outcome="busy")`` or
+        ``script("+9198...", CallScript(...))``."""
         if script is not None and fields:
             raise TypeError("pass either a CallScript or its fields as keywords, not both")
         chosen = script if script is not None else CallScript(**fields)
