@@ -38,6 +38,8 @@ class ExotelClient:
     """A small, typed client for Exotel's Voice v1 calls API.
 
     One ``requests.Session`` is reused; every request has a timeout and Basic auth in a header.
+    Answers are asked for as JSON (``.json``); ``prefer_json=False`` asks for Exotel's default XML.
+    Either way they parse into the same :class:`Call` objects.
     """
 
     def __init__(
@@ -47,13 +49,16 @@ class ExotelClient:
         retry_policy: RetryPolicy | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        prefer_json: bool = True,
     ) -> None:
         self.settings = settings
+        self._json = prefer_json
         self.retry_policy = retry_policy or RetryPolicy()
         self._sleep = sleep
         self._session = session or _new_session()
         self._session.auth = (settings.api_key, settings.api_token)
-        self._session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+        accept = "application/json" if prefer_json else "application/xml"
+        self._session.headers.update({"Accept": accept, "User-Agent": USER_AGENT})
 
     def __repr__(self) -> str:
         return f"ExotelClient(account_sid={self.settings.account_sid!r}, host={self.settings.host!r})"
@@ -80,7 +85,7 @@ class ExotelClient:
             is_retryable_placement_error,
             lambda: self._send(
                 "POST",
-                self.settings.connect_url(),
+                self.settings.connect_url(json=self._json),
                 action="placing a call",
                 data=request.form(),
                 outcome_unknown_on_failure=True,
@@ -96,7 +101,7 @@ class ExotelClient:
         response = self._retrying(
             is_retryable_read_error,
             lambda: self._send(
-                "GET", self.settings.call_url(call_sid), action=f"reading call {call_sid}", params=params
+                "GET", self.settings.call_url(call_sid, json=self._json), action=f"reading call {call_sid}", params=params
             ),
         )
         return parse_call(response.content)
@@ -131,7 +136,7 @@ class ExotelClient:
                 "PageSize": page_size,
                 "SortBy": sort_by,
             }
-            url, params = self.settings.calls_url(), {k: v for k, v in filters.items() if v is not None}
+            url, params = self.settings.calls_url(json=self._json), {k: v for k, v in filters.items() if v is not None}
         response = self._retrying(
             is_retryable_read_error,
             lambda: self._send("GET", url, action="listing calls", params=params),

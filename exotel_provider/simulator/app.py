@@ -81,7 +81,8 @@ def _refusal(request: Request, state: SimulatorState) -> Response | None:
     """401 for bad credentials or another account, 429 above the rate limit; None to go on.
 
     Choices: a wrong account Sid gets 401 like the docs' wrong-host case; 401 answers are not
-    counted against the rate limit (they are not attributable to the account).
+    counted against the rate limit (they are not attributable to the account); ``Retry-After``
+    (real seconds, rounded up) is sent but the unconfirmed ``X-RateLimit-*`` headers are not.
     """
     response_format = ResponseFormat.for_path(request.url.path)
     api_key, api_token = _basic_auth(request.headers.get("authorization"))
@@ -142,7 +143,12 @@ def _add_call_routes(app: FastAPI, state: SimulatorState) -> None:
     @app.post(ACCOUNT + "/Calls/connect")
     @app.post(ACCOUNT + "/Calls/connect.json")
     async def connect(request: Request, account_sid: str) -> Response:
-        """Place a call: the answer shows it as it is right now (normally queued)."""
+        """Place a call: the answer shows it as it is right now.
+
+        With the default script that is ``queued`` (the seed shows ``in-progress``: script
+        ``queue_seconds=0, ring_seconds=0`` for that). ``StatusCallback`` URLs are recorded, never
+        called: the simulator makes no outbound requests.
+        """
         call = state.place_call(parse_connect_form(request.state.form))
         return render_call(call.view(state.clock.now()), ResponseFormat.for_path(request.url.path))
 

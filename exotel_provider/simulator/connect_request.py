@@ -54,6 +54,8 @@ def parse_connect_form(form: Form) -> ConnectRequest:
 
     Mandatory: ``From``, ``CallerId`` and one of ``Url`` (call flow) or ``To`` (two numbers). With
     both, the docs are silent: the simulator treats it as a call-flow call and keeps ``To``.
+    Unconfirmed limits are not enforced: ``TimeOut`` above 60 s, ``CustomField`` above 128 chars.
+    Any http(s) ``Url`` is accepted; the flow's ``app_id`` is kept when it has the documented shape.
     """
     from_number = _number(form, "From", required=True)
     caller_id = _number(form, "CallerId", required=True)

@@ -44,8 +44,11 @@ def exotel_simulator(request: pytest.FixtureRequest) -> Iterator[ExotelSimulator
     """A running Exotel simulator on a free port, stopped after the test."""
     from exotel_provider.simulator.server import ExotelSimulator
 
-    with ExotelSimulator(**simulator_options(request)) as simulator:
+    simulator = ExotelSimulator(**simulator_options(request)).start()
+    try:
         yield simulator
+    finally:
+        simulator.stop(wait=False)
 
 
 @pytest.fixture

@@ -64,7 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[f"AIRFLOW_CONN_{args.conn_id.upper()}"] = simulator.connection_json()
         print(f"Exotel simulator at {simulator.base_url} (time x{args.time_scale:g}); running {args.dag_id}")
 
-        from airflow.dag_processing.dagbag import DagBag
+        try:
+            from airflow.dag_processing.dagbag import DagBag
+        except ImportError:  # Airflow 3.1
+            from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
 
         bag = DagBag(dag_folder=dags_folder)
         if args.dag_id not in bag.dag_ids:

@@ -29,11 +29,14 @@ CONNECTION_TYPE = "exotel"
 
 
 class ExotelSimulator:
-    """A local Exotel Voice v1 server.
+    """A local Exotel Voice v1 server on a background thread (``port=0`` picks a free port).
 
-    >>> with ExotelSimulator(time_scale=60) as sim:
-    ...     sim.script("+919876543210", outcome="busy")
-    ...     requests.post(f"{sim.base_url}/v1/Accounts/{sim.account_sid}/Calls/connect.json", ...)
+    Example::
+
+        with ExotelSimulator(time_scale=60) as sim:
+            sim.script("+919876543210", outcome="busy")
+            ...  # point the provider at sim.connection_json(), run the DAG
+            assert len(sim.placed_calls("+919876543210")) == 1
     """
 
     def __init__(
@@ -61,6 +64,7 @@ class ExotelSimulator:
             default_script=default_script,
         )
         self._socket: socket.socket | None = None
+        self._bound_port: int | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -84,15 +88,24 @@ class ExotelSimulator:
             time.sleep(0.005)
         return self
 
-    def stop(self) -> None:
-        """Stop serving and release the port (idempotent)."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=STARTUP_TIMEOUT_SECONDS)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = None
+    def stop(self, *, wait: bool = True) -> None:
+        """Stop serving and release the port (idempotent); open connections are not waited for.
+
+        uvicorn notices the request within ~0.1 s and then pauses 0.1 s; ``wait=False`` returns at
+        once and lets the server thread finish closing in the background (the pytest fixture does
+        this: each test gets its own port, so nothing waits on the old one).
+        """
+        server, thread, sock = self._server, self._thread, self._socket
+        self._server = self._thread = self._socket = None
+        if server is not None:
+            server.should_exit = True
+            server.force_exit = True
+        if thread is not None and thread.is_alive():
+            if not wait:
+                return
+            thread.join(timeout=STARTUP_TIMEOUT_SECONDS)
+        if sock is not None:
+            sock.close()
 
     def serve_forever(self) -> None:
         """Serve in the foreground until Ctrl-C or SIGTERM (the ``python -m`` entry point)."""
@@ -119,6 +132,7 @@ class ExotelSimulator:
         sock.bind((self.host, self._requested_port))
         sock.listen(128)
         sock.setblocking(False)
+        self._bound_port = int(sock.getsockname()[1])
         return sock
 
     def _make_server(self) -> uvicorn.Server:
@@ -131,10 +145,8 @@ class ExotelSimulator:
 
     @property
     def port(self) -> int:
-        """The real port (a free one was picked when constructed with ``port=0``)."""
-        if self._socket is None:
-            return self._requested_port
-        return int(self._socket.getsockname()[1])
+        """The real port once bound (a free one when constructed with ``port=0``)."""
+        return self._requested_port if self._bound_port is None else self._bound_port
 
     @property
     def base_url(self) -> str:

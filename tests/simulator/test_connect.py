@@ -19,7 +19,9 @@ SEED_FIELD_ORDER = [
 ]  # fmt: skip
 
 
-def test_call_flow_variant_answers_the_queued_call_in_seed_shape(exotel_simulator: ExotelSimulator, api) -> None:
+def test_call_flow_variant_answers_the_queued_call_in_seed_shape(
+    exotel_simulator: ExotelSimulator, api
+) -> None:
     response = api.connect()
 
     assert response.status_code == 200
@@ -70,7 +72,9 @@ def test_xml_is_the_default_answer(api) -> None:
         ({"From": ""}, "From"),
     ],
 )
-def test_missing_mandatory_parameter_is_400_naming_it(exotel_simulator: ExotelSimulator, api, form, named) -> None:
+def test_missing_mandatory_parameter_is_400_naming_it(
+    exotel_simulator: ExotelSimulator, api, form, named
+) -> None:
     response = api.connect(**form)
 
     assert response.status_code == 400
