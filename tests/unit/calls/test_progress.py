@@ -112,13 +112,17 @@ def test_grace_expiry_message_names_only_the_missing_fields():
 
 
 def test_zero_grace_period_makes_ended_call_final_at_once():
-    assessment = assess_call(make_call(CallStatus.COMPLETED), ended_seen_at=None, now=0.0, pricing_grace_seconds=0)
+    assessment = assess_call(
+        make_call(CallStatus.COMPLETED), ended_seen_at=None, now=0.0, pricing_grace_seconds=0
+    )
     assert assessment.stage is CallStage.FINAL
     assert not assessment.priced
 
 
 def test_clock_going_backwards_does_not_expire_grace():
-    assessment = assess_call(make_call(CallStatus.COMPLETED), ended_seen_at=500.0, now=100.0, pricing_grace_seconds=1)
+    assessment = assess_call(
+        make_call(CallStatus.COMPLETED), ended_seen_at=500.0, now=100.0, pricing_grace_seconds=1
+    )
     assert assessment.stage is CallStage.AWAITING_PRICE
 
 

@@ -12,7 +12,12 @@ FLOW = "http://my.exotel.com/exotel-acct/exoml/start_voice/926"
 
 
 def connect(**overrides):
-    params = {"account_sid": ACCOUNT, "from_number": "+919876543210", "caller_id": "08047112345", "app_id": 926}
+    params = {
+        "account_sid": ACCOUNT,
+        "from_number": "+919876543210",
+        "caller_id": "08047112345",
+        "app_id": 926,
+    }
     params.update(overrides)
     return build_connect_request(**params)
 
@@ -168,14 +173,18 @@ def test_custom_field_of_128_chars_is_accepted():
 
 
 @pytest.mark.parametrize(
-    "url", ["ftp://hooks.example.com/exotel", "/hooks/exotel", "hooks.example.com/x", "http://", "http://a b.com/"]
+    "url",
+    ["ftp://hooks.example.com/exotel", "/hooks/exotel", "hooks.example.com/x", "http://", "http://a b.com/"],
 )
 def test_bad_status_callback_names_status_callback(url):
     assert field_of_error(status_callback=url) == "StatusCallback"
 
 
 def test_https_status_callback_is_accepted():
-    assert connect(status_callback="https://hooks.example.com/x?s=1").status_callback == "https://hooks.example.com/x?s=1"
+    assert (
+        connect(status_callback="https://hooks.example.com/x?s=1").status_callback
+        == "https://hooks.example.com/x?s=1"
+    )
 
 
 @pytest.mark.parametrize("events", ["completed", ["terminal", "ringing"]])
@@ -221,7 +230,10 @@ def test_two_number_options_without_to_name_their_field(param, value, field):
 
 
 def test_unknown_recording_channels_names_the_field():
-    assert field_of_error(app_id=None, to_number="09812345678", recording_channels="stereo") == "RecordingChannels"
+    assert (
+        field_of_error(app_id=None, to_number="09812345678", recording_channels="stereo")
+        == "RecordingChannels"
+    )
 
 
 def test_validation_error_message_starts_with_the_field():
