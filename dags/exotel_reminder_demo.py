@@ -58,8 +58,10 @@ with DAG(
                 f"{call['Sid'][:8]:<10}{mask_number(call['From']):<14}{call['Status']:<11}{duration:>11}{price:>7}"
             )
         total = sum(call["Price"] or 0 for call in calls)
-        lines.append(f"{len(calls)} calls, {sum(c['Status'] == 'completed' for c in calls)} answered, "
-                     f"total cost {total:.2f}")
+        lines.append(
+            f"{len(calls)} calls, {sum(c['Status'] == 'completed' for c in calls)} answered, "
+            f"total cost {total:.2f}"
+        )
         print("\n".join(lines))
         return {
             "calls": len(calls),

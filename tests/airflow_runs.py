@@ -19,6 +19,7 @@ def ensure_metadata_db() -> None:
 
 def load_dag(dag_id: str) -> Any:
     """A DAG from the dags folder (``AIRFLOW__CORE__DAGS_FOLDER``), parsed like the dag-processor does."""
+    ensure_metadata_db()
     bag = dag_bag()
     assert not bag.import_errors, bag.import_errors
     return bag.get_dag(dag_id)
@@ -41,11 +42,12 @@ def run_dag(dag: Any, **kwargs: Any) -> Any:
 
 
 def register_dag(dag: Any) -> None:
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+
     try:
-        from airflow.dag_processing.bundles.manager import DagBundlesManager
         from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
-    except ImportError:  # Airflow 3.1: dag.test() serializes the DAG itself
-        return
+    except ImportError:  # Airflow 3.1
+        from airflow.models.dagbag import DagBag, sync_bag_to_db  # type: ignore[no-redef]
     DagBundlesManager().sync_bundles_to_db()
     bag = DagBag(collect_dags=False)
     bag.bag_dag(dag)
@@ -58,7 +60,9 @@ def xcom_values(dag_id: str, run_id: str, task_id: str, key: str = "return_value
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        rows = session.scalars(XComModel.get_many(run_id=run_id, dag_ids=dag_id, task_ids=task_id, key=key)).all()
+        rows = session.scalars(
+            XComModel.get_many(run_id=run_id, dag_ids=dag_id, task_ids=task_id, key=key)
+        ).all()
         return {row.map_index: XComModel.deserialize_value(row) for row in rows}
 
 

@@ -49,13 +49,13 @@ def error_for_answer(
     error_class = _BY_STATUS.get(status_code)
     if error_class is None:
         error_class = ExotelServerError if status_code >= 500 else ExotelAPIError
-    parsed = parse_error_body(body)
-    exotel_message = parsed.message if parsed and parsed.message else None
-    said = exotel_message or (body_excerpt(body) if body else "")
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     for secret in secrets:
         if secret:
-            said = said.replace(secret, "***")
-            exotel_message = exotel_message.replace(secret, "***") if exotel_message else None
+            text = text.replace(secret, "***")  # before any excerpt can cut a secret in two
+    parsed = parse_error_body(text)
+    exotel_message = parsed.message if parsed and parsed.message else None
+    said = exotel_message or (body_excerpt(text) if text else "")
     message = f"HTTP {status_code} from {host} while {action}"
     if said:
         message += f": {said}"

@@ -109,11 +109,7 @@ class ExotelSettings:
             region=region,
             caller_id=(str(extra["caller_id"]).strip() or None) if extra.get("caller_id") else None,
             timeout=_positive_number(extra.get("timeout"), "timeout", DEFAULT_TIMEOUT_SECONDS),
-            requests_per_minute=int(
-                _positive_number(
-                    extra.get("requests_per_minute"), "requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE
-                )
-            ),
+            requests_per_minute=_request_budget(extra.get("requests_per_minute")),
             mask_phone_numbers=_boolean(extra.get("mask_phone_numbers"), default=True),
         )
 
@@ -132,21 +128,29 @@ def base_url_for(*, host: str | None, port: int | None, region: str) -> str:
     """
     if not host or not host.strip():
         return f"https://{REGION_HOSTS[region]}"
-    text = host.strip().rstrip("/")
+    text = host.strip()
     if "://" not in text:
         text = "https://" + text
     parts = urlsplit(text)
+    try:
+        host_port = parts.port
+    except ValueError:
+        host_port = -1
+    if host_port is not None and not 0 < host_port < 65536:
+        raise ExotelConfigurationError(f"The Exotel connection's host {host!r} has an invalid port.")
     if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
         raise ExotelConfigurationError(
             f"The Exotel connection's host {host!r} is not a host name or an http(s) URL "
             "(and must not hold credentials). Leave it empty to use the region's host."
         )
-    if parts.path not in ("", "/"):
+    if parts.path.rstrip("/"):
         raise ExotelConfigurationError(
             f"The Exotel connection's host {host!r} has a path; give only scheme, host and port."
         )
     netloc = parts.netloc
-    if port and parts.port is None:
+    if port and host_port is None:
+        if not 0 < int(port) < 65536:
+            raise ExotelConfigurationError(f"The Exotel connection's port {port!r} is invalid.")
         netloc = f"{netloc}:{int(port)}"
     return f"{parts.scheme}://{netloc}"
 
@@ -163,6 +167,17 @@ def _positive_number(value: Any, name: str, default: float) -> float:
             f"The Exotel connection's extra.{name} must be a positive number, not {value!r}."
         )
     return number
+
+
+def _request_budget(value: Any) -> int:
+    """extra.requests_per_minute: a whole number from 1 to Exotel's limit of 200."""
+    budget = _positive_number(value, "requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE)
+    if budget != int(budget) or not 1 <= budget <= EXOTEL_REQUESTS_PER_MINUTE_LIMIT:
+        raise ExotelConfigurationError(
+            f"The Exotel connection's extra.requests_per_minute must be a whole number from 1 to "
+            f"{EXOTEL_REQUESTS_PER_MINUTE_LIMIT} (Exotel's limit per account), not {value!r}."
+        )
+    return int(budget)
 
 
 def _boolean(value: Any, *, default: bool) -> bool:

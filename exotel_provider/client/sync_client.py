@@ -101,7 +101,10 @@ class ExotelClient:
         response = self._retrying(
             is_retryable_read_error,
             lambda: self._send(
-                "GET", self.settings.call_url(call_sid, json=self._json), action=f"reading call {call_sid}", params=params
+                "GET",
+                self.settings.call_url(call_sid, json=self._json),
+                action=f"reading call {call_sid}",
+                params=params,
             ),
         )
         return parse_call(response.content)
@@ -136,7 +139,10 @@ class ExotelClient:
                 "PageSize": page_size,
                 "SortBy": sort_by,
             }
-            url, params = self.settings.calls_url(json=self._json), {k: v for k, v in filters.items() if v is not None}
+            url, params = (
+                self.settings.calls_url(json=self._json),
+                {k: v for k, v in filters.items() if v is not None},
+            )
         response = self._retrying(
             is_retryable_read_error,
             lambda: self._send("GET", url, action="listing calls", params=params),

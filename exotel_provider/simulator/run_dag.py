@@ -27,8 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--time-scale", type=float, default=60.0, help="simulated seconds per real second")
     parser.add_argument("--conf", default=None, help="JSON run conf (DAG params)")
     parser.add_argument("--conn-id", default="exotel_default")
-    parser.add_argument("--script", action="append", default=[], metavar="NUMBER=OUTCOME",
-                        help="script calls to NUMBER (completed, busy, no-answer, failed, canceled)")
+    parser.add_argument(
+        "--script",
+        action="append",
+        default=[],
+        metavar="NUMBER=OUTCOME",
+        help="script calls to NUMBER (completed, busy, no-answer, failed, canceled)",
+    )
     return parser
 
 

@@ -41,10 +41,15 @@ def test_operator_then_rescheduling_sensor_in_a_dag(exotel_connection_env):
     from airflow.sdk import DAG
 
     with DAG("test_place_and_wait", schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:
-        place = ExotelConnectOperator(task_id="place_call", from_number="09876543210", app_id=926,
-                                      caller_id="08047112345", retries=2)
-        wait = ExotelCallSensor(task_id="wait_for_call", poke_interval=1, mode="reschedule",
-                                call_sid="{{ ti.xcom_pull(task_ids='place_call', key='call_sid') }}")
+        place = ExotelConnectOperator(
+            task_id="place_call", from_number="09876543210", app_id=926, caller_id="08047112345", retries=2
+        )
+        wait = ExotelCallSensor(
+            task_id="wait_for_call",
+            poke_interval=1,
+            mode="reschedule",
+            call_sid="{{ ti.xcom_pull(task_ids='place_call', key='call_sid') }}",
+        )
         place >> wait
 
     dag_run = run_dag(dag)

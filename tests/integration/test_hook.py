@@ -94,8 +94,9 @@ def test_get_call_follows_lifecycle_to_priced(exotel_connection_env):
 
 def test_xml_answers_parse_into_the_same_call(exotel_simulator):
     settings = settings_for(exotel_simulator)
-    request = build_connect_request(account_sid=settings.account_sid, from_number=CUSTOMER,
-                                    caller_id=EXOPHONE, app_id=926)
+    request = build_connect_request(
+        account_sid=settings.account_sid, from_number=CUSTOMER, caller_id=EXOPHONE, app_id=926
+    )
     with ExotelClient(settings, prefer_json=False) as xml_client, ExotelClient(settings) as json_client:
         placed = xml_client.place_call(request)
         assert exotel_simulator.requests[0].path.endswith("/Calls/connect")
@@ -165,8 +166,9 @@ def test_404_for_unknown_sid(exotel_simulator):
 def test_refused_call_maps_to_typed_error(exotel_simulator, status, error_class, advice):
     exotel_simulator.script(CUSTOMER, reject_status=status)
     settings = settings_for(exotel_simulator)
-    request = build_connect_request(account_sid=settings.account_sid, from_number=CUSTOMER,
-                                    caller_id=EXOPHONE, app_id=926)
+    request = build_connect_request(
+        account_sid=settings.account_sid, from_number=CUSTOMER, caller_id=EXOPHONE, app_id=926
+    )
     with ExotelClient(settings) as client, pytest.raises(error_class) as caught:
         client.place_call(request)
     assert caught.value.status_code == status
@@ -176,8 +178,9 @@ def test_refused_call_maps_to_typed_error(exotel_simulator, status, error_class,
 
 def test_400_from_exotel_is_a_bad_request_error(exotel_simulator):
     settings = settings_for(exotel_simulator)
-    request = build_connect_request(account_sid=settings.account_sid, from_number=CUSTOMER,
-                                    caller_id=EXOPHONE, app_id=926)
+    request = build_connect_request(
+        account_sid=settings.account_sid, from_number=CUSTOMER, caller_id=EXOPHONE, app_id=926
+    )
     from dataclasses import replace
 
     unvalidated = replace(request, time_limit=20000)  # bypass our own validation on purpose
@@ -205,8 +208,9 @@ def test_reads_retry_after_429_honouring_retry_after(exotel_simulator):
 
 @pytest.mark.exotel_simulator(rate_limit_per_minute=1, time_scale=1)
 def test_rate_limit_error_when_retries_run_out(exotel_simulator):
-    with ExotelClient(settings_for(exotel_simulator), sleep=lambda s: None,
-                      retry_policy=RetryPolicy(max_attempts=2)) as client:
+    with ExotelClient(
+        settings_for(exotel_simulator), sleep=lambda s: None, retry_policy=RetryPolicy(max_attempts=2)
+    ) as client:
         client.list_calls(page_size=1)
         with pytest.raises(ExotelRateLimitError) as caught:
             client.list_calls(page_size=1)

@@ -49,8 +49,12 @@ def context(store: DictStateStore | None = None) -> dict[str, Any]:
 
 
 def operator(**overrides: Any) -> ExotelConnectOperator:
-    params: dict[str, Any] = {"task_id": "place_call", "from_number": CUSTOMER, "app_id": 926,
-                              "caller_id": EXOPHONE}
+    params: dict[str, Any] = {
+        "task_id": "place_call",
+        "from_number": CUSTOMER,
+        "app_id": 926,
+        "caller_id": EXOPHONE,
+    }
     params.update(overrides)
     return ExotelConnectOperator(**params)
 
@@ -164,8 +168,9 @@ def test_sensor_stops_waiting_for_price_after_grace_period(exotel_connection_env
     exotel_connection_env.script(CUSTOMER, outcome="failed", never_priced=True)
     sid = operator().execute(context())
     exotel_connection_env.advance(60)
-    sensor = ExotelCallSensor(task_id="wait", call_sid=sid, pricing_grace_seconds=0,
-                              success_statuses=TERMINAL_STATUSES)
+    sensor = ExotelCallSensor(
+        task_id="wait", call_sid=sid, pricing_grace_seconds=0, success_statuses=TERMINAL_STATUSES
+    )
     result = sensor.poke(context(DictStateStore()))
     assert result.is_done
     assert result.xcom_value["Status"] == "failed"
@@ -182,8 +187,12 @@ def test_sensor_grace_period_survives_reschedules_through_the_state_store(exotel
 
     clock = [1000.0]
     monkeypatch.setattr(sensor_module.time, "time", lambda: clock[0])
-    make = lambda: ExotelCallSensor(task_id="wait", call_sid=sid, pricing_grace_seconds=300,  # noqa: E731
-                                    success_statuses=TERMINAL_STATUSES)
+
+    def make() -> ExotelCallSensor:
+        return ExotelCallSensor(
+            task_id="wait", call_sid=sid, pricing_grace_seconds=300, success_statuses=TERMINAL_STATUSES
+        )
+
     assert make().poke(context(store)).is_done is False  # first sees it ended at t=1000
     clock[0] = 1200.0
     assert make().poke(context(store)).is_done is False  # a fresh instance (reschedule): 200 s < 300 s

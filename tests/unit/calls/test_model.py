@@ -136,7 +136,7 @@ texts = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"
 optional_texts = st.none() | texts
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(
     sid=texts,
     status=st.none() | st.sampled_from(list(CallStatus)),

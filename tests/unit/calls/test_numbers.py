@@ -115,7 +115,7 @@ indian_mobiles = st.from_regex(r"[6-9][0-9]{9}", fullmatch=True)
 _MASKED = re.compile(r"(\+\d{0,3}|0)?X*(\d{0,4})")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(st.one_of(st.text(max_size=40), phone_like))
 def test_normalise_gives_e164_or_a_validation_error(text):
     try:
@@ -126,13 +126,13 @@ def test_normalise_gives_e164_or_a_validation_error(text):
     assert re.fullmatch(r"\+[1-9][0-9]{1,14}", result), result
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(indian_mobiles, st.sampled_from(["{n}", "0{n}", "+91{n}", "+91 {n}"]))
 def test_every_indian_mobile_form_normalises_to_the_same_e164(number, template):
     assert normalise_number(template.format(n=number)) == "+91" + number
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(st.one_of(st.text(max_size=40), phone_like))
 def test_mask_shows_at_most_country_code_and_four_digits(text):
     masked = mask_number(text)
@@ -144,7 +144,7 @@ def test_mask_shows_at_most_country_code_and_four_digits(text):
     assert len(match.group(2)) <= 4
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(indian_mobiles, st.sampled_from(["{n}", "0{n}", "+91{n}", "+91 {n}"]))
 def test_mask_never_reveals_more_than_the_last_four_national_digits(number, template):
     masked = mask_number(template.format(n=number))

@@ -433,19 +433,19 @@ def _only_response_errors(body: bytes | str) -> None:
             parse(body)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_raise_only_response_errors(body):
     _only_response_errors(body)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(st.text(max_size=300))
 def test_arbitrary_text_raises_only_response_errors(body):
     _only_response_errors(body)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(json_values)
 def test_arbitrary_json_documents_raise_only_response_errors(document):
     body = json.dumps(document)  # NaN/Infinity allowed: Python's json reads them back
@@ -453,7 +453,7 @@ def test_arbitrary_json_documents_raise_only_response_errors(document):
     _only_response_errors(body.encode())
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(json_values)
 def test_arbitrary_json_under_call_key_raises_only_response_errors(fields):
     _only_response_errors(json.dumps({"Call": fields}))
@@ -461,7 +461,7 @@ def test_arbitrary_json_under_call_key_raises_only_response_errors(fields):
     _only_response_errors(json.dumps({"RestException": fields}))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(xml_fragments)
 def test_arbitrary_xml_documents_raise_only_response_errors(fragment):
     _only_response_errors(f"<TwilioResponse>{fragment}</TwilioResponse>")

@@ -141,12 +141,6 @@ def test_host_with_path_credentials_or_other_scheme_is_rejected(host):
     assert "host" in str(raised.value)
 
 
-@pytest.mark.xfail(
-    reason="BUG: base_url_for does not check the port: 'localhost:abc' gives base URL "
-    "https://localhost:abc, a bare 'https://' gives https://https:, and with a connection port an invalid "
-    "port raises urllib's bare ValueError instead of ExotelConfigurationError",
-    strict=True,
-)
 @pytest.mark.parametrize(
     ("host", "port"),
     [("localhost:abc", None), ("localhost:99999", None), ("localhost:abc", 443), ("https://", None)],
@@ -205,11 +199,6 @@ def test_non_positive_request_budget_is_a_configuration_error(value):
         from_connection(requests_per_minute=value)
 
 
-@pytest.mark.xfail(
-    reason="BUG: extra.requests_per_minute='0.5' passes the positive-number check and is then "
-    "truncated by int() to a budget of 0 requests per minute, without an error",
-    strict=True,
-)
 def test_fractional_request_budget_never_becomes_zero():
     try:
         settings = from_connection(requests_per_minute="0.5")
