@@ -184,7 +184,7 @@ def _flow_target(*, account_sid: str, app_id: object, url: str | None, to_number
     return text
 
 
-def _seconds(name: str, value: int | str | None, maximum: int) -> int | None:
+def _seconds(name: str, value: float | str | None, maximum: int) -> int | None:
     if value is None or value == "":
         return None
     try:
