@@ -29,7 +29,8 @@ setup: $(VENV)/.installed
 setup-floor: $(FLOOR_VENV)/.installed
 
 demo: setup
-	$(VENV)/bin/python -m exotel_provider.simulator.run_dag exotel_reminder_demo
+	$(VENV)/bin/python -m exotel_provider.simulator.run_dag exotel_reminder_demo \
+		--script +919876500002=busy --script +919876500003=no-answer
 
 test: test-main test-floor
 

@@ -49,6 +49,7 @@ with DAG(
     @task
     def summarise(calls: list[dict[str, Any]]) -> dict[str, Any]:
         """Print a per-call outcome table and return totals (also in XCom)."""
+        calls = [calls[index] for index in range(len(calls))]  # one lookup per mapped sensor
         header = f"{'call':<10}{'number':<14}{'status':<11}{'duration s':>11}{'price':>7}"
         lines = [header, "-" * len(header)]
         for call in calls:
