@@ -74,6 +74,8 @@ class TaskRun:
     xcom: dict[str, Any]
     error: BaseException | None
     returned: Any = None
+    errors: list[BaseException] = field(default_factory=list)
+    """The error of every try, the last one included."""
 
     @property
     def succeeded(self) -> bool:
@@ -93,17 +95,20 @@ def run_task(
     Each try gets a fresh task instance (Airflow clears a try's XCom when the next one starts).
     """
     dag_run = dag_run or FakeDagRun()
+    errors: list[BaseException] = []
     last = TaskRun(0, {}, None)
     for number in range(first_try_number, first_try_number + retries + 1):
         ctx = context(store, number, dag_run)
         try:
             returned = execute(ctx)
         except AirflowFailException as err:
-            return TaskRun(number, ctx["ti"].xcom, err)
+            errors.append(err)
+            return TaskRun(number, ctx["ti"].xcom, err, errors=errors)
         except Exception as err:
-            last = TaskRun(number, ctx["ti"].xcom, err)
+            errors.append(err)
+            last = TaskRun(number, ctx["ti"].xcom, err, errors=errors)
             continue
-        return TaskRun(number, ctx["ti"].xcom, None, returned)
+        return TaskRun(number, ctx["ti"].xcom, None, returned, errors=errors)
     return last
 
 
