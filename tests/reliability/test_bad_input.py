@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import COUNTS, CUSTOMER, EXOPHONE, DictStateStore, context
+from simulated_tasks import COUNTS, CUSTOMER, EXOPHONE, DictStateStore, context
 
 from exotel_provider.errors import (
     ExotelConfigurationError,

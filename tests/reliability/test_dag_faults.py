@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from airflow_runs import run_dag, task_states, xcom_values
-from conftest import COUNTS, CUSTOMER, EXOPHONE, connection_env
+from simulated_tasks import COUNTS, CUSTOMER, EXOPHONE, connection_env
 
 from exotel_provider.operators.exotel import ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import (
+from simulated_tasks import (
     COUNTS,
     CUSTOMER,
     EXOPHONE,

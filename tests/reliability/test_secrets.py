@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from airflow_runs import run_dag
-from conftest import COUNTS, CUSTOMER, EXOPHONE, DictStateStore, context, run_task
+from simulated_tasks import COUNTS, CUSTOMER, EXOPHONE, DictStateStore, context, run_task
 
 from exotel_provider.client import ExotelClient
 from exotel_provider.errors import ExotelAuthenticationError, ExotelError
