@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 import tenacity
@@ -33,6 +33,7 @@ from exotel_provider.errors import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_SIDS_PER_LISTING = 100
 """Exotel's bulk call-details API takes at most 100 Sids (and at most 100 calls per page)."""
@@ -192,7 +193,7 @@ class ExotelClient:
 
     # --- transport -------------------------------------------------------------------------------
 
-    def _retrying(self, should_retry: Callable[[BaseException], bool], send: Callable[[], requests.Response]):  # type: ignore[no-untyped-def]
+    def _retrying(self, should_retry: Callable[[BaseException], bool], send: Callable[[], T]) -> T:
         retrying = tenacity.Retrying(
             sleep=self._sleep, **retrying_kwargs(self.retry_policy, should_retry, _log_retry)
         )

@@ -4,6 +4,9 @@ Each scenario runs the call-placing task (and a sensor where it waits) as Airflo
 retries and clears included, against a simulator that misbehaves on purpose. Whatever happens,
 the person is never called twice, and every call placed ends with its Sid and final outcome in
 XCom, or in a clear typed error.
+
+Not covered here: deferrable waiting, where a trigger may run twice (triggers must stay free of side
+effects such as placing a call); add those events to this matrix alongside the trigger.
 """
 
 from __future__ import annotations
