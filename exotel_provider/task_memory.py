@@ -32,3 +32,13 @@ class TaskMemory:
         if self._store is None:
             return
         self._store.set(key, value)
+
+    def delete(self, key: str) -> None:
+        """Forget ``key`` (a no-op when absent or when there is no store)."""
+        if self._store is None or self._store.get(key) is None:
+            return
+        delete = getattr(self._store, "delete", None)
+        if delete is not None:
+            delete(key)
+        else:
+            self._store.set(key, None)

@@ -71,3 +71,14 @@ def _country_code(text: str) -> str:
         return str(phonenumbers.parse(text, None).country_code)
     except phonenumbers.NumberParseException:
         return ""
+
+
+def same_number(a: str | None, b: str | None, *, region: str = DEFAULT_REGION) -> bool:
+    """Whether two numbers in any accepted form (E.164, ``0``-prefixed national) are the same."""
+    if not a or not b:
+        return False
+    try:
+        first, second = phonenumbers.parse(a, region), phonenumbers.parse(b, region)
+    except phonenumbers.NumberParseException:
+        return re.sub(r"\D", "", a) == re.sub(r"\D", "", b)
+    return (first.country_code, first.national_number) == (second.country_code, second.national_number)

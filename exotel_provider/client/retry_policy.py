@@ -1,8 +1,10 @@
 """When a request is retried, and how long to wait: built on tenacity.
 
-Reads (GET) are safe to repeat: they retry on transport errors, 429 and 5xx with exponential
-backoff and jitter, honouring ``Retry-After`` when Exotel sends it. Placing a call is retried only
-when the request provably did not take effect (the connection was never made, or a 429).
+Reads (GET) are safe to repeat: they retry on transport errors, 429, 5xx and unreadable answers
+with exponential backoff and jitter, honouring ``Retry-After`` when Exotel sends it. Placing a call
+is retried only when the request provably did not take effect (the connection was never made, a
+429, or a 503 "service unavailable"); any other failure after the request was sent leaves its
+outcome unknown (see :func:`placement_outcome_unknown`).
 """
 
 from __future__ import annotations
@@ -14,11 +16,16 @@ from typing import Any
 import tenacity
 
 from exotel_provider.errors import (
+    ExotelAPIError,
     ExotelCallOutcomeUnknownError,
     ExotelRateLimitError,
+    ExotelResponseError,
     ExotelServerError,
     ExotelTransportError,
 )
+
+PLACEMENT_NOT_PROCESSED_STATUSES = frozenset({429, 503})
+"""Error statuses that mean the call-placing request was refused before it took effect."""
 
 
 @dataclass(frozen=True)
@@ -33,14 +40,27 @@ class RetryPolicy:
 
 def is_retryable_read_error(error: BaseException) -> bool:
     """A GET that failed this way may simply be sent again."""
-    return isinstance(error, (ExotelTransportError, ExotelRateLimitError, ExotelServerError))
+    return isinstance(
+        error, (ExotelTransportError, ExotelRateLimitError, ExotelServerError, ExotelResponseError)
+    )
 
 
 def is_retryable_placement_error(error: BaseException) -> bool:
-    """A call-placing POST that failed this way certainly placed no call (429, or never connected)."""
+    """A call-placing POST that failed this way certainly placed no call (429, 503, or never connected)."""
     if isinstance(error, ExotelCallOutcomeUnknownError):
         return False
-    return isinstance(error, (ExotelRateLimitError, ExotelTransportError))
+    if isinstance(error, ExotelAPIError):
+        return error.status_code in PLACEMENT_NOT_PROCESSED_STATUSES
+    return isinstance(error, ExotelTransportError)
+
+
+def placement_outcome_unknown(error: ExotelAPIError) -> bool:
+    """An error answer to a call-placing POST after which the call may nevertheless exist.
+
+    A 5xx other than 503 (500, 502 and 504 from Exotel or a gateway in front of it) can come after
+    Exotel created the call; 4xx answers and 503 mean the request was refused.
+    """
+    return error.status_code >= 500 and error.status_code not in PLACEMENT_NOT_PROCESSED_STATUSES
 
 
 class _WaitHonouringRetryAfter(tenacity.wait.wait_base):

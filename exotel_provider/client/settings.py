@@ -129,6 +129,7 @@ def base_url_for(*, host: str | None, port: int | None, region: str) -> str:
     if not host or not host.strip():
         return f"https://{REGION_HOSTS[region]}"
     text = host.strip()
+    host = _without_credentials(text)
     if "://" not in text:
         text = "https://" + text
     parts = urlsplit(text)
@@ -153,6 +154,15 @@ def base_url_for(*, host: str | None, port: int | None, region: str) -> str:
             raise ExotelConfigurationError(f"The Exotel connection's port {port!r} is invalid.")
         netloc = f"{netloc}:{int(port)}"
     return f"{parts.scheme}://{netloc}"
+
+
+def _without_credentials(text: str) -> str:
+    """The host as messages may quote it: any ``user:password@`` part blanked out."""
+    scheme, separator, rest = text.rpartition("://")
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rpartition("@")[2]
+    return f"{scheme}{separator}{authority}{slash}{path}"
 
 
 def _positive_number(value: Any, name: str, default: float) -> float:

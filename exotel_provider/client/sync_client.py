@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 import tenacity
@@ -21,12 +21,19 @@ from exotel_provider.client.retry_policy import (
     RetryPolicy,
     is_retryable_placement_error,
     is_retryable_read_error,
+    placement_outcome_unknown,
     retrying_kwargs,
 )
 from exotel_provider.client.settings import ExotelSettings
-from exotel_provider.errors import ExotelCallOutcomeUnknownError, ExotelTransportError
+from exotel_provider.errors import (
+    ExotelAPIError,
+    ExotelCallOutcomeUnknownError,
+    ExotelResponseError,
+    ExotelTransportError,
+)
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_SIDS_PER_LISTING = 100
 """Exotel's bulk call-details API takes at most 100 Sids (and at most 100 calls per page)."""
@@ -75,10 +82,11 @@ class ExotelClient:
     # --- calls -----------------------------------------------------------------------------------
 
     def place_call(self, request: ConnectRequest) -> Call:
-        """POST ``Calls/connect``. Retried only when no call can have been placed (429, no connection).
+        """POST ``Calls/connect``. Retried only when no call can have been placed (429, 503, no connection).
 
-        Raises :class:`ExotelCallOutcomeUnknownError` when the request went out but no answer came
-        back: the call may exist. Never retried blindly.
+        Raises :class:`ExotelCallOutcomeUnknownError` when the request went out but no usable answer
+        came back (no answer, a 5xx other than 503, an unreadable 200): the call may exist.
+        Never retried blindly.
         """
         log.info("Exotel: placing %s", request.describe(mask=self.settings.mask_phone_numbers))
         response = self._retrying(
@@ -91,23 +99,31 @@ class ExotelClient:
                 outcome_unknown_on_failure=True,
             ),
         )
-        call = parse_call(response.content)
+        try:
+            call = parse_call(response.content)
+        except ExotelResponseError as err:
+            raise ExotelCallOutcomeUnknownError(
+                f"{self.settings.host} accepted the call-placing request (HTTP {response.status_code}) "
+                f"but its answer could not be read ({err}): the call was probably placed and its Sid is "
+                "unknown. It is not retried automatically, to avoid calling the person twice."
+            ) from None
         log.info("Exotel: placed call %s (status %s)", call.sid, call.raw_status)
         return call
 
     def get_call(self, call_sid: str, *, details: bool = False) -> Call:
         """GET one call's details (``details=True`` adds legs and conversation duration)."""
         params = {"details": "true"} if details else None
-        response = self._retrying(
+        return self._retrying(
             is_retryable_read_error,
-            lambda: self._send(
-                "GET",
-                self.settings.call_url(call_sid, json=self._json),
-                action=f"reading call {call_sid}",
-                params=params,
+            lambda: parse_call(
+                self._send(
+                    "GET",
+                    self.settings.call_url(call_sid, json=self._json),
+                    action=f"reading call {call_sid}",
+                    params=params,
+                ).content
             ),
         )
-        return parse_call(response.content)
 
     def list_calls(
         self,
@@ -143,11 +159,10 @@ class ExotelClient:
                 self.settings.calls_url(json=self._json),
                 {k: v for k, v in filters.items() if v is not None},
             )
-        response = self._retrying(
+        return self._retrying(
             is_retryable_read_error,
-            lambda: self._send("GET", url, action="listing calls", params=params),
+            lambda: parse_call_page(self._send("GET", url, action="listing calls", params=params).content),
         )
-        return parse_call_page(response.content)
 
     def iter_calls(self, **filters: Any) -> Iterator[Call]:
         """Every call the listing returns for these filters, following ``NextPageUri``."""
@@ -178,7 +193,7 @@ class ExotelClient:
 
     # --- transport -------------------------------------------------------------------------------
 
-    def _retrying(self, should_retry: Callable[[BaseException], bool], send: Callable[[], requests.Response]):  # type: ignore[no-untyped-def]
+    def _retrying(self, should_retry: Callable[[BaseException], bool], send: Callable[[], T]) -> T:
         retrying = tenacity.Retrying(
             sleep=self._sleep, **retrying_kwargs(self.retry_policy, should_retry, _log_retry)
         )
@@ -201,7 +216,7 @@ class ExotelClient:
         except requests.RequestException as err:
             raise _transport_error(err, action, self.settings.host, outcome_unknown_on_failure) from None
         if response.status_code >= 400:
-            raise error_for_answer(
+            error = error_for_answer(
                 status_code=response.status_code,
                 body=response.content,
                 headers=response.headers,
@@ -209,6 +224,9 @@ class ExotelClient:
                 action=action,
                 secrets=(self.settings.api_token,),
             )
+            if outcome_unknown_on_failure and placement_outcome_unknown(error):
+                raise _outcome_unknown_after(error) from None
+            raise error
         return response
 
 
@@ -240,6 +258,13 @@ def _transport_error(
         )
     return ExotelTransportError(
         f"Could not reach {host} while {action} ({kind}). Check the network and the host."
+    )
+
+
+def _outcome_unknown_after(error: ExotelAPIError) -> ExotelCallOutcomeUnknownError:
+    return ExotelCallOutcomeUnknownError(
+        f"{error} The call may nevertheless have been placed (a {error.status_code} can come after "
+        "Exotel accepted it), so it is not retried automatically, to avoid calling the person twice."
     )
 
 

@@ -10,8 +10,10 @@ from typing import Any
 from airflow.sdk import BaseHook
 
 from exotel_provider.calls.model import Call
+from exotel_provider.calls.numbers import mask_number
 from exotel_provider.calls.parsing import CallPage
 from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment, assess_call
+from exotel_provider.calls.reconciliation import PlacementAttempt
 from exotel_provider.calls.requests import ConnectRequest, build_connect_request
 from exotel_provider.client.retry_policy import RetryPolicy
 from exotel_provider.client.settings import ExotelSettings
@@ -180,6 +182,41 @@ class ExotelHook(BaseHook):
                     call_sid=call_sid,
                 )
             sleep(poll_interval)
+
+    def find_placed_calls(self, attempt: PlacementAttempt, *, exclude: Iterable[str] = ()) -> list[Call]:
+        """Calls Exotel lists that ``attempt`` may have placed (one pass over the listing)."""
+        return attempt.candidates(self.iter_calls(**attempt.listing_filters()), exclude=exclude)
+
+    def reconcile_placement(
+        self,
+        attempt: PlacementAttempt,
+        *,
+        timeout: float,
+        poll_interval: float = 30.0,
+        exclude: Iterable[str] = (),
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> list[Call]:
+        """Look for the call a lost placing request may have made until one is listed or ``timeout``.
+
+        Exotel lists a call only once it has ended, so this waits for the call to end. Returns the
+        candidates found (empty if none appeared in time).
+        """
+        started = clock()
+        while True:
+            found = self.find_placed_calls(attempt, exclude=exclude)
+            if found or clock() - started + poll_interval > timeout:
+                return found
+            self.log.info(
+                "Exotel: no call from %s listed yet; looking again in %.0f s",
+                self.display_number(attempt.request.from_number),
+                poll_interval,
+            )
+            sleep(poll_interval)
+
+    def display_number(self, number: str | None) -> str:
+        """A phone number as logs may show it: masked unless the connection's extra says otherwise."""
+        return mask_number(number) if self.settings.mask_phone_numbers else (number or "")
 
     def test_connection(self) -> tuple[bool, str]:
         """Used by the UI's and CLI's connection test: one authenticated listing request."""

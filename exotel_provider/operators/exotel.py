@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import Any
@@ -10,12 +11,15 @@ from airflow.sdk import BaseOperator, Context
 
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, is_successful
+from exotel_provider.calls.reconciliation import PlacementAttempt, format_exotel_time
 from exotel_provider.calls.requests import ConnectRequest
 from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, CallStatus, coerce_statuses
 from exotel_provider.errors import (
+    ExotelAPIError,
     ExotelCallOutcomeUnknownError,
     ExotelConfigurationError,
     ExotelNotFoundError,
+    ExotelTransportError,
     ExotelValidationError,
 )
 from exotel_provider.hooks.exotel import ExotelHook
@@ -29,6 +33,12 @@ from exotel_provider.task_memory import TaskMemory
 
 PLACED_CALL_KEY = "exotel_placed_call_sid"
 """task_state_store key holding the Sid of the call this task instance placed (kept across retries)."""
+PENDING_PLACEMENT_KEY = "exotel_pending_placement"
+"""task_state_store key set just before the call-placing request is sent and removed once its
+outcome is known: a retry that finds it knows a call may exist and looks for it instead of dialling."""
+
+UNKNOWN_OUTCOME_POLICIES = ("reconcile", "fail")
+DEFAULT_RECONCILE_TIMEOUT = 600.0
 
 
 class ExotelConnectOperator(BaseOperator):
@@ -65,6 +75,15 @@ class ExotelConnectOperator(BaseOperator):
     :param wait_timeout: give up waiting after this many seconds (the Sid stays in XCom).
     :param redial_on_retry: on a retry, place a new call if the earlier one ended unanswered
         (busy, no-answer, failed, canceled). Default False: a retry never dials again.
+    :param unknown_outcome: what to do when the call-placing request was sent but its outcome is
+        unknown (no answer, a 5xx other than 503, an unreadable answer, or a worker that died right
+        after sending it). ``"reconcile"`` (default): look for the call in Exotel's listing every
+        ``poll_interval`` seconds for up to ``reconcile_timeout`` seconds and adopt it if exactly one
+        matches; otherwise fail without retry, saying the call may have been placed. ``"fail"``:
+        fail without retry at once (after a single look when a retry finds an earlier try's
+        unresolved attempt). The person is never dialled again while a call may exist.
+    :param reconcile_timeout: how long ``"reconcile"`` keeps looking. Exotel lists a call only
+        once it has ended, so an answered call is found when it ends.
     """
 
     template_fields: Sequence[str] = (
@@ -114,9 +133,17 @@ class ExotelConnectOperator(BaseOperator):
         success_statuses: Iterable[str] | str = DEFAULT_SUCCESS_STATUSES,
         wait_timeout: float | None = None,
         redial_on_retry: bool = False,
+        unknown_outcome: str = "reconcile",
+        reconcile_timeout: float = DEFAULT_RECONCILE_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if unknown_outcome not in UNKNOWN_OUTCOME_POLICIES:
+            raise ExotelValidationError(
+                "unknown_outcome",
+                f"{unknown_outcome!r} is not a policy",
+                "Use 'reconcile' (look for the call, the default) or 'fail'.",
+            )
         self.from_number = from_number
         self.app_id = app_id
         self.url = url
@@ -140,6 +167,8 @@ class ExotelConnectOperator(BaseOperator):
         self.success_statuses: frozenset[CallStatus] = coerce_statuses(success_statuses)
         self.wait_timeout = wait_timeout
         self.redial_on_retry = redial_on_retry
+        self.unknown_outcome = unknown_outcome
+        self.reconcile_timeout = reconcile_timeout
 
     @cached_property
     def hook(self) -> ExotelHook:
@@ -148,12 +177,12 @@ class ExotelConnectOperator(BaseOperator):
     def execute(self, context: Context) -> str:
         request = self.build_request()
         memory = TaskMemory(context)
-        call = self._call_from_earlier_try(memory)
+        call = self._call_from_earlier_try(memory) or self._call_from_unresolved_attempt(
+            context, memory, request
+        )
         if call is None:
-            call = self._place(request)
-            self._remember(context, memory, call)
-        else:
-            self._push_sid(context, call.sid)
+            call = self._place(request, memory)
+        self._remember(context, memory, call)
         if self.wait_for_completion:
             self._wait(context, call.sid)
         return call.sid
@@ -188,12 +217,6 @@ class ExotelConnectOperator(BaseOperator):
 
     def _call_from_earlier_try(self, memory: TaskMemory) -> Call | None:
         """The call an earlier try of this task instance placed, if it must be reused."""
-        if not memory.available:
-            self.log.warning(
-                "This Airflow has no task_state_store (added in Airflow 3.3): a retry of this task "
-                "cannot recognise a call an earlier try placed. Use retries=0 on call-placing tasks."
-            )
-            return None
         sid = memory.get(PLACED_CALL_KEY)
         if not sid:
             return None
@@ -214,16 +237,120 @@ class ExotelConnectOperator(BaseOperator):
         )
         return call
 
-    def _place(self, request: ConnectRequest) -> Call:
+    def _call_from_unresolved_attempt(
+        self, context: Context, memory: TaskMemory, request: ConnectRequest
+    ) -> Call | None:
+        """When an earlier try may have placed a call without recording it, find it (or fail).
+
+        On Airflow 3.3+ an earlier try left ``PENDING_PLACEMENT_KEY``; on 3.1/3.2 (no
+        task_state_store) every retry is treated so, with the DAG run's start as the earliest time.
+        Returns None only when dialling is safe: no earlier attempt, or one that provably placed
+        nothing.
+        """
+        sent_at = self._unresolved_attempt_time(context, memory)
+        if sent_at is None:
+            return None
+        attempt = PlacementAttempt(request, sent_at)
+        self.log.warning(
+            "An earlier try sent a request to call %s at %s (Exotel time) and its outcome is unknown: "
+            "looking for that call before anything else",
+            self.hook.display_number(request.from_number),
+            format_exotel_time(sent_at),
+        )
+        known = [memory.get(PLACED_CALL_KEY) or ""]
+        timeout = self.reconcile_timeout if self.unknown_outcome == "reconcile" else 0.0
+        found = self.hook.reconcile_placement(
+            attempt, timeout=timeout, poll_interval=self.poll_interval, exclude=known
+        )
+        if not found and time.time() >= attempt.certainly_listed_by():
+            self.log.warning(
+                "No call from %s created since %s is listed, and any such call would have ended and "
+                "been listed by now: the earlier request placed no call; placing it now",
+                self.hook.display_number(request.from_number),
+                format_exotel_time(sent_at),
+            )
+            memory.delete(PENDING_PLACEMENT_KEY)
+            return None
+        return self._adopt(attempt, found, "An earlier try of this task sent a call-placing request")
+
+    def _unresolved_attempt_time(self, context: Context, memory: TaskMemory) -> float | None:
+        if memory.available:
+            pending = memory.get(PENDING_PLACEMENT_KEY)
+            if isinstance(pending, dict) and pending.get("sent_at") is not None:
+                return float(pending["sent_at"])
+            return None
+        ti = context.get("ti")
+        if int(getattr(ti, "try_number", 1) or 1) <= 1:
+            self.log.warning(
+                "This Airflow has no task_state_store (added in Airflow 3.3): should this try die after "
+                "placing the call, a retry can only look for the call, not know it. Prefer retries=0 "
+                "on call-placing tasks here."
+            )
+            return None
+        dag_run = context.get("dag_run")
+        started = getattr(dag_run, "start_date", None) or getattr(ti, "start_date", None)
+        return started.timestamp() if started is not None else time.time()
+
+    def _place(self, request: ConnectRequest, memory: TaskMemory) -> Call:
+        """Send the request; the pending mark is kept whenever a call may exist without its Sid."""
+        sent_at = time.time()
+        memory.set(PENDING_PLACEMENT_KEY, {"sent_at": sent_at})
         try:
             return self.hook.place_call(request)
         except ExotelCallOutcomeUnknownError as err:
-            raise CallOutcomeUnknown(str(err)) from None
+            return self._resolve_unknown_outcome(PlacementAttempt(request, sent_at), str(err))
+        except (ExotelAPIError, ExotelTransportError):
+            memory.delete(PENDING_PLACEMENT_KEY)  # refused, or never reached Exotel: no call exists
+            raise
+
+    def _resolve_unknown_outcome(self, attempt: PlacementAttempt, reason: str) -> Call:
+        if self.unknown_outcome == "fail":
+            raise CallOutcomeUnknown(f"{reason} {self._unknown_advice(attempt)}")
+        self.log.warning(
+            "Exotel: %s Looking for the call in Exotel's listing for up to %.0f s (unknown_outcome="
+            "'reconcile').",
+            reason,
+            self.reconcile_timeout,
+        )
+        found = self.hook.reconcile_placement(
+            attempt, timeout=self.reconcile_timeout, poll_interval=self.poll_interval
+        )
+        return self._adopt(attempt, found, reason)
+
+    def _adopt(self, attempt: PlacementAttempt, found: list[Call], reason: str) -> Call:
+        """The one call found for an attempt, or a no-retry failure that says what is known."""
+        if len(found) == 1:
+            [call] = found
+            self.log.warning(
+                "Exotel: adopting call %s (%s), the call the earlier request placed: not calling again",
+                call.sid,
+                call.raw_status,
+            )
+            return call
+        number = self.hook.display_number(attempt.request.from_number)
+        if found:
+            sids = ", ".join(call.sid for call in found)
+            raise CallOutcomeUnknown(
+                f"{reason} Several calls from {number} since {format_exotel_time(attempt.sent_at)} "
+                f"could be the one it placed ({sids}); not choosing one and not calling again."
+            )
+        raise CallOutcomeUnknown(f"{reason} {self._unknown_advice(attempt)}")
+
+    def _unknown_advice(self, attempt: PlacementAttempt) -> str:
+        number = self.hook.display_number(attempt.request.from_number)
+        return (
+            f"The call to {number} may have been placed and its Sid is unknown: Exotel lists no call "
+            f"from this number created since {format_exotel_time(attempt.sent_at)} (Exotel time), but "
+            "it lists calls only once they have ended. Check Exotel's call logs before calling again. "
+            "Clearing this task looks again and adopts the call once Exotel lists it; it dials only "
+            f"when no call can exist (after {format_exotel_time(attempt.certainly_listed_by())})."
+        )
 
     def _remember(self, context: Context, memory: TaskMemory, call: Call) -> None:
         """XCom first (the user's handle on the call), then the retry memory."""
         self._push_sid(context, call.sid)
         memory.set(PLACED_CALL_KEY, call.sid)
+        memory.delete(PENDING_PLACEMENT_KEY)
 
     def _push_sid(self, context: Context, sid: str) -> None:
         ti = context["ti"]

@@ -9,12 +9,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from exotel_provider.simulator.faults import CALL_PATH, CONNECT_PATH, LISTING_PATH, Fault, FaultKind
 from exotel_provider.simulator.scripts import CallScript, Outcome
 
 if TYPE_CHECKING:
     from exotel_provider.simulator.server import ExotelSimulator
 
-__all__ = ["CallScript", "ExotelSimulator", "Outcome"]
+__all__ = [
+    "CALL_PATH",
+    "CONNECT_PATH",
+    "LISTING_PATH",
+    "CallScript",
+    "ExotelSimulator",
+    "Fault",
+    "FaultKind",
+    "Outcome",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -19,6 +19,13 @@ from starlette.responses import Response
 from exotel_provider.simulator.clock import format_exotel_time
 from exotel_provider.simulator.connect_request import parse_connect_form
 from exotel_provider.simulator.errors import ApiError
+from exotel_provider.simulator.fault_injection import (
+    ConnectionDroppingFastAPI,
+    connection_dropped,
+    strike_after,
+    strike_before,
+)
+from exotel_provider.simulator.faults import Fault
 from exotel_provider.simulator.listing import ListingQuery, page_metadata, select_page
 from exotel_provider.simulator.phone_numbers import InvalidPhoneNumber
 from exotel_provider.simulator.rendering import (
@@ -41,8 +48,11 @@ Form = dict[str, list[str]]
 
 
 def create_app(state: SimulatorState) -> FastAPI:
-    """An app serving ``state``; every ``/v1`` request is authenticated, rate limited and logged."""
-    app = FastAPI(title="Exotel Voice v1 simulator", docs_url=None, redoc_url=None, openapi_url=None)
+    """An app serving ``state``; every ``/v1`` request is authenticated, rate limited and logged,
+    and may be struck by a fault armed in ``state.faults``."""
+    app = ConnectionDroppingFastAPI(
+        title="Exotel Voice v1 simulator", docs_url=None, redoc_url=None, openapi_url=None
+    )
     _add_gateway(app, state)
     _add_error_handlers(app)
     _add_call_routes(app, state)
@@ -58,10 +68,16 @@ def _add_gateway(app: FastAPI, state: SimulatorState) -> None:
         form = await _read_form(request)
         request.state.form = form
         sim_time, real_time = state.clock.now(), time.time()
+        fault = state.faults.take(request.method, request.url.path)
         status_code = 500
         try:
-            response = _refusal(request, state) or await call_next(request)
-            status_code = response.status_code
+            if fault is not None and not fault.processes_request:
+                response = await strike_before(fault, request)
+            else:
+                response = _refusal(request, state) or await call_next(request)
+                if fault is not None:
+                    response = await strike_after(fault, request, response)
+            status_code = 0 if connection_dropped(request) else response.status_code
             return response
         finally:
             state.record(
@@ -73,6 +89,7 @@ def _add_gateway(app: FastAPI, state: SimulatorState) -> None:
                     status_code=status_code,
                     sim_time=sim_time,
                     real_time=real_time,
+                    fault=fault.describe() if fault is not None else None,
                 )
             )
 
@@ -239,6 +256,36 @@ def _add_control_routes(app: FastAPI, state: SimulatorState) -> None:
         except (ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse({"number": national, "script": script.to_dict()})
+
+    @app.get(CONTROL_PREFIX + "/faults")
+    async def faults() -> dict[str, Any]:
+        return {
+            "armed": [fault.to_dict() for fault in state.faults.armed()],
+            "injected": [
+                {"fault": hit.fault.describe(), "method": hit.method, "path": hit.path}
+                for hit in state.faults.injected
+            ],
+        }
+
+    @app.post(CONTROL_PREFIX + "/faults")
+    async def add_fault(request: Request) -> Response:
+        """``{"kind": "drop", "method": "POST", "path": "/Calls/connect", "times": 1}``; a list arms several."""
+        try:
+            body = await request.json()
+            items = body if isinstance(body, list) else [body]
+            if not all(isinstance(item, dict) for item in items):
+                raise ValueError("expected a JSON object or a list of them")
+            added = [Fault.from_mapping(item) for item in items]
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        for fault in added:
+            state.faults.add(fault)
+        return JSONResponse({"armed": [fault.to_dict() for fault in added]})
+
+    @app.delete(CONTROL_PREFIX + "/faults")
+    async def clear_faults() -> dict[str, str]:
+        state.faults.clear()
+        return {"status": "cleared"}
 
     @app.post(CONTROL_PREFIX + "/advance")
     async def advance(request: Request) -> Response:

@@ -106,6 +106,15 @@ def render_error(
     return _xml(body, status=status, headers=headers)
 
 
+def render_document(
+    body: Mapping[str, Any], response_format: ResponseFormat, *, status: int = 200
+) -> Response:
+    """Any JSON-shaped answer body in the given format (e.g. a JSON answer re-rendered as XML)."""
+    if response_format is ResponseFormat.JSON:
+        return _json(body, status=status)
+    return _xml(body, status=status)
+
+
 def _time(epoch_seconds: float | None) -> str | None:
     return None if epoch_seconds is None else format_exotel_time(epoch_seconds)
 

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import uvicorn
 
 from exotel_provider.simulator.app import create_app
+from exotel_provider.simulator.faults import Fault, InjectedFault
 from exotel_provider.simulator.lifecycle import SimulatedCall
 from exotel_provider.simulator.scripts import CallScript
 from exotel_provider.simulator.state import (
@@ -211,6 +212,32 @@ class ExotelSimulator:
         self._state.scripts.set_default(chosen)
         return chosen
 
+    def inject_fault(self, fault: Fault | str | None = None, /, **fields: Any) -> Fault:
+        """Arm a fault: ``inject_fault("drop", method="POST", path=CONNECT_PATH)`` or a :class:`Fault`.
+
+        By default it strikes the next matching request once (``times``), after ``skip`` of them.
+        """
+        if isinstance(fault, Fault):
+            if fields:
+                raise TypeError("pass either a Fault or its fields as keywords, not both")
+            chosen = fault
+        else:
+            chosen = Fault(kind=fault, **fields) if fault is not None else Fault(**fields)
+        return self._state.faults.add(chosen)
+
+    @property
+    def armed_faults(self) -> list[Fault]:
+        """Faults still waiting for a matching request."""
+        return self._state.faults.armed()
+
+    @property
+    def injected_faults(self) -> list[InjectedFault]:
+        """Faults that struck a request, oldest first."""
+        return self._state.faults.injected
+
+    def clear_faults(self) -> None:
+        self._state.faults.clear()
+
     @property
     def requests(self) -> list[RecordedRequest]:
         """A copy of the request log (every ``/v1`` request, refused ones included)."""
@@ -229,5 +256,5 @@ class ExotelSimulator:
         return self._state.clock.now()
 
     def reset(self) -> None:
-        """Forget calls, the request log, scripts and the rate-limit window."""
+        """Forget calls, the request log, scripts, faults and the rate-limit window."""
         self._state.reset()

@@ -11,6 +11,7 @@ from typing import Any
 from exotel_provider.simulator.clock import SimulatedClock
 from exotel_provider.simulator.connect_request import ConnectRequest
 from exotel_provider.simulator.errors import ApiError
+from exotel_provider.simulator.faults import FaultPlan
 from exotel_provider.simulator.lifecycle import CallTimeline, SimulatedCall
 from exotel_provider.simulator.phone_numbers import to_national
 from exotel_provider.simulator.rate_limit import SlidingWindowLimiter
@@ -43,6 +44,8 @@ class RecordedRequest:
     status_code: int
     sim_time: float
     real_time: float
+    fault: str | None = None
+    """The injected fault that struck this request (``Fault.describe()``), if any."""
 
     @property
     def is_connect(self) -> bool:
@@ -57,6 +60,7 @@ class RecordedRequest:
             "status_code": self.status_code,
             "sim_time": self.sim_time,
             "real_time": self.real_time,
+            "fault": self.fault,
         }
 
 
@@ -83,6 +87,7 @@ class SimulatorState:
         self.clock = clock or SimulatedClock(time_scale)
         self.scripts = ScriptBook(default_script)
         self.send_retry_after = send_retry_after
+        self.faults = FaultPlan()
         self._limiter = SlidingWindowLimiter(rate_limit_per_minute)
         self._calls: dict[str, SimulatedCall] = {}
         self._log: list[RecordedRequest] = []
@@ -166,8 +171,9 @@ class SimulatorState:
         return self.clock.advance(seconds)
 
     def reset(self) -> None:
-        """Forget calls, the request log, scripts and the rate-limit window (the clock keeps going)."""
+        """Forget calls, the request log, scripts, faults and the rate-limit window (the clock keeps going)."""
         with self._lock:
+            self.faults.clear()
             self._calls.clear()
             self._log.clear()
             self._limiter.clear()

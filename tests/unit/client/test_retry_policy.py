@@ -9,6 +9,7 @@ from exotel_provider.client.retry_policy import (
     RetryPolicy,
     is_retryable_placement_error,
     is_retryable_read_error,
+    placement_outcome_unknown,
     retrying_kwargs,
 )
 from exotel_provider.errors import (
@@ -41,7 +42,6 @@ NEVER_RETRIED = [
     pytest.param(ExotelPaymentRequiredError("x", status_code=402), id="402"),
     pytest.param(ExotelForbiddenError("x", status_code=403), id="403"),
     pytest.param(ExotelNotFoundError("x", status_code=404), id="404"),
-    pytest.param(ExotelResponseError("garbage"), id="unreadable-answer"),
     pytest.param(ExotelValidationError("From", "bad", "fix"), id="validation"),
     pytest.param(ExotelConfigurationError("no sid"), id="configuration"),
     pytest.param(ValueError("bug"), id="foreign-error"),
@@ -56,10 +56,22 @@ def test_429_is_retried_for_reads_and_placement():
     assert is_retryable_placement_error(rate_limited())
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 504])
+@pytest.mark.parametrize("status", [500, 502, 504])
 def test_5xx_is_retried_for_reads_only(status):
     assert is_retryable_read_error(server_error(status))
     assert not is_retryable_placement_error(server_error(status))
+    assert placement_outcome_unknown(server_error(status))
+
+
+def test_503_means_not_processed_and_is_retried_for_placement_too():
+    assert is_retryable_read_error(server_error(503))
+    assert is_retryable_placement_error(server_error(503))
+    assert not placement_outcome_unknown(server_error(503))
+
+
+def test_unreadable_answer_is_retried_for_reads_only():
+    assert is_retryable_read_error(ExotelResponseError("garbage"))
+    assert not is_retryable_placement_error(ExotelResponseError("garbage"))
 
 
 def test_transport_error_is_retried_for_reads_and_placement():
@@ -162,9 +174,14 @@ def test_non_retryable_error_is_raised_at_once():
     assert sleep.waits == []
 
 
-def test_placement_does_not_retry_a_5xx():
+def test_placement_does_not_retry_a_5xx_that_may_have_placed_the_call():
     with pytest.raises(ExotelServerError):
-        run(RetryPolicy(), is_retryable_placement_error, [server_error(503)])
+        run(RetryPolicy(), is_retryable_placement_error, [server_error(502)])
+
+
+def test_placement_retries_a_503():
+    result, _, calls = run(RetryPolicy(), is_retryable_placement_error, [server_error(503)])
+    assert (result, calls) == ("ok", 2)
 
 
 def test_before_sleep_hook_sees_each_retry():

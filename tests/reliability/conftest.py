@@ -1,0 +1,27 @@
+"""Fixtures and the end-of-run counts of the reliability tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from simulated_tasks import COUNTS
+
+from exotel_provider.client import retry_policy, sync_client
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if COUNTS:
+        terminalreporter.write_sep("-", "reliability counts")
+        terminalreporter.write_line(json.dumps(dict(sorted(COUNTS.items()))))
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Client retries without real waiting (Retry-After is capped by max_wait)."""
+    monkeypatch.setattr(
+        sync_client,
+        "RetryPolicy",
+        lambda: retry_policy.RetryPolicy(max_attempts=4, initial_wait=0.01, max_wait=0.02),
+    )

@@ -1,0 +1,113 @@
+"""A task run as Airflow would run it (tries, retries, XCom per try, a task_state_store), for the
+reliability tests; plus the counts they report."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from exotel_provider.airflow_compat import AirflowFailException
+
+CUSTOMER = "+919876543210"
+EXOPHONE = "08047112345"
+
+COUNTS: Counter[str] = Counter()
+"""Totals over the session: faults injected, scenarios run, duplicate calls, secrets found."""
+
+
+class RecordingTaskInstance:
+    """The bits of a task instance the operator and sensor use; XCom is per try, as in Airflow."""
+
+    def __init__(self, try_number: int = 1) -> None:
+        self.try_number = try_number
+        self.xcom: dict[str, Any] = {}
+        self.start_date = datetime.now(UTC)
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcom[key] = value
+
+
+class DictStateStore:
+    """Stands in for Airflow 3.3's task_state_store: it survives retries because the test keeps it."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def set(self, key: str, value: Any, **_: Any) -> None:
+        self.values[key] = value
+
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)
+
+
+@dataclass
+class FakeDagRun:
+    start_date: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def context(store: DictStateStore | None, try_number: int = 1, dag_run: FakeDagRun | None = None) -> dict:
+    values: dict[str, Any] = {"ti": RecordingTaskInstance(try_number), "dag_run": dag_run or FakeDagRun()}
+    if store is not None:
+        values["task_state_store"] = store
+    return values
+
+
+@dataclass
+class TaskRun:
+    """What an Airflow task instance ended with after its tries."""
+
+    tries: int
+    xcom: dict[str, Any]
+    error: BaseException | None
+    returned: Any = None
+    errors: list[BaseException] = field(default_factory=list)
+    """The error of every try, the last one included."""
+
+    @property
+    def succeeded(self) -> bool:
+        return self.error is None
+
+
+def run_task(
+    execute: Any,
+    *,
+    store: DictStateStore | None,
+    retries: int,
+    first_try_number: int = 1,
+    dag_run: FakeDagRun | None = None,
+) -> TaskRun:
+    """Run ``execute(context)`` as Airflow would: retried on ordinary errors, not on AirflowFailException.
+
+    Each try gets a fresh task instance (Airflow clears a try's XCom when the next one starts).
+    """
+    dag_run = dag_run or FakeDagRun()
+    errors: list[BaseException] = []
+    last = TaskRun(0, {}, None)
+    for number in range(first_try_number, first_try_number + retries + 1):
+        ctx = context(store, number, dag_run)
+        try:
+            returned = execute(ctx)
+        except AirflowFailException as err:
+            errors.append(err)
+            return TaskRun(number, ctx["ti"].xcom, err, errors=errors)
+        except Exception as err:
+            errors.append(err)
+            last = TaskRun(number, ctx["ti"].xcom, err, errors=errors)
+            continue
+        return TaskRun(number, ctx["ti"].xcom, None, returned, errors=errors)
+    return last
+
+
+def connection_env(monkeypatch: pytest.MonkeyPatch, simulator: Any, **extra: Any) -> None:
+    """Point ``exotel_default`` at the simulator, with extra connection settings."""
+    connection = simulator.connection()
+    connection["extra"].update(extra)
+    monkeypatch.setenv("AIRFLOW_CONN_EXOTEL_DEFAULT", json.dumps(connection))
