@@ -32,6 +32,7 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [
             {"integration-name": "Exotel", "python-modules": ["exotel_provider.sensors.exotel"]},
         ],
+        "notifications": ["exotel_provider.notifications.exotel.ExotelCallNotifier"],
         "integrations": [
             {
                 "integration-name": "Exotel",
