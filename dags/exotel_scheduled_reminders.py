@@ -182,7 +182,6 @@ with DAG(
         run_id: str | None = None,
     ) -> dict[str, Any]:
         """Counts, costs and durations to XCom; an HTML report to disk."""
-        from exotel_provider.calls import Call, CallStatus
         from exotel_provider.campaigns import Attempt, render_html_report, summarise_attempts
 
         call_by_sid = {call["Sid"]: call for call in [*(finals or []), *(redial_finals or [])]}
@@ -192,11 +191,11 @@ with DAG(
         ):
             for reminder, sid in placed_attempts(ti, task_id, people):
                 label = f"{reminder['reminder_id']} {reminder['customer']}"
-                # A refused or unwatched call counts as failed: nobody was reached.
-                call = call_by_sid.get(sid) or Call(
-                    sid=sid or "not placed", status=CallStatus.FAILED, raw_status="not placed"
+                # No Sid: Exotel refused the call. A Sid without an outcome: watching it failed.
+                call = call_by_sid.get(sid) or (sid and {"Sid": sid, "Status": "outcome unknown"})
+                attempts.append(
+                    Attempt.of(reminder["reminder_id"], call or None, attempt=number, label=label)
                 )
-                attempts.append(Attempt.of(reminder["reminder_id"], call, attempt=number, label=label))
         summary = summarise_attempts(attempts)
 
         path = report_dir() / f"reminders-{run_id}.html".replace(":", "_").replace("+", "_")

@@ -24,9 +24,9 @@ def render_html_report(summary: dict[str, Any], *, title: str, currency: str = "
     rows = "".join(
         "<tr>"
         f"<td>{escape(str(call['label'] or call['key']))}</td><td>{call['attempt']}</td>"
-        f"<td>{escape(call['number'])}</td><td>{escape(call['status'])}</td>"
+        f"<td>{_or_dash(call['number'])}</td><td>{escape(call['status'])}</td>"
         f"<td>{_or_dash(call['duration'])}</td><td>{_or_dash(call['price'])}</td>"
-        f"<td><code>{escape(call['sid'])}</code></td>"
+        f"<td><code>{_or_dash(call['sid'])}</code></td>"
         "</tr>"
         for call in summary["per_call"]
     )

@@ -19,17 +19,28 @@ REDIAL_STATUSES: frozenset[CallStatus] = frozenset({CallStatus.BUSY, CallStatus.
 
 @dataclass(frozen=True)
 class Attempt:
-    """One call placed for one campaign entry (``key``, e.g. a reminder id); ``attempt`` counts from 1."""
+    """One try at calling one campaign entry (``key``, e.g. a reminder id); ``attempt`` counts from 1.
+
+    ``call`` is None when no call came of it (Exotel refused it, e.g. a DND-registered number).
+    """
 
     key: str
-    call: Call
+    call: Call | None
     attempt: int = 1
     label: str = ""
 
     @classmethod
-    def of(cls, key: str, call: Call | Mapping[str, Any], *, attempt: int = 1, label: str = "") -> Attempt:
-        """An attempt from a :class:`Call` or the call dict a sensor put in XCom."""
-        return cls(key, call if isinstance(call, Call) else Call.from_dict(dict(call)), attempt, label)
+    def of(
+        cls, key: str, call: Call | Mapping[str, Any] | None, *, attempt: int = 1, label: str = ""
+    ) -> Attempt:
+        """An attempt from a :class:`Call`, the call dict a sensor put in XCom, or None."""
+        if call is not None and not isinstance(call, Call):
+            call = Call.from_dict(dict(call))
+        return cls(key, call, attempt, label)
+
+    @property
+    def status(self) -> CallStatus | None:
+        return self.call.status if self.call is not None else None
 
 
 def needs_redial(call: Call | Mapping[str, Any]) -> bool:
@@ -42,20 +53,22 @@ def summarise_attempts(attempts: Iterable[Attempt]) -> dict[str, Any]:
     """Counts per entry (judged by its *last* attempt), costs over *all* calls, talk durations.
 
     ``answered``: the last call completed; ``not_answered``: busy, no-answer or canceled;
-    ``failed``: Exotel could not complete it (or an undocumented status). JSON-serialisable.
+    ``failed``: Exotel could not complete it, refused it, or sent an undocumented status.
+    JSON-serialisable.
     """
     attempts = sorted(attempts, key=lambda a: (a.key, a.attempt))
     last: dict[str, Attempt] = {}
     for attempt in attempts:
         last[attempt.key] = attempt
-    finals = [a.call.status for a in last.values()]
+    finals = [a.status for a in last.values()]
     answered = sum(status is CallStatus.COMPLETED for status in finals)
     not_answered = sum(status in UNANSWERED_STATUSES for status in finals)
-    prices = [a.call.price or 0.0 for a in attempts]
-    talk_seconds = [a.call.duration or 0 for a in attempts if a.call.status is CallStatus.COMPLETED]
+    calls = [a.call for a in attempts if a.call is not None]
+    prices = [call.price or 0.0 for call in calls]
+    talk_seconds = [call.duration or 0 for call in calls if call.status is CallStatus.COMPLETED]
     return {
         "entries": len(last),
-        "calls": len(attempts),
+        "calls": len(calls),
         "redialled": sum(a.attempt > 1 for a in last.values()),
         "answered": answered,
         "not_answered": not_answered,
@@ -64,17 +77,19 @@ def summarise_attempts(attempts: Iterable[Attempt]) -> dict[str, Any]:
         "average_cost_per_call": round(sum(prices) / len(prices), 4) if prices else 0.0,
         "total_talk_seconds": sum(talk_seconds),
         "average_talk_seconds": round(sum(talk_seconds) / len(talk_seconds), 1) if talk_seconds else 0.0,
-        "per_call": [
-            {
-                "key": a.key,
-                "label": a.label,
-                "attempt": a.attempt,
-                "sid": a.call.sid,
-                "number": mask_number(a.call.from_),
-                "status": a.call.raw_status or "unknown",
-                "duration": a.call.duration,
-                "price": a.call.price,
-            }
-            for a in attempts
-        ],
+        "per_call": [_call_row(a) for a in attempts],
+    }
+
+
+def _call_row(attempt: Attempt) -> dict[str, Any]:
+    call = attempt.call
+    return {
+        "key": attempt.key,
+        "label": attempt.label,
+        "attempt": attempt.attempt,
+        "sid": call.sid if call else None,
+        "number": mask_number(call.from_) if call else None,
+        "status": (call.raw_status or "unknown") if call else "not placed",
+        "duration": call.duration if call else None,
+        "price": call.price if call else None,
     }

@@ -22,8 +22,8 @@ class ExotelCallNotifier(BaseNotifier):
 
     on the DAG (one call per failed run) or on tasks (one call per failed task). The call is placed
     and not waited for; its Sid is logged. The flow receives ``custom_field``, by default
-    ``"<dag_id>/<task_id> failed"`` (or ``"<dag_id> failed"`` for a DAG-level callback), so a
-    Passthru applet can read out what broke.
+    ``"<dag_id>/<task_id> failed"`` for a task callback and ``"<dag_id> failed"`` for a DAG
+    callback, so a Passthru applet can read out what broke.
 
     :param to_number: the number to call (E.164 or Indian national form).
     :param app_id: the call flow to connect the call to; or give ``url``.
@@ -67,6 +67,10 @@ class ExotelCallNotifier(BaseNotifier):
     def hook(self) -> ExotelHook:
         return ExotelHook(self.exotel_conn_id)
 
+    def get_template_env(self, dag: Any = None) -> Any:
+        # A DAG-level callback may get the scheduler's serialized DAG, which has no template env.
+        return super().get_template_env(dag=dag if hasattr(dag, "get_template_env") else None)
+
     def notify(self, context: Context) -> None:
         call = self.hook.connect_to_flow(
             self.to_number,
@@ -80,11 +84,15 @@ class ExotelCallNotifier(BaseNotifier):
 
 
 def failure_description(context: Context | dict[str, Any]) -> str:
-    """``"<dag_id>/<task_id> failed"`` for a task callback, ``"<dag_id> failed"`` for a DAG callback."""
+    """``"<dag_id>/<task_id> failed"`` for a task callback, ``"<dag_id> failed"`` for a DAG callback.
+
+    A DAG callback's context says why the run ended (``reason``) and may carry *some* task
+    instance of the run, not necessarily the one that failed, so it names no task.
+    """
     dag = context.get("dag")
     dag_run = context.get("dag_run")
     dag_id = getattr(dag, "dag_id", None) or getattr(dag_run, "dag_id", None) or "a DAG"
-    ti = context.get("ti") or context.get("task_instance")
+    ti = None if "reason" in context else context.get("ti") or context.get("task_instance")
     task_id = getattr(ti, "task_id", None)
     text = f"{dag_id}/{task_id} failed" if task_id else f"{dag_id} failed"
     return text[:MAX_CUSTOM_FIELD_LENGTH]
