@@ -32,7 +32,6 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [
             {"integration-name": "Exotel", "python-modules": ["exotel_provider.sensors.exotel"]},
         ],
-        "notifications": ["exotel_provider.notifications.exotel.ExotelCallNotifier"],
         "integrations": [
             {
                 "integration-name": "Exotel",
@@ -40,4 +39,5 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
+        "notifications": ["exotel_provider.notifications.exotel.ExotelCallNotifier"],
     }
