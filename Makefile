@@ -1,6 +1,7 @@
 # One-command entry points. Each creates its virtual environment when missing.
 #   make demo        set up, start the local Exotel simulator and run the reminder demo DAG
 #   make test        set up and run the whole test suite (also against the oldest supported Airflow)
+#   make airflow     start the simulator and a full local Airflow with the example DAGs (Ctrl-C stops)
 PYTHON ?= python3
 VENV ?= .venv
 FLOOR_VENV ?= .venv-floor
@@ -11,7 +12,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 
-.PHONY: setup setup-floor demo test test-main test-floor test-fast lint bench clean
+.PHONY: setup setup-floor setup-e2e demo airflow test test-main test-floor test-fast lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -28,13 +29,27 @@ $(FLOOR_VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 setup-floor: $(FLOOR_VENV)/.installed
 
+# The end-to-end layer drives Debian's Chromium with Playwright (never a downloaded browser).
+CHROMIUM ?= /usr/bin/chromium
+$(VENV)/.e2e-installed: $(VENV)/.installed
+	$(VENV)/bin/python -m pip install --quiet -e ".[simulator,test,e2e]"
+	touch $@
+
+setup-e2e: $(VENV)/.e2e-installed
+	@test -x $(CHROMIUM) || { \
+		echo "Installing Chromium from Debian packages (needs root)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 demo: setup
 	$(VENV)/bin/python -m exotel_provider.simulator.run_dag exotel_reminder_demo \
 		--script +919876500002=busy --script +919876500003=no-answer
 
+airflow: setup
+	$(VENV)/bin/python -m exotel_provider.simulator.local_airflow --home $(CURDIR)/.airflow-local --dags-folder $(CURDIR)/dags
+
 test: test-main test-floor
 
-test-main: setup
+test-main: setup setup-e2e
 	$(VENV)/bin/python -m pytest -q
 
 test-fast: setup
@@ -51,4 +66,4 @@ bench: setup
 	$(VENV)/bin/python bench/watch_campaign.py
 
 clean:
-	rm -rf $(VENV) $(FLOOR_VENV) .airflow .airflow-floor
+	rm -rf $(VENV) $(FLOOR_VENV) .airflow .airflow-floor .airflow-local artifacts

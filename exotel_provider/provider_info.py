@@ -39,4 +39,5 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
+        "notifications": ["exotel_provider.notifications.exotel.ExotelCallNotifier"],
     }

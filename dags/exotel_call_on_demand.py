@@ -1,0 +1,89 @@
+"""Call one person now, from the Airflow UI: click Trigger, fill in the form, watch the call.
+
+The DAG has no schedule. Its ``params`` are a JSON schema, so the trigger form shows labelled
+fields with descriptions and refuses bad input (a malformed phone number, a non-numeric flow id)
+before any task runs. The same conf works from the REST API or the CLI::
+
+    airflow dags trigger exotel_call_on_demand --conf '{"phone": "+919876543210", "flow_app_id": "926"}'
+
+``place_call`` dials the number and connects it to the call flow; if "Wait for the outcome" is
+ticked, ``wait_for_call`` waits for the call's final status and price (in the triggerer when the
+installed provider supports deferrable waiting, otherwise rescheduling between checks) and fails
+the run unless the call was answered.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+
+from airflow.sdk import DAG, Param, task
+
+from exotel_provider.operators.exotel import ExotelConnectOperator
+from exotel_provider.sensors.exotel import ExotelCallSensor
+
+POLL_SECONDS = float(os.environ.get("EXOTEL_POLL_SECONDS", "30"))
+"""How often the call's status is checked (the local demo and the tests use a few seconds)."""
+WAIT_IN_TRIGGERER = "deferrable" in inspect.signature(ExotelCallSensor.__init__).parameters
+"""Deferrable waiting frees the worker slot; older provider versions reschedule instead."""
+
+with DAG(
+    dag_id="exotel_call_on_demand",
+    schedule=None,
+    catchup=False,
+    params={
+        "phone": Param(
+            type="string",
+            pattern=r"^(\+91[6-9][0-9]{9}|0[6-9][0-9]{9})$",
+            title="Phone number",
+            description="The Indian mobile number to call: +91 and 10 digits, or 0 and 10 digits.",
+        ),
+        "flow_app_id": Param(
+            "926",
+            type="string",
+            pattern=r"^[0-9]+$",
+            title="Call flow (app id)",
+            description="The id of the Exotel call flow to connect the person to (digits only).",
+        ),
+        "caller_id": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^(\+91|0)[0-9]{10}$",
+            title="Caller ID (ExoPhone)",
+            description="The ExoPhone to call from. Empty: the connection's default caller ID.",
+        ),
+        "wait_for_outcome": Param(
+            True,
+            type="boolean",
+            title="Wait for the outcome",
+            description="Wait until the call has ended and is priced; fail the run unless it was answered.",
+        ),
+    },
+    tags=["exotel", "example"],
+    doc_md=__doc__,
+) as dag:
+    place_call = ExotelConnectOperator(
+        task_id="place_call",
+        from_number="{{ params.phone }}",
+        app_id="{{ params.flow_app_id }}",
+        caller_id="{{ params.caller_id or '' }}",
+        custom_field="{{ dag_run.run_id }}",
+        time_limit=600,
+        retries=0,
+    )
+
+    @task.short_circuit
+    def wait_requested(params: dict) -> bool:
+        """Skip the wait when the form said not to wait."""
+        return bool(params["wait_for_outcome"])
+
+    wait_for_call = ExotelCallSensor(
+        task_id="wait_for_call",
+        call_sid="{{ ti.xcom_pull(task_ids='place_call', key='call_sid') }}",
+        mode="reschedule",
+        poke_interval=POLL_SECONDS,
+        timeout=3600,
+        **({"deferrable": True} if WAIT_IN_TRIGGERER else {}),
+    )
+
+    place_call >> wait_requested() >> wait_for_call

@@ -1,0 +1,95 @@
+"""The outcome of a campaign: which people were reached, what it cost, how long they talked.
+
+Pure functions over :class:`~exotel_provider.calls.Call` objects (or their XCom dicts). No Airflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from exotel_provider.calls.model import Call
+from exotel_provider.calls.numbers import mask_number
+from exotel_provider.calls.status import UNANSWERED_STATUSES, CallStatus
+
+REDIAL_STATUSES: frozenset[CallStatus] = frozenset({CallStatus.BUSY, CallStatus.NO_ANSWER})
+"""Outcomes worth one more try later: the line was busy, or nobody picked up."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at calling one campaign entry (``key``, e.g. a reminder id); ``attempt`` counts from 1.
+
+    ``call`` is None when no call came of it (Exotel refused it, e.g. a DND-registered number).
+    """
+
+    key: str
+    call: Call | None
+    attempt: int = 1
+    label: str = ""
+
+    @classmethod
+    def of(
+        cls, key: str, call: Call | Mapping[str, Any] | None, *, attempt: int = 1, label: str = ""
+    ) -> Attempt:
+        """An attempt from a :class:`Call`, the call dict a sensor put in XCom, or None."""
+        if call is not None and not isinstance(call, Call):
+            call = Call.from_dict(dict(call))
+        return cls(key, call, attempt, label)
+
+    @property
+    def status(self) -> CallStatus | None:
+        return self.call.status if self.call is not None else None
+
+
+def needs_redial(call: Call | Mapping[str, Any]) -> bool:
+    """True for a call that ended busy or unanswered; never for an answered one."""
+    status = (call if isinstance(call, Call) else Call.from_dict(dict(call))).status
+    return status in REDIAL_STATUSES
+
+
+def summarise_attempts(attempts: Iterable[Attempt]) -> dict[str, Any]:
+    """Counts per entry (judged by its *last* attempt), costs over *all* calls, talk durations.
+
+    ``answered``: the last call completed; ``not_answered``: busy, no-answer or canceled;
+    ``failed``: Exotel could not complete it, refused it, or sent an undocumented status.
+    JSON-serialisable.
+    """
+    attempts = sorted(attempts, key=lambda a: (a.key, a.attempt))
+    last: dict[str, Attempt] = {}
+    for attempt in attempts:
+        last[attempt.key] = attempt
+    finals = [a.status for a in last.values()]
+    answered = sum(status is CallStatus.COMPLETED for status in finals)
+    not_answered = sum(status in UNANSWERED_STATUSES for status in finals)
+    calls = [a.call for a in attempts if a.call is not None]
+    prices = [call.price or 0.0 for call in calls]
+    talk_seconds = [call.duration or 0 for call in calls if call.status is CallStatus.COMPLETED]
+    return {
+        "entries": len(last),
+        "calls": len(calls),
+        "redialled": sum(a.attempt > 1 for a in last.values()),
+        "answered": answered,
+        "not_answered": not_answered,
+        "failed": len(finals) - answered - not_answered,
+        "total_cost": round(sum(prices), 4),
+        "average_cost_per_call": round(sum(prices) / len(prices), 4) if prices else 0.0,
+        "total_talk_seconds": sum(talk_seconds),
+        "average_talk_seconds": round(sum(talk_seconds) / len(talk_seconds), 1) if talk_seconds else 0.0,
+        "per_call": [_call_row(a) for a in attempts],
+    }
+
+
+def _call_row(attempt: Attempt) -> dict[str, Any]:
+    call = attempt.call
+    return {
+        "key": attempt.key,
+        "label": attempt.label,
+        "attempt": attempt.attempt,
+        "sid": call.sid if call else None,
+        "number": mask_number(call.from_) if call else None,
+        "status": (call.raw_status or "unknown") if call else "not placed",
+        "duration": call.duration if call else None,
+        "price": call.price if call else None,
+    }
