@@ -19,6 +19,9 @@ from exotel_provider.errors import (
 )
 from exotel_provider.hooks.exotel import ExotelHook
 
+# A frozen simulated clock: only advance() moves it, so call states never depend on machine speed.
+pytestmark = pytest.mark.exotel_simulator(time_scale=0)
+
 CUSTOMER = "+919876543210"
 EXOPHONE = "08047112345"
 

@@ -16,6 +16,8 @@ from exotel_provider.operators.exotel import PLACED_CALL_KEY, ExotelConnectOpera
 from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.task_errors import CallNotSuccessful, InvalidCallRequest
 
+FROZEN_CLOCK = pytest.mark.exotel_simulator(time_scale=0)  # only advance() moves simulated time
+
 CUSTOMER = "+919876543210"
 EXOPHONE = "08047112345"
 
@@ -67,6 +69,7 @@ def test_operator_pushes_sid_as_return_value_and_call_sid(exotel_connection_env)
     assert [c.sid for c in exotel_connection_env.placed_calls(CUSTOMER)] == [sid]
 
 
+@FROZEN_CLOCK
 def test_retry_reconnects_to_the_call_instead_of_calling_again(exotel_connection_env):
     store = DictStateStore()
     first_sid = operator().execute(context(store))
@@ -147,6 +150,7 @@ def poke_until_done(sensor: ExotelCallSensor, ctx: dict[str, Any], simulator, st
     raise AssertionError("the sensor never finished")
 
 
+@FROZEN_CLOCK
 def test_sensor_waits_for_terminal_status_and_price(exotel_connection_env):
     sid = operator().execute(context())
     sensor = ExotelCallSensor(task_id="wait", call_sid=sid)
@@ -157,6 +161,7 @@ def test_sensor_waits_for_terminal_status_and_price(exotel_connection_env):
     assert details["Price"] is not None and details["Duration"] is not None and details["EndTime"]
 
 
+@FROZEN_CLOCK
 def test_sensor_is_not_done_between_end_and_pricing(exotel_connection_env):
     sid = operator().execute(context())
     exotel_connection_env.advance(60)  # ended, not yet priced
