@@ -21,11 +21,13 @@ from exotel_provider.client.retry_policy import (
     RetryPolicy,
     is_retryable_placement_error,
     is_retryable_read_error,
+    retry_logger,
     retrying_kwargs,
 )
 from exotel_provider.client.settings import ExotelSettings
 
 log = logging.getLogger(__name__)
+_log_retry = retry_logger(log)
 
 __all__ = ["MAX_SIDS_PER_LISTING", "USER_AGENT", "ExotelClient"]
 
@@ -188,9 +190,3 @@ def _never_connected(err: requests.RequestException) -> bool:
     reason = err.args[0] if err.args else None
     reason = getattr(reason, "reason", reason)
     return isinstance(reason, (NewConnectionError, NameResolutionError))
-
-
-def _log_retry(retry_state: tenacity.RetryCallState) -> None:
-    error = retry_state.outcome.exception() if retry_state.outcome else None
-    wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
-    log.warning("Exotel: %s; retrying in %.1f s (attempt %d)", error, wait, retry_state.attempt_number)

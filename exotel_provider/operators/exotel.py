@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Context
 
+from exotel_provider.airflow_compat import conf
 from exotel_provider.calls.model import Call
-from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, is_successful
-from exotel_provider.calls.requests import ConnectRequest
+from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment, is_successful
 from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, CallStatus, coerce_statuses
 from exotel_provider.errors import (
     ExotelCallOutcomeUnknownError,
@@ -27,8 +29,15 @@ from exotel_provider.task_errors import (
 )
 from exotel_provider.task_memory import TaskMemory
 
+if TYPE_CHECKING:
+    from exotel_provider.calls.requests import ConnectRequest
+
 PLACED_CALL_KEY = "exotel_placed_call_sid"
 """task_state_store key holding the Sid of the call this task instance placed (kept across retries)."""
+DEFAULT_DEFERRED_WAIT_SECONDS = 24 * 3600.0
+"""Deferred waiting without ``wait_timeout`` ends after a day: far beyond Exotel's 4-hour call limit
+plus pricing, so only a call Exotel never reports ends this way."""
+DEFERRAL_TIMEOUT_MARGIN_SECONDS = 300.0
 
 
 class ExotelConnectOperator(BaseOperator):
@@ -65,6 +74,8 @@ class ExotelConnectOperator(BaseOperator):
     :param wait_timeout: give up waiting after this many seconds (the Sid stays in XCom).
     :param redial_on_retry: on a retry, place a new call if the earlier one ended unanswered
         (busy, no-answer, failed, canceled). Default False: a retry never dials again.
+    :param deferrable: with ``wait_for_completion``, wait in the triggerer instead of a worker slot
+        (default: ``[operators] default_deferrable``); the result is the same.
     """
 
     template_fields: Sequence[str] = (
@@ -114,6 +125,7 @@ class ExotelConnectOperator(BaseOperator):
         success_statuses: Iterable[str] | str = DEFAULT_SUCCESS_STATUSES,
         wait_timeout: float | None = None,
         redial_on_retry: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -140,6 +152,7 @@ class ExotelConnectOperator(BaseOperator):
         self.success_statuses: frozenset[CallStatus] = coerce_statuses(success_statuses)
         self.wait_timeout = wait_timeout
         self.redial_on_retry = redial_on_retry
+        self.deferrable = deferrable
 
     @cached_property
     def hook(self) -> ExotelHook:
@@ -155,8 +168,24 @@ class ExotelConnectOperator(BaseOperator):
         else:
             self._push_sid(context, call.sid)
         if self.wait_for_completion:
+            if self.deferrable:
+                self._defer_wait(call.sid, request.time_limit)
             self._wait(context, call.sid)
         return call.sid
+
+    def execute_complete(self, context: Context, event: Any = None, call_sid: str | None = None) -> str:
+        """Resume after the trigger: the same XCom and result (or typed error) as waiting in the worker."""
+        from exotel_provider.triggers.exotel import assessment_from_event
+
+        sid = call_sid or (str(event.get("call_sid") or "") if isinstance(event, dict) else "")
+        try:
+            assessment = assessment_from_event(
+                event, call_sid=sid, pricing_grace_seconds=self.pricing_grace_seconds
+            )
+        except ExotelConfigurationError as err:
+            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
+        self._finish(context, assessment)
+        return assessment.call.sid
 
     def build_request(self) -> ConnectRequest:
         """Validate the rendered parameters; fails the task (no retry) on bad input. No network."""
@@ -230,6 +259,24 @@ class ExotelConnectOperator(BaseOperator):
         ti.xcom_push(key="call_sid", value=sid)
         ti.xcom_push(key="return_value", value=sid)
 
+    def _defer_wait(self, sid: str, time_limit: int | None) -> None:
+        from exotel_provider.triggers.exotel import ExotelCallTrigger
+
+        wait = self.wait_timeout if self.wait_timeout is not None else DEFAULT_DEFERRED_WAIT_SECONDS
+        self.defer(
+            trigger=ExotelCallTrigger(
+                sid,
+                exotel_conn_id=self.exotel_conn_id,
+                deadline=time.time() + wait,
+                poll_interval=self.poll_interval,
+                pricing_grace_seconds=self.pricing_grace_seconds,
+                time_limit=time_limit,
+            ),
+            method_name="execute_complete",
+            kwargs={"call_sid": sid},
+            timeout=timedelta(seconds=wait + DEFERRAL_TIMEOUT_MARGIN_SECONDS),
+        )
+
     def _wait(self, context: Context, sid: str) -> None:
         assessment = self.hook.wait_for_call(
             sid,
@@ -237,6 +284,11 @@ class ExotelConnectOperator(BaseOperator):
             pricing_grace_seconds=self.pricing_grace_seconds,
             timeout=self.wait_timeout,
         )
+        self._finish(context, assessment)
+
+    def _finish(self, context: Context, assessment: Assessment) -> None:
+        """Push the final details under ``call``; an unsuccessful outcome raises CallNotSuccessful."""
+        sid = assessment.call.sid
         if not assessment.priced:
             self.log.warning("Exotel: %s", assessment.message)
         details = assessment.call.to_dict()
