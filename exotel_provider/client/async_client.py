@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import tenacity
@@ -28,8 +28,6 @@ from exotel_provider.errors import ExotelRateLimitError
 
 log = logging.getLogger(__name__)
 _log_retry = retry_logger(log)
-
-T = TypeVar("T")
 
 
 class ExotelAsyncClient:
@@ -79,12 +77,12 @@ class ExotelAsyncClient:
     async def place_call(self, request: ConnectRequest) -> Call:
         """POST ``Calls/connect``; retried only when no call can have been placed (see the sync client)."""
         api_request = api_requests.connect_request(self.settings, request, json=self._json)
-        body = await self._retrying(is_retryable_placement_error, lambda: self._send(api_request))
+        body = await self._retrying(is_retryable_placement_error, self._send, api_request)
         return parse_call(body)
 
     async def get_call(self, call_sid: str, *, details: bool = False) -> Call:
         api_request = api_requests.call_request(self.settings, call_sid, details=details, json=self._json)
-        return parse_call(await self._retrying(is_retryable_read_error, lambda: self._send(api_request)))
+        return parse_call(await self._retrying(is_retryable_read_error, self._send, api_request))
 
     async def list_calls(
         self,
@@ -109,7 +107,7 @@ class ExotelAsyncClient:
             sort_by=sort_by,
             page_uri=page_uri,
         )
-        return parse_call_page(await self._retrying(is_retryable_read_error, lambda: self._send(api_request)))
+        return parse_call_page(await self._retrying(is_retryable_read_error, self._send, api_request))
 
     async def get_ended_calls_batch(self, sids: Sequence[str]) -> dict[str, Call]:
         """The calls among at most 100 ``sids`` that Exotel lists (i.e. that have ended): one request."""
@@ -134,12 +132,15 @@ class ExotelAsyncClient:
     # --- transport -------------------------------------------------------------------------------
 
     async def _retrying(
-        self, should_retry: Callable[[BaseException], bool], send: Callable[[], Awaitable[T]]
-    ) -> T:
+        self,
+        should_retry: Callable[[BaseException], bool],
+        send: Callable[[ApiRequest], Awaitable[bytes]],
+        request: ApiRequest,
+    ) -> bytes:
         retrying = tenacity.AsyncRetrying(
             sleep=self.clock.sleep, **retrying_kwargs(self.retry_policy, should_retry, _log_retry)
         )
-        return await retrying(send)
+        return await retrying(send, request)
 
     async def _send(self, request: ApiRequest) -> bytes:
         if self.budget is not None:
