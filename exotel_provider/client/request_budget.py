@@ -14,6 +14,8 @@ from typing import Protocol
 BUDGET_WINDOW_SECONDS = 60.0
 DEFAULT_PAUSE_AFTER_429_SECONDS = 5.0
 """How long to hold every request after a 429 that carried no ``Retry-After``."""
+_EPSILON = 1e-9
+_MIN_SLEEP_SECONDS = 0.001
 
 
 class Clock(Protocol):
@@ -71,11 +73,11 @@ class RequestBudget:
                 await self.clock.sleep(self._paused_until - now)
                 continue
             self._refill(now)
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
+            if self._tokens >= 1.0 - _EPSILON:
+                self._tokens = max(0.0, self._tokens - 1.0)
                 self.granted += 1
                 return
-            await self.clock.sleep((1.0 - self._tokens) / self._rate)
+            await self.clock.sleep(max((1.0 - self._tokens) / self._rate, _MIN_SLEEP_SECONDS))
 
     def pause(self, seconds: float | None) -> None:
         """Hold every request for ``seconds`` (a 429's ``Retry-After``; a default when None)."""
