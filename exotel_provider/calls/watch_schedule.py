@@ -20,7 +20,8 @@ class WatchSchedule:
     max_in_flight_interval: float = 120.0
     """The longest gap between two checks of a call that has not ended yet."""
     earliest_price_after: float = 60.0
-    """After a call is first seen ended, its price is not looked for sooner than this."""
+    """After a call is first seen ended, its price is not looked for sooner than this (or than two
+    poll intervals, when those are shorter: a short poll interval asks for low latency)."""
     ring_allowance: float = 180.0
     """Queueing and ringing on top of a call's ``TimeLimit``: after both, it must have ended."""
     lookup_after: float = 900.0
@@ -44,7 +45,8 @@ class WatchSchedule:
     ) -> float:
         """Ended, waiting for its price: not before the price can be expected, and at the latest
         when the grace period for pricing runs out (the call is final then either way)."""
-        wanted = max(now + poll_interval, ended_seen_at + self.earliest_price_after)
+        earliest = min(self.earliest_price_after, 2 * poll_interval)
+        wanted = max(now + poll_interval, ended_seen_at + earliest)
         grace_ends = ended_seen_at + pricing_grace_seconds
         return min(wanted, grace_ends) if grace_ends > now else now + poll_interval
 
