@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         coerce_statuses,
         parse_status,
     )
+    from exotel_provider.calls.watch_schedule import WatchSchedule
 
 _WHERE = {
     "CALL_FIELDS": "model",
@@ -60,6 +61,7 @@ _WHERE = {
     "CallStatus": "status",
     "coerce_statuses": "status",
     "parse_status": "status",
+    "WatchSchedule": "watch_schedule",
 }
 
 __all__ = [
@@ -75,6 +77,7 @@ __all__ = [
     "CallStatus",
     "ConnectRequest",
     "ErrorBody",
+    "WatchSchedule",
     "assess_call",
     "build_connect_request",
     "coerce_statuses",

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment, assess_call
@@ -171,9 +172,10 @@ class CallWatcher:
         (on the watcher's clock), or the error that made watching this call impossible."""
         remaining = deadline - self.clock.now()
         if not watch.future.done() and remaining > 0:
-            timer = asyncio.ensure_future(self.clock.sleep(remaining))
+            timer: asyncio.Future[Any] = asyncio.ensure_future(self.clock.sleep(remaining))
+            waited: set[asyncio.Future[Any]] = {watch.future, timer}
             try:
-                await asyncio.wait({watch.future, timer}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 timer.cancel()
         if watch.future.done():

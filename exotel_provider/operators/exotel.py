@@ -37,7 +37,6 @@ PLACED_CALL_KEY = "exotel_placed_call_sid"
 DEFAULT_DEFERRED_WAIT_SECONDS = 24 * 3600.0
 """Deferred waiting without ``wait_timeout`` ends after a day: far beyond Exotel's 4-hour call limit
 plus pricing, so only a call Exotel never reports ends this way."""
-DEFERRAL_TIMEOUT_MARGIN_SECONDS = 300.0
 
 
 class ExotelConnectOperator(BaseOperator):
@@ -260,7 +259,7 @@ class ExotelConnectOperator(BaseOperator):
         ti.xcom_push(key="return_value", value=sid)
 
     def _defer_wait(self, sid: str, time_limit: int | None) -> None:
-        from exotel_provider.triggers.exotel import ExotelCallTrigger
+        from exotel_provider.triggers.exotel import DEFERRAL_TIMEOUT_MARGIN_SECONDS, ExotelCallTrigger
 
         wait = self.wait_timeout if self.wait_timeout is not None else DEFAULT_DEFERRED_WAIT_SECONDS
         self.defer(

@@ -25,9 +25,6 @@ from exotel_provider.task_memory import TaskMemory
 
 ENDED_SEEN_AT_KEY = "exotel_call_ended_seen_at"
 """task_state_store key: when this sensor first saw the call ended (for the pricing grace period)."""
-DEFERRAL_TIMEOUT_MARGIN_SECONDS = 300.0
-"""Airflow's own deferral timeout comes this long after the trigger's deadline, as a backstop only:
-the trigger's timeout event is the one that gives a clear message."""
 
 
 class ExotelCallSensor(BaseSensorOperator):
@@ -81,7 +78,7 @@ class ExotelCallSensor(BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        from exotel_provider.triggers.exotel import ExotelCallTrigger
+        from exotel_provider.triggers.exotel import DEFERRAL_TIMEOUT_MARGIN_SECONDS, ExotelCallTrigger
 
         self.defer(
             trigger=ExotelCallTrigger(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from datetime import datetime
@@ -82,6 +83,4 @@ class CompressedClock:
         return self._start + (time.monotonic() - self._real_start) * self.time_scale
 
     async def sleep(self, seconds: float) -> None:
-        import asyncio
-
         await asyncio.sleep(max(0.0, seconds) / self.time_scale)

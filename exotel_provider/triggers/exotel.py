@@ -28,6 +28,9 @@ from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assess
 log = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL = 30.0
+DEFERRAL_TIMEOUT_MARGIN_SECONDS = 300.0
+"""Airflow's own deferral timeout comes this long after the trigger's deadline, as a backstop only:
+the trigger's timeout event is what gives a clear message (a deferral timeout skips execute_complete)."""
 FINAL, TIMEOUT, ERROR = "final", "timeout", "error"
 
 _REBUILDABLE_ERRORS: dict[str, type[errors.ExotelError]] = {
