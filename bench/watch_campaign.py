@@ -3,9 +3,11 @@
     python bench/watch_campaign.py                 # 1,000 calls
     python bench/watch_campaign.py --calls 10000
 
-For each approach, a fresh Exotel simulator runs in its own process (compressed time, no rate
-limit, so both approaches show what they would ask of Exotel), and a separate process places N
-calls with scripted outcomes and watches them in one asyncio loop:
+For each approach, a fresh Exotel simulator runs in its own process (no rate limit, so both
+approaches show what they would ask of Exotel), and a separate process places N calls with scripted
+outcomes and watches them in one asyncio loop. The simulator's clock stands still while the calls
+are placed (so all N watches run at once), then the watching process drives it forward at
+``--time-scale`` simulated seconds per real second, and the watchers run on that same clock:
 
 - batched: N real ``ExotelCallTrigger.run()`` coroutines, as a triggerer runs them (sharing one
   watcher, within the connection's request budget);
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import heapq
 import json
 import os
 import resource
@@ -108,7 +111,7 @@ def measure(mode: str, args: argparse.Namespace) -> dict[str, Any]:
             "--port",
             str(port),
             "--time-scale",
-            str(args.time_scale),
+            "0",  # frozen: the watching process drives it
             "--rate-limit",
             "0",
         ],
@@ -196,12 +199,12 @@ async def run_phase(args: argparse.Namespace) -> dict[str, Any]:
     from exotel_provider.calls.requests import build_connect_request
     from exotel_provider.client.async_client import ExotelAsyncClient
     from exotel_provider.client.settings import ExotelSettings
-    from exotel_provider.simulator.clock import CompressedClock, parse_exotel_time
+    from exotel_provider.simulator.clock import parse_exotel_time
     from exotel_provider.triggers.exotel import ExotelCallTrigger
     from exotel_provider.triggers.shared_watchers import active_watchers, use_clock
 
     health = wait_for_health(args.base_url)
-    clock = CompressedClock(args.time_scale, start=health["sim_time"])
+    clock = DrivenClock(start=health["sim_time"])
     connection = {
         "conn_type": "exotel",
         "login": "sim-key",
@@ -294,9 +297,23 @@ async def run_phase(args: argparse.Namespace) -> dict[str, Any]:
                     watcher_stats.update(vars(watcher.stats))
                 await asyncio.sleep(0.2)
 
+        async def drive_time(control: httpx.AsyncClient) -> None:
+            """Move the simulator's clock and ours together, ``time_scale`` times faster than real time."""
+            last = time.monotonic()
+            while True:
+                await asyncio.sleep(0.05)
+                now = time.monotonic()
+                step = (now - last) * args.time_scale
+                last = now
+                (await control.post("/_simulator/advance", json={"seconds": step})).raise_for_status()
+                clock.advance(step)
+
         stats_task = asyncio.create_task(keep_watcher_stats())
         await asyncio.gather(*(place_worker() for _ in range(16)))
-        await asyncio.gather(*tasks)
+        async with httpx.AsyncClient(base_url=args.base_url, timeout=30) as control:
+            driver = asyncio.create_task(drive_time(control))
+            await asyncio.gather(*tasks)
+            driver.cancel()
         stats_task.cancel()
         await placer.aclose()
         await poller.aclose()
@@ -331,6 +348,35 @@ async def run_phase(args: argparse.Namespace) -> dict[str, Any]:
         "wall_seconds": wall,
         "watcher": watcher_stats,
     }
+
+
+class DrivenClock:
+    """The watchers' clock in simulated seconds; it moves only when :meth:`advance` is called, in step
+    with the simulator's frozen clock, and wakes the sleepers whose time has come."""
+
+    def __init__(self, start: float) -> None:
+        self._now = start
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._sequence = 0
+
+    def now(self) -> float:
+        return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        wake = asyncio.get_running_loop().create_future()
+        self._sequence += 1
+        heapq.heappush(self._sleepers, (self._now + seconds, self._sequence, wake))
+        await wake
+
+    def advance(self, seconds: float) -> None:
+        self._now += seconds
+        while self._sleepers and self._sleepers[0][0] <= self._now:
+            _, _, wake = heapq.heappop(self._sleepers)
+            if not wake.done():
+                wake.set_result(None)
 
 
 def peak_in_window(times: list[float], window: float) -> int:
