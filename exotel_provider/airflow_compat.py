@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 try:  # Airflow 3.2+ (task SDK 1.2+)
-    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 except ImportError:  # Airflow 3.1
-    from airflow.exceptions import AirflowFailException, AirflowSkipException  # type: ignore[no-redef]
+    from airflow.exceptions import (  # type: ignore[no-redef]
+        AirflowFailException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+    )
 
-__all__ = ["AirflowFailException", "AirflowSkipException"]
+try:  # Airflow 3.2+
+    from airflow.sdk.configuration import conf
+except ImportError:  # Airflow 3.1
+    from airflow.configuration import conf  # type: ignore[no-redef]
+
+
+__all__ = ["AirflowFailException", "AirflowSensorTimeout", "AirflowSkipException", "conf"]

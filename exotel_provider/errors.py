@@ -125,3 +125,8 @@ class ExotelWaitTimeout(ExotelError):
     def __init__(self, message: str, *, call_sid: str) -> None:
         self.call_sid = call_sid
         super().__init__(message)
+
+
+class ExotelWatchError(ExotelError):
+    """Waiting for a call in the triggerer went wrong in a way no other error describes (an
+    unexpected failure inside the trigger, or an event this provider did not produce)."""

@@ -32,6 +32,9 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [
             {"integration-name": "Exotel", "python-modules": ["exotel_provider.sensors.exotel"]},
         ],
+        "triggers": [
+            {"integration-name": "Exotel", "python-modules": ["exotel_provider.triggers.exotel"]},
+        ],
         "integrations": [
             {
                 "integration-name": "Exotel",

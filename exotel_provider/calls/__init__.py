@@ -1,24 +1,68 @@
-"""The Exotel domain: calls, statuses, answer parsing and request validation. No Airflow, no I/O."""
+"""The Exotel domain: calls, statuses, answer parsing and request validation. No Airflow, no I/O.
 
-from exotel_provider.calls.model import CALL_FIELDS, Call
-from exotel_provider.calls.numbers import mask_number, normalise_number
-from exotel_provider.calls.parsing import CallPage, ErrorBody, parse_call, parse_call_page, parse_error_body
-from exotel_provider.calls.progress import (
-    DEFAULT_PRICING_GRACE_SECONDS,
-    Assessment,
-    CallStage,
-    assess_call,
-    is_successful,
-)
-from exotel_provider.calls.requests import ConnectRequest, build_connect_request, flow_url
-from exotel_provider.calls.status import (
-    DEFAULT_SUCCESS_STATUSES,
-    TERMINAL_STATUSES,
-    UNANSWERED_STATUSES,
-    CallStatus,
-    coerce_statuses,
-    parse_status,
-)
+Names are imported on first use: DAG files that only need statuses do not load phone-number or
+XML libraries.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from exotel_provider.calls.model import CALL_FIELDS, Call
+    from exotel_provider.calls.numbers import mask_number, normalise_number
+    from exotel_provider.calls.parsing import (
+        CallPage,
+        ErrorBody,
+        parse_call,
+        parse_call_page,
+        parse_error_body,
+    )
+    from exotel_provider.calls.progress import (
+        DEFAULT_PRICING_GRACE_SECONDS,
+        Assessment,
+        CallStage,
+        assess_call,
+        is_successful,
+    )
+    from exotel_provider.calls.requests import ConnectRequest, build_connect_request, flow_url
+    from exotel_provider.calls.status import (
+        DEFAULT_SUCCESS_STATUSES,
+        TERMINAL_STATUSES,
+        UNANSWERED_STATUSES,
+        CallStatus,
+        coerce_statuses,
+        parse_status,
+    )
+    from exotel_provider.calls.watch_schedule import WatchSchedule
+
+_WHERE = {
+    "CALL_FIELDS": "model",
+    "Call": "model",
+    "mask_number": "numbers",
+    "normalise_number": "numbers",
+    "CallPage": "parsing",
+    "ErrorBody": "parsing",
+    "parse_call": "parsing",
+    "parse_call_page": "parsing",
+    "parse_error_body": "parsing",
+    "DEFAULT_PRICING_GRACE_SECONDS": "progress",
+    "Assessment": "progress",
+    "CallStage": "progress",
+    "assess_call": "progress",
+    "is_successful": "progress",
+    "ConnectRequest": "requests",
+    "build_connect_request": "requests",
+    "flow_url": "requests",
+    "DEFAULT_SUCCESS_STATUSES": "status",
+    "TERMINAL_STATUSES": "status",
+    "UNANSWERED_STATUSES": "status",
+    "CallStatus": "status",
+    "coerce_statuses": "status",
+    "parse_status": "status",
+    "WatchSchedule": "watch_schedule",
+}
 
 __all__ = [
     "CALL_FIELDS",
@@ -33,6 +77,7 @@ __all__ = [
     "CallStatus",
     "ConnectRequest",
     "ErrorBody",
+    "WatchSchedule",
     "assess_call",
     "build_connect_request",
     "coerce_statuses",
@@ -45,3 +90,10 @@ __all__ = [
     "parse_error_body",
     "parse_status",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{module}"), name)

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import xmltodict
-
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.status import parse_status
 from exotel_provider.errors import ExotelError, ExotelResponseError
@@ -141,12 +139,18 @@ def _load(body: bytes | str) -> Any:
     lowered = stripped[:200].lower()
     if lowered.startswith("<!doctype html") or lowered.startswith("<html"):
         raise ExotelResponseError(f"Exotel's answer is an HTML page, not an API answer: {body_excerpt(text)}")
+    if stripped[0] == "<":
+        import xmltodict  # only XML answers need it; keeps DAG-file imports light
+
+        malformed: tuple[type[Exception], ...] = (ValueError, RecursionError, xmltodict.expat.ExpatError)
+    else:
+        malformed = (ValueError, RecursionError)
     try:
         if stripped[0] in "{[":
             return json.loads(stripped)
         if stripped[0] == "<":
             return xmltodict.parse(stripped, disable_entities=True)
-    except (ValueError, RecursionError, xmltodict.expat.ExpatError) as err:
+    except malformed as err:
         kind = "JSON" if stripped[0] in "{[" else "XML"
         raise ExotelResponseError(
             f"Exotel's answer is malformed {kind} ({err}): {body_excerpt(text)}"

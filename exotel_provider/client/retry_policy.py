@@ -9,6 +9,7 @@ outcome unknown (see :func:`placement_outcome_unknown`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -93,3 +94,14 @@ def retrying_kwargs(
     if before_sleep is not None:
         kwargs["before_sleep"] = before_sleep
     return kwargs
+
+
+def retry_logger(log: logging.Logger) -> Callable[[tenacity.RetryCallState], None]:
+    """A tenacity ``before_sleep`` hook that logs the error and the wait at WARNING."""
+
+    def log_retry(retry_state: tenacity.RetryCallState) -> None:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
+        log.warning("Exotel: %s; retrying in %.1f s (attempt %d)", error, wait, retry_state.attempt_number)
+
+    return log_retry

@@ -5,21 +5,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
-from exotel_provider.calls.model import Call
-from exotel_provider.calls.numbers import mask_number
-from exotel_provider.calls.parsing import CallPage
 from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment, assess_call
-from exotel_provider.calls.reconciliation import PlacementAttempt
-from exotel_provider.calls.requests import ConnectRequest, build_connect_request
-from exotel_provider.client.retry_policy import RetryPolicy
 from exotel_provider.client.settings import ExotelSettings
-from exotel_provider.client.sync_client import ExotelClient
 from exotel_provider.connection_form import legacy_connection_form_widgets, legacy_ui_field_behaviour
 from exotel_provider.errors import ExotelError, ExotelWaitTimeout
+
+if TYPE_CHECKING:  # the HTTP, retry and phone-number libraries load on first use, not in DAG files
+    from exotel_provider.calls.model import Call
+    from exotel_provider.calls.parsing import CallPage
+    from exotel_provider.calls.reconciliation import PlacementAttempt
+    from exotel_provider.calls.requests import ConnectRequest
+    from exotel_provider.client.retry_policy import RetryPolicy
+    from exotel_provider.client.sync_client import ExotelClient
 
 
 def settings_from_connection(connection: Any) -> ExotelSettings:
@@ -86,6 +87,8 @@ class ExotelHook(BaseHook):
 
     @cached_property
     def client(self) -> ExotelClient:
+        from exotel_provider.client.sync_client import ExotelClient
+
         return ExotelClient(self.settings, retry_policy=self.retry_policy)
 
     def get_conn(self) -> ExotelClient:
@@ -100,6 +103,8 @@ class ExotelHook(BaseHook):
 
     def build_connect_request(self, *, caller_id: str | None = None, **parameters: Any) -> ConnectRequest:
         """Validate a ``Calls/connect`` request (caller_id defaults from the connection). No network."""
+        from exotel_provider.calls.requests import build_connect_request
+
         return build_connect_request(
             account_sid=self.settings.account_sid,
             caller_id=caller_id or self.settings.caller_id,
@@ -216,6 +221,8 @@ class ExotelHook(BaseHook):
 
     def display_number(self, number: str | None) -> str:
         """A phone number as logs may show it: masked unless the connection's extra says otherwise."""
+        from exotel_provider.calls.numbers import mask_number
+
         return mask_number(number) if self.settings.mask_phone_numbers else (number or "")
 
     def test_connection(self) -> tuple[bool, str]:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Context
 
+from exotel_provider.airflow_compat import conf
 from exotel_provider.calls.model import Call
-from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, is_successful
-from exotel_provider.calls.reconciliation import PlacementAttempt, format_exotel_time
-from exotel_provider.calls.requests import ConnectRequest
+from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment, is_successful
 from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, CallStatus, coerce_statuses
 from exotel_provider.errors import (
     ExotelAPIError,
@@ -31,6 +31,10 @@ from exotel_provider.task_errors import (
 )
 from exotel_provider.task_memory import TaskMemory
 
+if TYPE_CHECKING:
+    from exotel_provider.calls.reconciliation import PlacementAttempt
+    from exotel_provider.calls.requests import ConnectRequest
+
 PLACED_CALL_KEY = "exotel_placed_call_sid"
 """task_state_store key holding the Sid of the call this task instance placed (kept across retries)."""
 PENDING_PLACEMENT_KEY = "exotel_pending_placement"
@@ -39,6 +43,9 @@ outcome is known: a retry that finds it knows a call may exist and looks for it 
 
 UNKNOWN_OUTCOME_POLICIES = ("reconcile", "fail")
 DEFAULT_RECONCILE_TIMEOUT = 600.0
+DEFAULT_DEFERRED_WAIT_SECONDS = 24 * 3600.0
+"""Deferred waiting without ``wait_timeout`` ends after a day: far beyond Exotel's 4-hour call limit
+plus pricing, so only a call Exotel never reports ends this way."""
 
 
 class ExotelConnectOperator(BaseOperator):
@@ -84,6 +91,8 @@ class ExotelConnectOperator(BaseOperator):
         unresolved attempt). The person is never dialled again while a call may exist.
     :param reconcile_timeout: how long ``"reconcile"`` keeps looking. Exotel lists a call only
         once it has ended, so an answered call is found when it ends.
+    :param deferrable: with ``wait_for_completion``, wait in the triggerer instead of a worker slot
+        (default: ``[operators] default_deferrable``); the result is the same.
     """
 
     template_fields: Sequence[str] = (
@@ -135,6 +144,7 @@ class ExotelConnectOperator(BaseOperator):
         redial_on_retry: bool = False,
         unknown_outcome: str = "reconcile",
         reconcile_timeout: float = DEFAULT_RECONCILE_TIMEOUT,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -169,6 +179,7 @@ class ExotelConnectOperator(BaseOperator):
         self.redial_on_retry = redial_on_retry
         self.unknown_outcome = unknown_outcome
         self.reconcile_timeout = reconcile_timeout
+        self.deferrable = deferrable
 
     @cached_property
     def hook(self) -> ExotelHook:
@@ -184,8 +195,24 @@ class ExotelConnectOperator(BaseOperator):
             call = self._place(request, memory)
         self._remember(context, memory, call)
         if self.wait_for_completion:
+            if self.deferrable:
+                self._defer_wait(call.sid, request.time_limit)
             self._wait(context, call.sid)
         return call.sid
+
+    def execute_complete(self, context: Context, event: Any = None, call_sid: str | None = None) -> str:
+        """Resume after the trigger: the same XCom and result (or typed error) as waiting in the worker."""
+        from exotel_provider.triggers.exotel import assessment_from_event
+
+        sid = call_sid or (str(event.get("call_sid") or "") if isinstance(event, dict) else "")
+        try:
+            assessment = assessment_from_event(
+                event, call_sid=sid, pricing_grace_seconds=self.pricing_grace_seconds
+            )
+        except ExotelConfigurationError as err:
+            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
+        self._finish(context, assessment)
+        return assessment.call.sid
 
     def build_request(self) -> ConnectRequest:
         """Validate the rendered parameters; fails the task (no retry) on bad input. No network."""
@@ -247,6 +274,8 @@ class ExotelConnectOperator(BaseOperator):
         Returns None only when dialling is safe: no earlier attempt, or one that provably placed
         nothing.
         """
+        from exotel_provider.calls.reconciliation import PlacementAttempt, format_exotel_time
+
         sent_at = self._unresolved_attempt_time(context, memory)
         if sent_at is None:
             return None
@@ -293,6 +322,8 @@ class ExotelConnectOperator(BaseOperator):
 
     def _place(self, request: ConnectRequest, memory: TaskMemory) -> Call:
         """Send the request; the pending mark is kept whenever a call may exist without its Sid."""
+        from exotel_provider.calls.reconciliation import PlacementAttempt
+
         sent_at = time.time()
         memory.set(PENDING_PLACEMENT_KEY, {"sent_at": sent_at})
         try:
@@ -319,6 +350,8 @@ class ExotelConnectOperator(BaseOperator):
 
     def _adopt(self, attempt: PlacementAttempt, found: list[Call], reason: str) -> Call:
         """The one call found for an attempt, or a no-retry failure that says what is known."""
+        from exotel_provider.calls.reconciliation import format_exotel_time
+
         if len(found) == 1:
             [call] = found
             self.log.warning(
@@ -337,6 +370,8 @@ class ExotelConnectOperator(BaseOperator):
         raise CallOutcomeUnknown(f"{reason} {self._unknown_advice(attempt)}")
 
     def _unknown_advice(self, attempt: PlacementAttempt) -> str:
+        from exotel_provider.calls.reconciliation import format_exotel_time
+
         number = self.hook.display_number(attempt.request.from_number)
         return (
             f"The call to {number} may have been placed and its Sid is unknown: Exotel lists no call "
@@ -357,6 +392,24 @@ class ExotelConnectOperator(BaseOperator):
         ti.xcom_push(key="call_sid", value=sid)
         ti.xcom_push(key="return_value", value=sid)
 
+    def _defer_wait(self, sid: str, time_limit: int | None) -> None:
+        from exotel_provider.triggers.exotel import DEFERRAL_TIMEOUT_MARGIN_SECONDS, ExotelCallTrigger
+
+        wait = self.wait_timeout if self.wait_timeout is not None else DEFAULT_DEFERRED_WAIT_SECONDS
+        self.defer(
+            trigger=ExotelCallTrigger(
+                sid,
+                exotel_conn_id=self.exotel_conn_id,
+                deadline=time.time() + wait,
+                poll_interval=self.poll_interval,
+                pricing_grace_seconds=self.pricing_grace_seconds,
+                time_limit=time_limit,
+            ),
+            method_name="execute_complete",
+            kwargs={"call_sid": sid},
+            timeout=timedelta(seconds=wait + DEFERRAL_TIMEOUT_MARGIN_SECONDS),
+        )
+
     def _wait(self, context: Context, sid: str) -> None:
         assessment = self.hook.wait_for_call(
             sid,
@@ -364,6 +417,11 @@ class ExotelConnectOperator(BaseOperator):
             pricing_grace_seconds=self.pricing_grace_seconds,
             timeout=self.wait_timeout,
         )
+        self._finish(context, assessment)
+
+    def _finish(self, context: Context, assessment: Assessment) -> None:
+        """Push the final details under ``call``; an unsuccessful outcome raises CallNotSuccessful."""
+        sid = assessment.call.sid
         if not assessment.priced:
             self.log.warning("Exotel: %s", assessment.message)
         details = assessment.call.to_dict()

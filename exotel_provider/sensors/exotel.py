@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
 
+from exotel_provider.airflow_compat import AirflowSensorTimeout, conf
 from exotel_provider.calls.progress import (
     DEFAULT_PRICING_GRACE_SECONDS,
     Assessment,
@@ -16,7 +18,7 @@ from exotel_provider.calls.progress import (
     is_successful,
 )
 from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, CallStatus, coerce_statuses
-from exotel_provider.errors import ExotelConfigurationError
+from exotel_provider.errors import ExotelConfigurationError, ExotelWaitTimeout
 from exotel_provider.hooks.exotel import ExotelHook
 from exotel_provider.task_errors import CallNotSuccessful, InvalidCallRequest, InvalidExotelConnection
 from exotel_provider.task_memory import TaskMemory
@@ -35,12 +37,16 @@ class ExotelCallSensor(BaseSensorOperator):
     ``completed``) raises :class:`~exotel_provider.task_errors.CallNotSuccessful`, with its details
     also in XCom under the key ``call``; pass ``success_statuses=TERMINAL_STATUSES`` to accept any.
 
-    Works in ``poke`` and ``reschedule`` modes.
+    Works in ``poke`` and ``reschedule`` modes, and deferrable: with ``deferrable=True`` (default:
+    ``[operators] default_deferrable``) the wait happens in the triggerer, where all calls of a
+    connection are watched together in batches within the connection's request budget. Both ways
+    give the same result for the same call.
 
     :param call_sid: the call's Sid, e.g. ``"{{ ti.xcom_pull(task_ids='place_call') }}"``.
     :param exotel_conn_id: the Exotel connection.
     :param pricing_grace_seconds: how long after the call ended to wait for its price.
     :param success_statuses: terminal statuses that count as success.
+    :param deferrable: wait in the triggerer instead of a worker slot.
     """
 
     template_fields: Sequence[str] = ("call_sid", "exotel_conn_id")
@@ -53,10 +59,12 @@ class ExotelCallSensor(BaseSensorOperator):
         exotel_conn_id: str = ExotelHook.default_conn_name,
         pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
         success_statuses: Iterable[str] | str = DEFAULT_SUCCESS_STATUSES,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("poke_interval", 30)
         super().__init__(**kwargs)
+        self.deferrable = deferrable
         self.call_sid = call_sid
         self.exotel_conn_id = exotel_conn_id
         self.pricing_grace_seconds = pricing_grace_seconds
@@ -67,7 +75,38 @@ class ExotelCallSensor(BaseSensorOperator):
     def hook(self) -> ExotelHook:
         return ExotelHook(self.exotel_conn_id)
 
-    def poke(self, context: Context) -> PokeReturnValue:
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        from exotel_provider.triggers.exotel import DEFERRAL_TIMEOUT_MARGIN_SECONDS, ExotelCallTrigger
+
+        self.defer(
+            trigger=ExotelCallTrigger(
+                self._sid(),
+                exotel_conn_id=self.exotel_conn_id,
+                deadline=time.time() + self.timeout,
+                poll_interval=self.poke_interval,
+                pricing_grace_seconds=self.pricing_grace_seconds,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout + DEFERRAL_TIMEOUT_MARGIN_SECONDS),
+        )
+
+    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
+        """Resume after the trigger: the same XCom value or typed error as the poking path."""
+        from exotel_provider.triggers.exotel import assessment_from_event
+
+        try:
+            assessment = assessment_from_event(
+                event, call_sid=self._sid(), pricing_grace_seconds=self.pricing_grace_seconds
+            )
+        except ExotelWaitTimeout as err:
+            raise AirflowSensorTimeout(f"Sensor has timed out: {err}") from None
+        except ExotelConfigurationError as err:
+            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
+        return self.finish(context, assessment)
+
+    def _sid(self) -> str:
         sid = str(self.call_sid or "").strip()
         if not sid or sid == "None":
             raise InvalidCallRequest(
@@ -76,6 +115,10 @@ class ExotelCallSensor(BaseSensorOperator):
                 "Pass the Sid pushed by ExotelConnectOperator, e.g. "
                 "\"{{ ti.xcom_pull(task_ids='place_call', key='call_sid') }}\".",
             )
+        return sid
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        sid = self._sid()
         try:
             call = self.hook.get_call(sid)
         except ExotelConfigurationError as err:

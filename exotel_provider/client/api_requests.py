@@ -1,0 +1,179 @@
+"""What each Exotel request is, independent of the HTTP library: shared by the sync and async clients.
+
+A client turns an :class:`ApiRequest` into an HTTP request with its own library, then hands the
+answer back here: :func:`raise_for_answer` maps error answers, :func:`transport_error` words a
+failed exchange. Parsing lives in :mod:`exotel_provider.calls.parsing`; URLs in
+:class:`~exotel_provider.client.settings.ExotelSettings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from exotel_provider import __version__
+from exotel_provider.client.error_mapping import error_for_answer
+from exotel_provider.client.retry_policy import placement_outcome_unknown
+from exotel_provider.client.settings import ExotelSettings
+from exotel_provider.errors import (
+    ExotelAPIError,
+    ExotelCallOutcomeUnknownError,
+    ExotelResponseError,
+    ExotelTransportError,
+)
+
+if TYPE_CHECKING:
+    from exotel_provider.calls.model import Call
+    from exotel_provider.calls.parsing import CallPage
+    from exotel_provider.calls.requests import ConnectRequest
+
+MAX_SIDS_PER_LISTING = 100
+"""Exotel's bulk call-details API takes at most 100 Sids (and at most 100 calls per page)."""
+
+USER_AGENT = f"airflow-provider-exotel/{__version__}"
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One request to Exotel: method, URL, query or form, and what it does (for messages)."""
+
+    method: str
+    url: str
+    action: str
+    params: dict[str, Any] | None = None
+    data: list[tuple[str, str]] | None = None
+    places_call: bool = False
+    """A failure after sending may have placed a call: never retried blindly."""
+
+
+def default_headers(*, prefer_json: bool) -> dict[str, str]:
+    return {
+        "Accept": "application/json" if prefer_json else "application/xml",
+        "User-Agent": USER_AGENT,
+    }
+
+
+def connect_request(settings: ExotelSettings, request: ConnectRequest, *, json: bool = True) -> ApiRequest:
+    return ApiRequest(
+        "POST", settings.connect_url(json=json), "placing a call", data=request.form(), places_call=True
+    )
+
+
+def call_request(
+    settings: ExotelSettings, call_sid: str, *, details: bool = False, json: bool = True
+) -> ApiRequest:
+    return ApiRequest(
+        "GET",
+        settings.call_url(call_sid, json=json),
+        f"reading call {call_sid}",
+        params={"details": "true"} if details else None,
+    )
+
+
+def listing_request(
+    settings: ExotelSettings,
+    *,
+    json: bool = True,
+    sids: Sequence[str] = (),
+    status: str | None = None,
+    date_created: str | None = None,
+    from_numbers: Sequence[str] = (),
+    page_size: int | None = None,
+    sort_by: str | None = None,
+    page_uri: str | None = None,
+) -> ApiRequest:
+    """One page of the bulk call-details listing; ``page_uri`` (a ``NextPageUri``) for the next one."""
+    if page_uri:
+        return ApiRequest("GET", settings.page_url(page_uri), "listing calls")
+    if len(sids) > MAX_SIDS_PER_LISTING:
+        raise ValueError(f"Exotel lists at most {MAX_SIDS_PER_LISTING} Sids per request, got {len(sids)}")
+    filters: dict[str, Any] = {
+        "Sid": ",".join(sids) or None,
+        "Status": status,
+        "DateCreated": date_created,
+        "From": ",".join(from_numbers) or None,
+        "PageSize": page_size,
+        "SortBy": sort_by,
+    }
+    params = {name: value for name, value in filters.items() if value is not None}
+    return ApiRequest("GET", settings.calls_url(json=json), "listing calls", params=params)
+
+
+def sid_batches(sids: Iterable[str]) -> list[list[str]]:
+    """Distinct Sids, in order, cut into listing-sized batches."""
+    wanted = list(dict.fromkeys(sids))
+    return [wanted[i : i + MAX_SIDS_PER_LISTING] for i in range(0, len(wanted), MAX_SIDS_PER_LISTING)]
+
+
+def next_page(page: CallPage, seen_pages: set[str]) -> str | None:
+    """The ``NextPageUri`` to follow after ``page``, or None when done (or looping)."""
+    next_uri = page.next_page_uri
+    if not next_uri or next_uri in seen_pages or not page.calls:
+        return None
+    seen_pages.add(next_uri)
+    return next_uri
+
+
+def raise_for_answer(
+    settings: ExotelSettings,
+    request: ApiRequest,
+    *,
+    status_code: int,
+    body: bytes,
+    headers: Mapping[str, str],
+) -> None:
+    """Raise the mapped, typed error for an HTTP error answer; nothing for a success.
+
+    For a call-placing request, a 5xx other than 503 becomes :class:`ExotelCallOutcomeUnknownError`:
+    it can come after Exotel created the call.
+    """
+    if status_code < 400:
+        return
+    error = error_for_answer(
+        status_code=status_code,
+        body=body,
+        headers=headers,
+        host=settings.host,
+        action=request.action,
+        secrets=(settings.api_token,),
+    )
+    if request.places_call and placement_outcome_unknown(error):
+        raise _outcome_unknown_after(error) from None
+    raise error
+
+
+def parse_placed_call(settings: ExotelSettings, *, status_code: int, body: bytes) -> Call:
+    """The Call in an accepted call-placing answer; an unreadable one means the Sid is unknown."""
+    from exotel_provider.calls.parsing import parse_call
+
+    try:
+        return parse_call(body)
+    except ExotelResponseError as err:
+        raise ExotelCallOutcomeUnknownError(
+            f"{settings.host} accepted the call-placing request (HTTP {status_code}) but its answer "
+            f"could not be read ({err}): the call was probably placed and its Sid is unknown. It is "
+            "not retried automatically, to avoid calling the person twice."
+        ) from None
+
+
+def _outcome_unknown_after(error: ExotelAPIError) -> ExotelCallOutcomeUnknownError:
+    return ExotelCallOutcomeUnknownError(
+        f"{error} The call may nevertheless have been placed (a {error.status_code} can come after "
+        "Exotel accepted it), so it is not retried automatically, to avoid calling the person twice."
+    )
+
+
+def transport_error(
+    settings: ExotelSettings, request: ApiRequest, *, kind: str, never_connected: bool
+) -> ExotelTransportError:
+    """The error for a request that got no HTTP answer (``kind`` names the library's exception)."""
+    if request.places_call and not never_connected:
+        return ExotelCallOutcomeUnknownError(
+            f"No answer from {settings.host} while {request.action} ({kind}): the request was sent, so "
+            "the call may have been placed. It is not retried automatically, to avoid calling the "
+            "person twice."
+        )
+    return ExotelTransportError(
+        f"Could not reach {settings.host} while {request.action} ({kind}). Check the network and the host."
+    )

@@ -1,0 +1,191 @@
+"""The asynchronous Exotel client (httpx), used by the triggerer: same requests, parsing and errors as
+:class:`~exotel_provider.client.sync_client.ExotelClient`, plus an optional per-account request budget."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import httpx
+import tenacity
+
+from exotel_provider.calls.model import Call
+from exotel_provider.calls.parsing import CallPage, parse_call, parse_call_page
+from exotel_provider.calls.requests import ConnectRequest
+from exotel_provider.client import api_requests
+from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING, ApiRequest
+from exotel_provider.client.request_budget import Clock, RequestBudget, WallClock
+from exotel_provider.client.retry_policy import (
+    RetryPolicy,
+    is_retryable_placement_error,
+    is_retryable_read_error,
+    retry_logger,
+    retrying_kwargs,
+)
+from exotel_provider.client.settings import ExotelSettings
+from exotel_provider.errors import ExotelRateLimitError
+
+log = logging.getLogger(__name__)
+_log_retry = retry_logger(log)
+T = TypeVar("T")
+
+
+class ExotelAsyncClient:
+    """Exotel's Voice v1 calls API over one ``httpx.AsyncClient`` (Basic auth in a header, timeouts).
+
+    With a ``budget``, every attempt (retries included) waits for it, and a 429 pauses it for the
+    ``Retry-After`` Exotel sent, so all requests sharing the budget back off together.
+    """
+
+    def __init__(
+        self,
+        settings: ExotelSettings,
+        *,
+        retry_policy: RetryPolicy | None = None,
+        budget: RequestBudget | None = None,
+        clock: Clock | None = None,
+        prefer_json: bool = True,
+        http_client: httpx.AsyncClient | None = None,
+        max_connections: int = 10,
+    ) -> None:
+        self.settings = settings
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.budget = budget
+        self.clock: Clock = clock or (budget.clock if budget is not None else WallClock())
+        self._json = prefer_json
+        self._http = http_client or httpx.AsyncClient(
+            timeout=settings.timeout,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        )
+        self._http.auth = httpx.BasicAuth(settings.api_key, settings.api_token)
+        self._http.headers.update(api_requests.default_headers(prefer_json=prefer_json))
+
+    def __repr__(self) -> str:
+        return f"ExotelAsyncClient(account_sid={self.settings.account_sid!r}, host={self.settings.host!r})"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ExotelAsyncClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # --- calls -----------------------------------------------------------------------------------
+
+    async def place_call(self, request: ConnectRequest) -> Call:
+        """POST ``Calls/connect``; retried only when no call can have been placed (see the sync client)."""
+        api_request = api_requests.connect_request(self.settings, request, json=self._json)
+        status_code, body = await self._retrying(is_retryable_placement_error, self._send, api_request)
+        return api_requests.parse_placed_call(self.settings, status_code=status_code, body=body)
+
+    async def get_call(self, call_sid: str, *, details: bool = False) -> Call:
+        api_request = api_requests.call_request(self.settings, call_sid, details=details, json=self._json)
+        return await self._retrying(is_retryable_read_error, self._read, api_request, parse_call)
+
+    async def list_calls(
+        self,
+        *,
+        sids: Sequence[str] = (),
+        status: str | None = None,
+        date_created: str | None = None,
+        from_numbers: Sequence[str] = (),
+        page_size: int | None = None,
+        sort_by: str | None = None,
+        page_uri: str | None = None,
+    ) -> CallPage:
+        """One page of the bulk call-details listing. Ongoing calls are never listed by Exotel."""
+        api_request = api_requests.listing_request(
+            self.settings,
+            json=self._json,
+            sids=sids,
+            status=status,
+            date_created=date_created,
+            from_numbers=from_numbers,
+            page_size=page_size,
+            sort_by=sort_by,
+            page_uri=page_uri,
+        )
+        return await self._retrying(is_retryable_read_error, self._read, api_request, parse_call_page)
+
+    async def get_ended_calls_batch(self, sids: Sequence[str]) -> dict[str, Call]:
+        """The calls among at most 100 ``sids`` that Exotel lists (i.e. that have ended): one request."""
+        wanted = set(sids)
+        found: dict[str, Call] = {}
+        page = await self.list_calls(sids=sids, page_size=MAX_SIDS_PER_LISTING)
+        seen_pages: set[str] = set()
+        while True:
+            found.update((call.sid, call) for call in page.calls if call.sid in wanted)
+            next_uri = api_requests.next_page(page, seen_pages)
+            if next_uri is None:
+                return found
+            page = await self.list_calls(page_uri=next_uri)
+
+    async def get_ended_calls(self, sids: Iterable[str]) -> dict[str, Call]:
+        """The calls among ``sids`` that have ended, by Sid, 100 per request."""
+        found: dict[str, Call] = {}
+        for batch in api_requests.sid_batches(sids):
+            found.update(await self.get_ended_calls_batch(batch))
+        return found
+
+    # --- transport -------------------------------------------------------------------------------
+
+    async def _retrying(
+        self,
+        should_retry: Callable[[BaseException], bool],
+        attempt: Callable[..., Awaitable[T]],
+        *args: Any,
+    ) -> T:
+        retrying = tenacity.AsyncRetrying(
+            sleep=self.clock.sleep, **retrying_kwargs(self.retry_policy, should_retry, _log_retry)
+        )
+        return await retrying(attempt, *args)
+
+    async def _read(self, request: ApiRequest, parse: Callable[[bytes], T]) -> T:
+        """One attempt at a read; parsed here so an unreadable answer is simply asked for again."""
+        _, body = await self._send(request)
+        return parse(body)
+
+    async def _send(self, request: ApiRequest) -> tuple[int, bytes]:
+        if self.budget is not None:
+            await self.budget.acquire()
+        try:
+            response = await self._http.request(
+                request.method, request.url, params=request.params, data=_form(request.data)
+            )
+        except httpx.HTTPError as err:
+            raise api_requests.transport_error(
+                self.settings,
+                request,
+                kind=type(err).__name__,
+                never_connected=isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout)),
+            ) from None
+        try:
+            api_requests.raise_for_answer(
+                self.settings,
+                request,
+                status_code=response.status_code,
+                body=response.content,
+                headers=response.headers,
+            )
+        except ExotelRateLimitError as err:
+            if self.budget is not None:
+                self.budget.pause(err.retry_after)
+            raise
+        return response.status_code, response.content
+
+
+def _form(data: list[tuple[str, str]] | None) -> dict[str, Any] | None:
+    """httpx takes repeated form keys as lists; Exotel's names are unique apart from that."""
+    if data is None:
+        return None
+    form: dict[str, Any] = {}
+    for name, value in data:
+        if name in form:
+            existing = form[name]
+            form[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
+        else:
+            form[name] = value
+    return form

@@ -1,0 +1,369 @@
+"""CallWatcher: many waiters, one account, few requests.
+
+Every waiter (a trigger) registers the call it waits for; the watcher asks Exotel about all of them
+together with the bulk call-details listing, up to 100 Sids per request, on the timing rules of
+:class:`~exotel_provider.calls.watch_schedule.WatchSchedule`, and through the client's request
+budget. A call the listing can't answer for (never shown as ended when it should have) is looked up
+on its own. Whether a call is final is decided by :func:`~exotel_provider.calls.progress.assess_call`
+alone, with the pricing grace period counted from when the watcher first saw the call ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from exotel_provider.calls.model import Call
+from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment, assess_call
+from exotel_provider.calls.watch_schedule import WatchSchedule
+from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING
+from exotel_provider.client.async_client import ExotelAsyncClient
+from exotel_provider.client.request_budget import Clock
+from exotel_provider.client.retry_policy import is_retryable_read_error
+from exotel_provider.errors import ExotelError, ExotelNotFoundError, ExotelResponseError, ExotelWaitTimeout
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POLL_INTERVAL = 30.0
+
+
+@dataclass(eq=False)
+class CallWatch:
+    """One waiter's interest in one call; its future ends with the final :class:`Assessment`
+    or the error that made watching impossible."""
+
+    sid: str
+    poll_interval: float
+    pricing_grace_seconds: float
+    future: asyncio.Future[Assessment]
+    ended_seen_at: float | None = None
+    """When the watcher first saw the call ended (its clock): the start of the pricing grace period."""
+    assessed_at: float | None = None
+    """When the final assessment was made (its clock)."""
+
+
+@dataclass(eq=False)
+class _WatchedCall:
+    sid: str
+    registered_at: float
+    time_limit: float | None
+    next_check_at: float
+    next_lookup_at: float
+    watches: list[CallWatch] = field(default_factory=list)
+    lookups: int = 0
+    failures: int = 0
+    ended_seen_at: float | None = None
+    last_call: Call | None = None
+    last_error: str | None = None
+
+    @property
+    def poll_interval(self) -> float:
+        return min(watch.poll_interval for watch in self.watches)
+
+    @property
+    def pricing_grace_seconds(self) -> float:
+        return min(watch.pricing_grace_seconds for watch in self.watches)
+
+
+@dataclass
+class WatcherStats:
+    """What the watcher has done so far (for logs, tests and benchmarks)."""
+
+    rounds: int = 0
+    listing_requests: int = 0
+    lookups: int = 0
+    failed_requests: int = 0
+    watched: int = 0
+    peak_watched: int = 0
+
+
+class CallWatcher:
+    """Watches calls of one Exotel account until each is final, in batches, within a request budget.
+
+    Use from one event loop. ``watch()`` a call, ``await wait(watch, deadline=...)`` for its final
+    assessment, ``unwatch()`` when done (also after a timeout or a cancellation), ``aclose()`` when
+    the last waiter is gone. Watching the same Sid twice costs nothing extra.
+    """
+
+    def __init__(
+        self,
+        client: ExotelAsyncClient,
+        *,
+        schedule: WatchSchedule | None = None,
+        clock: Clock | None = None,
+        batch_size: int = MAX_SIDS_PER_LISTING,
+    ) -> None:
+        if not 1 <= batch_size <= MAX_SIDS_PER_LISTING:
+            raise ValueError(f"batch_size must be from 1 to {MAX_SIDS_PER_LISTING}, got {batch_size}")
+        self.client = client
+        self.schedule = schedule or WatchSchedule()
+        self.clock: Clock = clock or client.clock
+        self.batch_size = batch_size
+        self.stats = WatcherStats()
+        self._calls: dict[str, _WatchedCall] = {}
+        self._wake = asyncio.Event()
+        self._planned_at = math.inf
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"CallWatcher({self.client!r}, watching={len(self._calls)})"
+
+    @property
+    def watching(self) -> int:
+        """How many distinct calls are being watched."""
+        return len(self._calls)
+
+    # --- waiters ---------------------------------------------------------------------------------
+
+    def watch(
+        self,
+        sid: str,
+        *,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
+        time_limit: float | None = None,
+    ) -> CallWatch:
+        """Register interest in a call; the first check is one poll interval from now."""
+        if self._closed:
+            raise RuntimeError("this CallWatcher is closed")
+        loop = asyncio.get_running_loop()
+        watch = CallWatch(sid, float(poll_interval), float(pricing_grace_seconds), loop.create_future())
+        watched = self._calls.get(sid)
+        if watched is None:
+            now = self.clock.now()
+            watched = _WatchedCall(
+                sid=sid,
+                registered_at=now,
+                time_limit=time_limit,
+                next_check_at=self.schedule.first_check_at(now, watch.poll_interval),
+                next_lookup_at=self.schedule.first_lookup_at(now, time_limit),
+            )
+            self._calls[sid] = watched
+            self.stats.watched += 1
+            self.stats.peak_watched = max(self.stats.peak_watched, len(self._calls))
+        else:
+            watched.next_check_at = min(
+                watched.next_check_at, self.schedule.first_check_at(self.clock.now(), watch.poll_interval)
+            )
+        watched.watches.append(watch)
+        if self._task is None:
+            self._task = loop.create_task(self._run(), name="exotel-call-watcher")
+        if watched.next_check_at < self._planned_at:
+            self._wake.set()
+        return watch
+
+    def unwatch(self, watch: CallWatch) -> None:
+        """Forget a waiter (idempotent); the call is dropped when nobody waits for it any more."""
+        watched = self._calls.get(watch.sid)
+        if watched is not None and watch in watched.watches:
+            watched.watches.remove(watch)
+            if not watched.watches:
+                del self._calls[watch.sid]
+        if not watch.future.done():
+            watch.future.cancel()
+
+    async def wait(self, watch: CallWatch, *, deadline: float) -> Assessment:
+        """The final assessment of the watched call, or :class:`ExotelWaitTimeout` at ``deadline``
+        (on the watcher's clock), or the error that made watching this call impossible."""
+        remaining = deadline - self.clock.now()
+        if not watch.future.done() and remaining > 0:
+            timer: asyncio.Future[Any] = asyncio.ensure_future(self.clock.sleep(remaining))
+            waited: set[asyncio.Future[Any]] = {watch.future, timer}
+            try:
+                await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                timer.cancel()
+        if watch.future.done():
+            return watch.future.result()
+        raise ExotelWaitTimeout(self._timeout_message(watch.sid, deadline), call_sid=watch.sid)
+
+    def last_known(self, sid: str) -> Call | None:
+        """The call as Exotel last showed it to the watcher, if it did."""
+        watched = self._calls.get(sid)
+        return watched.last_call if watched is not None else None
+
+    async def aclose(self) -> None:
+        """Stop watching and close the HTTP client; waiters still registered get cancelled."""
+        self._closed = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for watched in list(self._calls.values()):
+            for watch in watched.watches:
+                if not watch.future.done():
+                    watch.future.cancel()
+        self._calls.clear()
+        await self.client.aclose()
+
+    # --- the polling loop ------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            due_at = min((watched.next_check_at for watched in self._calls.values()), default=math.inf)
+            now = self.clock.now()
+            if due_at > now:
+                self._planned_at = due_at
+                self._wake.clear()
+                await self._sleep_or_wake(due_at - now)
+                continue
+            self._planned_at = math.inf
+            try:
+                await self._round(now)
+            except Exception as err:  # a bug must not leave every waiter hanging until its deadline
+                log.exception("Exotel: the call watcher failed; failing the calls it was checking")
+                for watched in list(self._calls.values()):
+                    if watched.next_check_at <= now:
+                        self._fail(watched, err)
+
+    async def _sleep_or_wake(self, seconds: float) -> None:
+        if math.isinf(seconds):
+            await self._wake.wait()
+            return
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
+
+    async def _round(self, now: float) -> None:
+        """Ask about every due call: due ones first, then the last batch topped up with those due soonest."""
+        due = sorted(
+            (watched for watched in self._calls.values() if watched.next_check_at <= now),
+            key=lambda watched: watched.next_check_at,
+        )
+        room = -len(due) % self.batch_size
+        if room:
+            due_ids = {id(watched) for watched in due}
+            upcoming = sorted(
+                (
+                    watched
+                    for watched in self._calls.values()
+                    if id(watched) not in due_ids and watched.next_check_at <= now + watched.poll_interval
+                ),
+                key=lambda watched: watched.next_check_at,
+            )
+            due.extend(upcoming[:room])
+        batches = [due[i : i + self.batch_size] for i in range(0, len(due), self.batch_size)]
+        self.stats.rounds += 1
+        await asyncio.gather(*(self._check_batch(batch) for batch in batches))
+
+    async def _check_batch(self, batch: list[_WatchedCall]) -> None:
+        self.stats.listing_requests += 1
+        try:
+            ended = await self.client.get_ended_calls_batch([watched.sid for watched in batch])
+        except ExotelError as err:
+            self.stats.failed_requests += 1
+            if not _is_transient(err):
+                for watched in batch:
+                    self._fail(watched, err)
+                return
+            log.warning("Exotel: listing %d calls failed (%s); trying again later", len(batch), err)
+            now = self.clock.now()
+            for watched in batch:
+                watched.failures += 1
+                watched.last_error = str(err)
+                watched.next_check_at = self.schedule.retry_after_error(
+                    now, watched.poll_interval, watched.failures
+                )
+            return
+        for watched in batch:
+            if self._calls.get(watched.sid) is not watched:
+                continue  # nobody waits for it any more
+            watched.failures = 0
+            call = ended.get(watched.sid)
+            if call is None and self.clock.now() >= watched.next_lookup_at:
+                call = await self._look_up(watched)
+                if self._calls.get(watched.sid) is not watched:
+                    continue
+            self._update(watched, call, self.clock.now())
+
+    async def _look_up(self, watched: _WatchedCall) -> Call | None:
+        """One call on its own: the listing has not shown it although it should have ended."""
+        self.stats.lookups += 1
+        watched.lookups += 1
+        try:
+            call = await self.client.get_call(watched.sid)
+        except ExotelNotFoundError as err:
+            self._fail(watched, err)
+            return None
+        except ExotelError as err:
+            self.stats.failed_requests += 1
+            if not _is_transient(err):
+                self._fail(watched, err)
+                return None
+            watched.last_error = str(err)
+            call = None
+        watched.next_lookup_at = self.schedule.next_lookup_at(self.clock.now(), watched.lookups)
+        return call
+
+    def _update(self, watched: _WatchedCall, call: Call | None, now: float) -> None:
+        if call is not None:
+            watched.last_call = call
+            watched.last_error = None
+        if call is None or not call.is_terminal:
+            watched.next_check_at = self.schedule.next_check_in_flight(
+                now, watched.registered_at, watched.poll_interval
+            )
+            return
+        if watched.ended_seen_at is None:
+            watched.ended_seen_at = now
+        for watch in list(watched.watches):
+            assessment = assess_call(
+                call,
+                ended_seen_at=watched.ended_seen_at,
+                now=now,
+                pricing_grace_seconds=watch.pricing_grace_seconds,
+            )
+            if assessment.is_final:
+                watched.watches.remove(watch)
+                watch.ended_seen_at, watch.assessed_at = watched.ended_seen_at, now
+                if not watch.future.done():
+                    watch.future.set_result(assessment)
+        if not watched.watches:
+            del self._calls[watched.sid]
+            return
+        watched.next_check_at = self.schedule.next_check_ended(
+            now, watched.ended_seen_at, watched.poll_interval, watched.pricing_grace_seconds
+        )
+
+    def _fail(self, watched: _WatchedCall, error: BaseException) -> None:
+        for watch in watched.watches:
+            if not watch.future.done():
+                watch.future.set_exception(error)
+        watched.watches.clear()
+        if self._calls.get(watched.sid) is watched:
+            del self._calls[watched.sid]
+
+    def _timeout_message(self, sid: str, deadline: float) -> str:
+        watched = self._calls.get(sid)
+        if watched is None or watched.last_call is None:
+            state = (
+                "Exotel has not listed it as ended (it is still in progress, or the Sid is unknown to "
+                "this account)"
+            )
+        elif watched.ended_seen_at is not None:
+            state = assess_call(
+                watched.last_call,
+                ended_seen_at=watched.ended_seen_at,
+                now=self.clock.now(),
+                pricing_grace_seconds=watched.pricing_grace_seconds,
+            ).message
+        else:
+            state = f"it was last {watched.last_call.raw_status or 'in an unknown status'}"
+        if watched is not None and watched.last_error:
+            state += f"; the last request failed: {watched.last_error}"
+        return f"Call {sid} was not final by the deadline: {state}."
+
+
+def _is_transient(error: ExotelError) -> bool:
+    """Worth asking again later: no answer, 429, 5xx, or an unreadable answer."""
+    return is_retryable_read_error(error) or isinstance(error, ExotelResponseError)

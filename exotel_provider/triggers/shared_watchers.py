@@ -1,0 +1,118 @@
+"""One CallWatcher per (connection, event loop) in a triggerer process, shared by all its triggers.
+
+The first trigger for a connection reads the connection (asynchronously) and creates the watcher;
+later ones join it; the last one to leave closes it and its HTTP client. Request budgets are shared
+per Exotel account, so two connections to the same account never add up past the account's budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from exotel_provider.client.request_budget import Clock, RequestBudget, WallClock
+
+if TYPE_CHECKING:
+    from exotel_provider.client.call_watcher import CallWatcher
+    from exotel_provider.client.settings import ExotelSettings
+
+
+@dataclass(eq=False)
+class _Entry:
+    loop: asyncio.AbstractEventLoop
+    ready: asyncio.Future[CallWatcher]
+    users: int = 0
+    closing: bool = False
+
+
+_watchers: dict[tuple[str, int], _Entry] = {}
+_budgets: dict[tuple[str, str, int], RequestBudget] = {}
+_clock: Clock = WallClock()
+
+
+@contextlib.contextmanager
+def use_clock(clock: Clock) -> Iterator[Clock]:
+    """Run watchers created inside this block on ``clock`` (the benchmark uses a simulator's clock)."""
+    global _clock
+    previous, _clock = _clock, clock
+    try:
+        yield clock
+    finally:
+        _clock = previous
+
+
+def active_watchers() -> list[CallWatcher]:
+    """The watchers currently open in this process (for tests and diagnostics)."""
+    return [
+        entry.ready.result()
+        for entry in _watchers.values()
+        if entry.ready.done() and not entry.ready.cancelled() and entry.ready.exception() is None
+    ]
+
+
+def account_budget(settings: ExotelSettings, clock: Clock) -> RequestBudget:
+    """The process-wide budget of one Exotel account (host + account Sid) on one clock."""
+    key = (settings.host, settings.account_sid, id(clock))
+    budget = _budgets.get(key)
+    if budget is None or budget.requests_per_minute != settings.requests_per_minute:
+        budget = _budgets[key] = RequestBudget(settings.requests_per_minute, clock=clock)
+    return budget
+
+
+@contextlib.asynccontextmanager
+async def shared_call_watcher(exotel_conn_id: str) -> AsyncIterator[CallWatcher]:
+    """The shared watcher for this connection, held for the duration of the block."""
+    loop = asyncio.get_running_loop()
+    key = (exotel_conn_id, id(loop))
+    entry = _watchers.get(key)
+    creating = entry is None or entry.loop is not loop or entry.closing
+    if creating:
+        entry = _watchers[key] = _Entry(loop=loop, ready=loop.create_future())
+    assert entry is not None
+    entry.users += 1
+    try:
+        if creating:
+            try:
+                entry.ready.set_result(await _create_watcher(exotel_conn_id))
+            except BaseException as err:
+                if _watchers.get(key) is entry:
+                    del _watchers[key]
+                failure = (
+                    err
+                    if isinstance(err, Exception)
+                    else RuntimeError("creating the shared Exotel call watcher was interrupted")
+                )
+                entry.ready.set_exception(failure)
+                entry.ready.exception()  # marks it retrieved; triggers that joined re-raise it
+                raise
+        yield await asyncio.shield(entry.ready)
+    finally:
+        await _leave(key, entry)
+
+
+async def _leave(key: tuple[str, int], entry: _Entry) -> None:
+    entry.users -= 1
+    if entry.users > 0 or entry.closing:
+        return
+    entry.closing = True
+    if _watchers.get(key) is entry:
+        del _watchers[key]
+    if entry.ready.done() and not entry.ready.cancelled() and entry.ready.exception() is None:
+        await entry.ready.result().aclose()
+
+
+async def _create_watcher(exotel_conn_id: str) -> CallWatcher:
+    from airflow.sdk import BaseHook
+
+    from exotel_provider.client.async_client import ExotelAsyncClient
+    from exotel_provider.client.call_watcher import CallWatcher
+    from exotel_provider.hooks.exotel import settings_from_connection
+
+    connection = await BaseHook.aget_connection(exotel_conn_id)
+    settings = settings_from_connection(connection)
+    clock = _clock
+    client = ExotelAsyncClient(settings, budget=account_budget(settings, clock), clock=clock)
+    return CallWatcher(client, clock=clock)
