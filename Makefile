@@ -49,7 +49,7 @@ airflow: setup
 
 test: test-main test-floor
 
-test-main: setup setup-e2e
+test-main: setup setup-e2e lint
 	$(VENV)/bin/python -m pytest -q
 
 test-fast: setup

@@ -5,8 +5,9 @@ retries and clears included, against a simulator that misbehaves on purpose. Wha
 the person is never called twice, and every call placed ends with its Sid and final outcome in
 XCom, or in a clear typed error.
 
-Not covered here: deferrable waiting, where a trigger may run twice (triggers must stay free of side
-effects such as placing a call); add those events to this matrix alongside the trigger.
+Deferrable waiting has its own checks in tests/triggers: a trigger run twice at once
+(test_trigger.py) and a trigger run again after a triggerer restart (test_triggerer_restart.py)
+place no call and deliver the same final outcome.
 """
 
 from __future__ import annotations
