@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from task_doubles import DictStateStore, RecordingTaskInstance
 
 from exotel_provider.calls import TERMINAL_STATUSES
 from exotel_provider.errors import CallUnsuccessfulError, ExotelValidationError
@@ -20,27 +21,6 @@ FROZEN_CLOCK = pytest.mark.exotel_simulator(time_scale=0)  # only advance() move
 
 CUSTOMER = "+919876543210"
 EXOPHONE = "08047112345"
-
-
-class RecordingTaskInstance:
-    def __init__(self) -> None:
-        self.xcom: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcom[key] = value
-
-
-class DictStateStore:
-    """Stands in for Airflow 3.3's task_state_store: survives "retries" because the test keeps it."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.values.get(key, default)
-
-    def set(self, key: str, value: Any, **_: Any) -> None:
-        self.values[key] = value
 
 
 def context(store: DictStateStore | None = None) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from typing import Any
 
+from task_doubles import RecordingTaskInstance
 from trigger_helpers import first_event, number, wait_until
 
 from exotel_provider.calls import TERMINAL_STATUSES
@@ -19,14 +19,6 @@ from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.simulator.clock import CompressedClock
 from exotel_provider.triggers.exotel import ExotelCallTrigger
 from exotel_provider.triggers.shared_watchers import active_watchers, use_clock
-
-
-class RecordingTaskInstance:
-    def __init__(self) -> None:
-        self.xcom: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcom[key] = value
 
 
 def rebuilt(trigger: ExotelCallTrigger) -> ExotelCallTrigger:
