@@ -45,7 +45,7 @@ demo: setup
 		--script +919876500002=busy --script +919876500003=no-answer
 
 airflow: setup
-	$(VENV)/bin/python -m exotel_provider.simulator.local_airflow --home $(CURDIR)/.airflow-local --dags-folder $(CURDIR)/dags
+	$(VENV)/bin/python -m tools.local_airflow --home $(CURDIR)/.airflow-local --dags-folder $(CURDIR)/dags
 
 test: test-main test-floor
 
@@ -59,7 +59,7 @@ test-floor: setup-floor
 	AIRFLOW_HOME=$(CURDIR)/.airflow-floor $(FLOOR_VENV)/bin/python -m pytest -q -m "not e2e"
 
 lint: setup
-	$(VENV)/bin/ruff check exotel_provider dags tests bench
+	$(VENV)/bin/ruff check exotel_provider dags tests bench tools
 	$(VENV)/bin/mypy
 
 bench: setup

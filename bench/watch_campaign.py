@@ -207,12 +207,12 @@ async def run_phase(args: argparse.Namespace) -> dict[str, Any]:
     import httpx
     from airflow.sdk import BaseHook  # noqa: F401  (both phases carry Airflow, as a triggerer does)
 
-    from exotel_provider.calls.requests import build_connect_request
+    from exotel_provider.calls.connect_request import build_connect_request
     from exotel_provider.client.async_client import ExotelAsyncClient
     from exotel_provider.client.settings import ExotelSettings
     from exotel_provider.simulator.clock import parse_exotel_time
     from exotel_provider.triggers.exotel import ExotelCallTrigger
-    from exotel_provider.triggers.shared_watchers import active_watchers, use_clock
+    from exotel_provider.watching.registry import active_watchers, use_clock
 
     health = wait_for_health(args.base_url)
     clock = DrivenClock(start=health["sim_time"])

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from exotel_provider.simulator.local_airflow import LocalAirflow
+from tools.local_airflow import LocalAirflow
 
 
 class AirflowApi:

@@ -10,6 +10,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from exotel_provider.calls.connect_request import ConnectRequest, build_connect_request, flow_url
     from exotel_provider.calls.model import CALL_FIELDS, Call
     from exotel_provider.calls.numbers import mask_number, normalise_number
     from exotel_provider.calls.parsing import (
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
         assess_call,
         is_successful,
     )
-    from exotel_provider.calls.requests import ConnectRequest, build_connect_request, flow_url
     from exotel_provider.calls.status import (
         DEFAULT_SUCCESS_STATUSES,
         TERMINAL_STATUSES,
@@ -35,9 +35,8 @@ if TYPE_CHECKING:
         coerce_statuses,
         parse_status,
     )
-    from exotel_provider.calls.watch_schedule import WatchSchedule
 
-_WHERE = {
+_MODULE_OF = {
     "CALL_FIELDS": "model",
     "Call": "model",
     "mask_number": "numbers",
@@ -52,16 +51,15 @@ _WHERE = {
     "CallStage": "progress",
     "assess_call": "progress",
     "is_successful": "progress",
-    "ConnectRequest": "requests",
-    "build_connect_request": "requests",
-    "flow_url": "requests",
+    "ConnectRequest": "connect_request",
+    "build_connect_request": "connect_request",
+    "flow_url": "connect_request",
     "DEFAULT_SUCCESS_STATUSES": "status",
     "TERMINAL_STATUSES": "status",
     "UNANSWERED_STATUSES": "status",
     "CallStatus": "status",
     "coerce_statuses": "status",
     "parse_status": "status",
-    "WatchSchedule": "watch_schedule",
 }
 
 __all__ = [
@@ -77,7 +75,6 @@ __all__ = [
     "CallStatus",
     "ConnectRequest",
     "ErrorBody",
-    "WatchSchedule",
     "assess_call",
     "build_connect_request",
     "coerce_statuses",
@@ -93,7 +90,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
+    module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(import_module(f"{__name__}.{module}"), name)

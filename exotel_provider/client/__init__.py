@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from exotel_provider.client.settings import REGION_HOSTS, ExotelSettings
     from exotel_provider.client.sync_client import ExotelClient
 
-_WHERE = {
+_MODULE_OF = {
     "MAX_SIDS_PER_LISTING": "api_requests",
     "ExotelAsyncClient": "async_client",
     "ExotelClient": "sync_client",
@@ -39,7 +39,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
+    module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(import_module(f"{__name__}.{module}"), name)

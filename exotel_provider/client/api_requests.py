@@ -24,9 +24,9 @@ from exotel_provider.errors import (
 )
 
 if TYPE_CHECKING:
+    from exotel_provider.calls.connect_request import ConnectRequest
     from exotel_provider.calls.model import Call
     from exotel_provider.calls.parsing import CallPage
-    from exotel_provider.calls.requests import ConnectRequest
 
 MAX_SIDS_PER_LISTING = 100
 """Exotel's bulk call-details API takes at most 100 Sids (and at most 100 calls per page)."""

@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 import httpx
 import tenacity
 
+from exotel_provider.calls.connect_request import ConnectRequest
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.parsing import CallPage, parse_call, parse_call_page
-from exotel_provider.calls.requests import ConnectRequest
 from exotel_provider.client import api_requests
 from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING, ApiRequest
 from exotel_provider.client.request_budget import Clock, RequestBudget, WallClock

@@ -45,7 +45,7 @@ class ExotelSettings:
             ("API token", self.api_token),
         ):
             if not isinstance(value, str) or not value.strip():
-                raise ExotelConfigurationError(f"The Exotel connection has no {name}. {_WHERE[name]}")
+                raise ExotelConfigurationError(f"The Exotel connection has no {name}. {_WHERE_TO_FIND[name]}")
         if "/" in self.account_sid or any(c.isspace() for c in self.account_sid):
             raise ExotelConfigurationError(
                 "The Exotel account_sid contains '/' or spaces; copy it from Exotel's dashboard, API settings."
@@ -114,7 +114,7 @@ class ExotelSettings:
         )
 
 
-_WHERE = {
+_WHERE_TO_FIND = {
     "account_sid": "Set extra.account_sid (Exotel dashboard, API settings).",
     "API key": "Put the API key in the connection's login field.",
     "API token": "Put the API token in the connection's password field.",

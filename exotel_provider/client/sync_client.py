@@ -12,9 +12,9 @@ import tenacity
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
+from exotel_provider.calls.connect_request import ConnectRequest
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.parsing import CallPage, parse_call, parse_call_page
-from exotel_provider.calls.requests import ConnectRequest
 from exotel_provider.client import api_requests
 from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING, USER_AGENT, ApiRequest
 from exotel_provider.client.retry_policy import (

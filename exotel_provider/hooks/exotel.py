@@ -15,12 +15,12 @@ from exotel_provider.connection_form import legacy_connection_form_widgets, lega
 from exotel_provider.errors import ExotelError, ExotelWaitTimeout
 
 if TYPE_CHECKING:  # the HTTP, retry and phone-number libraries load on first use, not in DAG files
+    from exotel_provider.calls.connect_request import ConnectRequest
     from exotel_provider.calls.model import Call
     from exotel_provider.calls.parsing import CallPage
-    from exotel_provider.calls.reconciliation import PlacementAttempt
-    from exotel_provider.calls.requests import ConnectRequest
     from exotel_provider.client.retry_policy import RetryPolicy
     from exotel_provider.client.sync_client import ExotelClient
+    from exotel_provider.placement.reconciliation import PlacementAttempt
 
 
 def settings_from_connection(connection: Any) -> ExotelSettings:
@@ -103,7 +103,7 @@ class ExotelHook(BaseHook):
 
     def build_connect_request(self, *, caller_id: str | None = None, **parameters: Any) -> ConnectRequest:
         """Validate a ``Calls/connect`` request (caller_id defaults from the connection). No network."""
-        from exotel_provider.calls.requests import build_connect_request
+        from exotel_provider.calls.connect_request import build_connect_request
 
         return build_connect_request(
             account_sid=self.settings.account_sid,

@@ -8,8 +8,8 @@ from typing import Any
 
 from airflow.sdk import BaseNotifier, Context
 
+from exotel_provider.calls.connect_request import MAX_CUSTOM_FIELD_LENGTH
 from exotel_provider.calls.numbers import mask_number
-from exotel_provider.calls.requests import MAX_CUSTOM_FIELD_LENGTH
 from exotel_provider.hooks.exotel import ExotelHook
 
 

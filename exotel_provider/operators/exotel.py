@@ -23,17 +23,17 @@ from exotel_provider.errors import (
     ExotelValidationError,
 )
 from exotel_provider.hooks.exotel import ExotelHook
+from exotel_provider.placement.task_memory import TaskMemory
 from exotel_provider.task_errors import (
     CallNotSuccessful,
     CallOutcomeUnknown,
     InvalidCallRequest,
     InvalidExotelConnection,
 )
-from exotel_provider.task_memory import TaskMemory
 
 if TYPE_CHECKING:
-    from exotel_provider.calls.reconciliation import PlacementAttempt
-    from exotel_provider.calls.requests import ConnectRequest
+    from exotel_provider.calls.connect_request import ConnectRequest
+    from exotel_provider.placement.reconciliation import PlacementAttempt
 
 PLACED_CALL_KEY = "exotel_placed_call_sid"
 """task_state_store key holding the Sid of the call this task instance placed (kept across retries)."""
@@ -274,7 +274,7 @@ class ExotelConnectOperator(BaseOperator):
         Returns None only when dialling is safe: no earlier attempt, or one that provably placed
         nothing.
         """
-        from exotel_provider.calls.reconciliation import PlacementAttempt, format_exotel_time
+        from exotel_provider.placement.reconciliation import PlacementAttempt, format_exotel_time
 
         sent_at = self._unresolved_attempt_time(context, memory)
         if sent_at is None:
@@ -322,7 +322,7 @@ class ExotelConnectOperator(BaseOperator):
 
     def _place(self, request: ConnectRequest, memory: TaskMemory) -> Call:
         """Send the request; the pending mark is kept whenever a call may exist without its Sid."""
-        from exotel_provider.calls.reconciliation import PlacementAttempt
+        from exotel_provider.placement.reconciliation import PlacementAttempt
 
         sent_at = time.time()
         memory.set(PENDING_PLACEMENT_KEY, {"sent_at": sent_at})
@@ -350,7 +350,7 @@ class ExotelConnectOperator(BaseOperator):
 
     def _adopt(self, attempt: PlacementAttempt, found: list[Call], reason: str) -> Call:
         """The one call found for an attempt, or a no-retry failure that says what is known."""
-        from exotel_provider.calls.reconciliation import format_exotel_time
+        from exotel_provider.placement.reconciliation import format_exotel_time
 
         if len(found) == 1:
             [call] = found
@@ -370,7 +370,7 @@ class ExotelConnectOperator(BaseOperator):
         raise CallOutcomeUnknown(f"{reason} {self._unknown_advice(attempt)}")
 
     def _unknown_advice(self, attempt: PlacementAttempt) -> str:
-        from exotel_provider.calls.reconciliation import format_exotel_time
+        from exotel_provider.placement.reconciliation import format_exotel_time
 
         number = self.hook.display_number(attempt.request.from_number)
         return (

@@ -20,8 +20,8 @@ from exotel_provider.calls.progress import (
 from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, CallStatus, coerce_statuses
 from exotel_provider.errors import ExotelConfigurationError, ExotelWaitTimeout
 from exotel_provider.hooks.exotel import ExotelHook
+from exotel_provider.placement.task_memory import TaskMemory
 from exotel_provider.task_errors import CallNotSuccessful, InvalidCallRequest, InvalidExotelConnection
-from exotel_provider.task_memory import TaskMemory
 
 ENDED_SEEN_AT_KEY = "exotel_call_ended_seen_at"
 """task_state_store key: when this sensor first saw the call ended (for the pricing grace period)."""

@@ -1,7 +1,7 @@
 """ExotelCallTrigger: wait in the triggerer until a call is final and priced, without a worker slot.
 
 Every trigger in a triggerer process that watches calls of the same connection joins one shared
-:class:`~exotel_provider.client.call_watcher.CallWatcher`, which asks Exotel about all of them in
+:class:`~exotel_provider.watching.watcher.CallWatcher`, which asks Exotel about all of them in
 batches within the account's request budget. Each outcome is exactly one small event:
 
 - ``{"status": "final", "call_sid", "message", "call": {...}, "priced", "ended_seen_at", "assessed_at"}``
@@ -102,7 +102,7 @@ class ExotelCallTrigger(BaseTrigger):
         yield TriggerEvent(await self._outcome())
 
     async def _outcome(self) -> dict[str, Any]:
-        from exotel_provider.triggers.shared_watchers import shared_call_watcher
+        from exotel_provider.watching.registry import shared_call_watcher
 
         try:
             async with shared_call_watcher(self.exotel_conn_id) as watcher:

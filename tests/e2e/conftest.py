@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from real_airflow import AirflowApi
 
-from exotel_provider.simulator.local_airflow import LocalAirflow
+from tools.local_airflow import LocalAirflow
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"

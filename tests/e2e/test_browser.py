@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from real_airflow import AirflowApi, simulator_calls
 
-from exotel_provider.simulator.local_airflow import USERNAME, LocalAirflow
+from tools.local_airflow import USERNAME, LocalAirflow
 
 pytestmark = pytest.mark.e2e
 

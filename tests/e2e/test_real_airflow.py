@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from real_airflow import AirflowApi, simulator_calls
 
-from exotel_provider.simulator.local_airflow import LocalAirflow
+from tools.local_airflow import LocalAirflow
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.simulator.clock import CompressedClock
 from exotel_provider.task_errors import CallNotSuccessful
 from exotel_provider.triggers.exotel import ExotelCallTrigger, error_event, timeout_event
-from exotel_provider.triggers.shared_watchers import use_clock
+from exotel_provider.watching.registry import use_clock
 
 try:
     from airflow.sdk.exceptions import TaskDeferred

@@ -25,7 +25,7 @@ from trigger_helpers import (
 
 from exotel_provider.simulator.clock import CompressedClock
 from exotel_provider.triggers.exotel import ExotelCallTrigger
-from exotel_provider.triggers.shared_watchers import active_watchers, use_clock
+from exotel_provider.watching.registry import active_watchers, use_clock
 
 OUTCOMES = ["completed", "busy", "no-answer", "failed", "canceled"]
 

@@ -18,7 +18,7 @@ from exotel_provider.operators.exotel import ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.simulator.clock import CompressedClock
 from exotel_provider.triggers.exotel import ExotelCallTrigger
-from exotel_provider.triggers.shared_watchers import active_watchers, use_clock
+from exotel_provider.watching.registry import active_watchers, use_clock
 
 
 def rebuilt(trigger: ExotelCallTrigger) -> ExotelCallTrigger:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
-from exotel_provider.calls.requests import build_connect_request
+from exotel_provider.calls.connect_request import build_connect_request
 from exotel_provider.client.settings import ExotelSettings
 from exotel_provider.client.sync_client import ExotelClient
 from exotel_provider.simulator.server import ExotelSimulator

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exotel_provider.calls.watch_schedule import WatchSchedule
+from exotel_provider.watching.schedule import WatchSchedule
 
 SCHEDULE = WatchSchedule()
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from exotel_provider.client.request_budget import Clock, RequestBudget, WallClock
 
 if TYPE_CHECKING:
-    from exotel_provider.client.call_watcher import CallWatcher
     from exotel_provider.client.settings import ExotelSettings
+    from exotel_provider.watching.watcher import CallWatcher
 
 
 @dataclass(eq=False)
@@ -108,8 +108,8 @@ async def _create_watcher(exotel_conn_id: str) -> CallWatcher:
     from airflow.sdk import BaseHook
 
     from exotel_provider.client.async_client import ExotelAsyncClient
-    from exotel_provider.client.call_watcher import CallWatcher
     from exotel_provider.hooks.exotel import settings_from_connection
+    from exotel_provider.watching.watcher import CallWatcher
 
     connection = await BaseHook.aget_connection(exotel_conn_id)
     settings = settings_from_connection(connection)

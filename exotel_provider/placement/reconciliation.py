@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from exotel_provider.calls.connect_request import MAX_TIME_LIMIT, MAX_TIME_OUT, ConnectRequest
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.numbers import same_number
-from exotel_provider.calls.requests import MAX_TIME_LIMIT, MAX_TIME_OUT, ConnectRequest
 
 EXOTEL_TIME_ZONE = ZoneInfo("Asia/Kolkata")
 EXOTEL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"

@@ -1,4 +1,4 @@
-"""A full local Airflow wired to the Exotel simulator: ``python -m exotel_provider.simulator.local_airflow``.
+"""A full local Airflow wired to the Exotel simulator: ``python -m tools.local_airflow``.
 
 Starts, each as its own process group with its own log file under ``<home>/logs/processes``:
 the Exotel simulator, then ``airflow api-server``, ``scheduler``, ``dag-processor`` and
@@ -253,7 +253,7 @@ class LocalAirflow:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m exotel_provider.simulator.local_airflow", description=__doc__
+        prog="python -m tools.local_airflow", description=__doc__
     )
     parser.add_argument("--home", default=".airflow-local", help="AIRFLOW_HOME for this Airflow")
     parser.add_argument("--dags-folder", default="dags")

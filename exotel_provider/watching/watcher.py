@@ -2,7 +2,7 @@
 
 Every waiter (a trigger) registers the call it waits for; the watcher asks Exotel about all of them
 together with the bulk call-details listing, up to 100 Sids per request, on the timing rules of
-:class:`~exotel_provider.calls.watch_schedule.WatchSchedule`, and through the client's request
+:class:`~exotel_provider.watching.schedule.WatchSchedule`, and through the client's request
 budget. A call the listing can't answer for (never shown as ended when it should have) is looked up
 on its own. Whether a call is final is decided by :func:`~exotel_provider.calls.progress.assess_call`
 alone, with the pricing grace period counted from when the watcher first saw the call ended.
@@ -19,12 +19,12 @@ from typing import Any
 
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment, assess_call
-from exotel_provider.calls.watch_schedule import WatchSchedule
 from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING
 from exotel_provider.client.async_client import ExotelAsyncClient
 from exotel_provider.client.request_budget import Clock
 from exotel_provider.client.retry_policy import is_retryable_read_error
 from exotel_provider.errors import ExotelError, ExotelNotFoundError, ExotelResponseError, ExotelWaitTimeout
+from exotel_provider.watching.schedule import WatchSchedule
 
 log = logging.getLogger(__name__)
 
