@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from simulated_tasks import COUNTS
 
 from exotel_provider.client import retry_policy, sync_client
+from tests.support.simulated_tasks import COUNTS
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 import pytest
-from simulated_tasks import COUNTS, CUSTOMER, EXOPHONE, DictStateStore, context
 
 from exotel_provider.errors import (
     ExotelConfigurationError,
@@ -24,6 +23,8 @@ from exotel_provider.operators.exotel import ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.simulator import CALL_PATH
 from exotel_provider.task_errors import InvalidCallRequest, InvalidExotelConnection
+from tests.support.operator_runs import CUSTOMER, EXOPHONE
+from tests.support.simulated_tasks import COUNTS, DictStateStore, context
 
 pytestmark = [pytest.mark.exotel_simulator(time_scale=600), pytest.mark.usefixtures("fast_retries")]
 

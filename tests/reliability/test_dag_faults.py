@@ -6,12 +6,13 @@ import datetime
 import uuid
 
 import pytest
-from airflow_runs import run_dag, task_states, xcom_values
-from simulated_tasks import COUNTS, CUSTOMER, EXOPHONE, connection_env
 
 from exotel_provider.operators.exotel import ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.simulator import CALL_PATH, CONNECT_PATH
+from tests.support.airflow_runs import run_dag, task_states, xcom_values
+from tests.support.operator_runs import CUSTOMER, EXOPHONE
+from tests.support.simulated_tasks import COUNTS, connection_env
 
 pytestmark = [pytest.mark.exotel_simulator(time_scale=600), pytest.mark.usefixtures("fast_retries")]
 

@@ -16,17 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from simulated_tasks import (
-    COUNTS,
-    CUSTOMER,
-    EXOPHONE,
-    DictStateStore,
-    FakeDagRun,
-    TaskRun,
-    connection_env,
-    context,
-    run_task,
-)
 
 from exotel_provider.errors import (
     ExotelAuthenticationError,
@@ -36,6 +25,16 @@ from exotel_provider.errors import (
 from exotel_provider.operators.exotel import PENDING_PLACEMENT_KEY, ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.simulator import CALL_PATH, CONNECT_PATH, LISTING_PATH, Fault
+from tests.support.operator_runs import CUSTOMER, EXOPHONE
+from tests.support.simulated_tasks import (
+    COUNTS,
+    DictStateStore,
+    FakeDagRun,
+    TaskRun,
+    connection_env,
+    context,
+    run_task,
+)
 
 pytestmark = [pytest.mark.exotel_simulator(time_scale=600), pytest.mark.usefixtures("fast_retries")]
 

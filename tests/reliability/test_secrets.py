@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_runs import run_dag
-from simulated_tasks import COUNTS, CUSTOMER, EXOPHONE, DictStateStore, context, run_task
 
 from exotel_provider.client import ExotelClient
 from exotel_provider.errors import ExotelAuthenticationError, ExotelError
@@ -27,6 +25,9 @@ from exotel_provider.hooks.exotel import ExotelHook
 from exotel_provider.operators.exotel import ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.simulator import CALL_PATH, CONNECT_PATH
+from tests.support.airflow_runs import run_dag
+from tests.support.operator_runs import CUSTOMER, EXOPHONE
+from tests.support.simulated_tasks import COUNTS, DictStateStore, context, run_task
 
 TOKEN = "tok-SECRET-7c1f3a9e5b"
 WRONG_TOKEN = "tok-WRONG-4d2b8e6f0a"

@@ -13,7 +13,11 @@ import json
 import math
 
 import pytest
-from trigger_helpers import (
+
+from exotel_provider.simulator.clock import CompressedClock
+from exotel_provider.triggers.exotel import ExotelCallTrigger
+from exotel_provider.watching.registry import active_watchers, use_clock
+from tests.support.trigger_helpers import (
     first_event,
     listing_requests,
     lookup_requests,
@@ -22,10 +26,6 @@ from trigger_helpers import (
     sids_in,
     wait_until,
 )
-
-from exotel_provider.simulator.clock import CompressedClock
-from exotel_provider.triggers.exotel import ExotelCallTrigger
-from exotel_provider.watching.registry import active_watchers, use_clock
 
 OUTCOMES = ["completed", "busy", "no-answer", "failed", "canceled"]
 

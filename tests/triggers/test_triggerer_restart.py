@@ -10,15 +10,14 @@ from __future__ import annotations
 import asyncio
 import importlib
 
-from task_doubles import RecordingTaskInstance
-from trigger_helpers import first_event, number, wait_until
-
 from exotel_provider.calls import TERMINAL_STATUSES
 from exotel_provider.operators.exotel import ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.simulator.clock import CompressedClock
 from exotel_provider.triggers.exotel import ExotelCallTrigger
 from exotel_provider.watching.registry import active_watchers, use_clock
+from tests.support.task_doubles import RecordingTaskInstance
+from tests.support.trigger_helpers import first_event, number, wait_until
 
 
 def rebuilt(trigger: ExotelCallTrigger) -> ExotelCallTrigger:

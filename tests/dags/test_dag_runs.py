@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from airflow_runs import load_dag, run_dag, task_states, xcom_values
 
 from exotel_provider.operators.exotel import ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
+from tests.support.airflow_runs import load_dag, run_dag, task_states, xcom_values
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=120)
 

@@ -6,40 +6,17 @@ task_state_store), so a retry can be simulated precisely. Full DAG runs are in t
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from task_doubles import DictStateStore, RecordingTaskInstance
 
 from exotel_provider.calls import TERMINAL_STATUSES
 from exotel_provider.errors import CallUnsuccessfulError, ExotelValidationError
-from exotel_provider.operators.exotel import PLACED_CALL_KEY, ExotelConnectOperator
+from exotel_provider.operators.exotel import PLACED_CALL_KEY
 from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.task_errors import CallNotSuccessful, InvalidCallRequest
+from tests.support.operator_runs import CUSTOMER, context, operator, poke_until_done
+from tests.support.task_doubles import DictStateStore
 
 FROZEN_CLOCK = pytest.mark.exotel_simulator(time_scale=0)  # only advance() moves simulated time
-
-CUSTOMER = "+919876543210"
-EXOPHONE = "08047112345"
-
-
-def context(store: DictStateStore | None = None) -> dict[str, Any]:
-    values: dict[str, Any] = {"ti": RecordingTaskInstance()}
-    if store is not None:
-        values["task_state_store"] = store
-    return values
-
-
-def operator(**overrides: Any) -> ExotelConnectOperator:
-    params: dict[str, Any] = {
-        "task_id": "place_call",
-        "from_number": CUSTOMER,
-        "app_id": 926,
-        "caller_id": EXOPHONE,
-    }
-    params.update(overrides)
-    return ExotelConnectOperator(**params)
-
 
 def test_operator_pushes_sid_as_return_value_and_call_sid(exotel_connection_env):
     ctx = context(DictStateStore())
@@ -119,15 +96,6 @@ def test_wait_for_completion_raises_typed_error_for_busy(exotel_connection_env):
     assert isinstance(caught.value, CallUnsuccessfulError)
     assert caught.value.call["Status"] == "busy"
     assert ctx["ti"].xcom["call"]["Status"] == "busy"
-
-
-def poke_until_done(sensor: ExotelCallSensor, ctx: dict[str, Any], simulator, step: float = 30) -> Any:
-    for _ in range(40):
-        result = sensor.poke(ctx)
-        if result.is_done:
-            return result.xcom_value
-        simulator.advance(step)
-    raise AssertionError("the sensor never finished")
 
 
 @FROZEN_CLOCK

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -12,9 +10,7 @@ from exotel_provider.client.async_client import ExotelAsyncClient
 from exotel_provider.client.request_budget import RequestBudget
 from exotel_provider.client.sync_client import ExotelClient
 from exotel_provider.errors import ExotelAuthenticationError, ExotelNotFoundError
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "triggers"))
-from trigger_helpers import number, place_calls, simulator_settings
+from tests.support.trigger_helpers import number, place_calls, simulator_settings
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=0, rate_limit_per_minute=None)
 

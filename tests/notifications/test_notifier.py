@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from airflow_runs import run_dag, task_states
 
 from exotel_provider.notifications.exotel import ExotelCallNotifier, failure_description
 from exotel_provider.provider_info import get_provider_info
+from tests.support.airflow_runs import run_dag, task_states
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=120)
 

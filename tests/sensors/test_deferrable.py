@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-from test_operator_and_sensor import CUSTOMER, DictStateStore, context, operator, poke_until_done
 
 from exotel_provider.airflow_compat import AirflowSensorTimeout
 from exotel_provider.errors import ExotelNotFoundError, ExotelWaitTimeout, ExotelWatchError
@@ -19,14 +16,14 @@ from exotel_provider.simulator.clock import CompressedClock
 from exotel_provider.task_errors import CallNotSuccessful
 from exotel_provider.triggers.exotel import ExotelCallTrigger, error_event, timeout_event
 from exotel_provider.watching.registry import use_clock
+from tests.support.operator_runs import CUSTOMER, context, operator, poke_until_done
+from tests.support.task_doubles import DictStateStore
+from tests.support.trigger_helpers import first_event
 
 try:
     from airflow.sdk.exceptions import TaskDeferred
 except ImportError:  # Airflow 3.1
     from airflow.exceptions import TaskDeferred  # type: ignore[no-redef]
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "triggers"))
-from trigger_helpers import first_event
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=0, rate_limit_per_minute=None)
 

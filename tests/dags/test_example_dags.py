@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from airflow_runs import load_dag, run_dag, task_states, xcom_values
 
 from exotel_provider.simulator.scripts import CallScript
+from tests.support.airflow_runs import load_dag, run_dag, task_states, xcom_values
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=120)
 

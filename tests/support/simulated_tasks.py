@@ -10,12 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from task_doubles import DictStateStore, RecordingTaskInstance
 
 from exotel_provider.airflow_compat import AirflowFailException
-
-CUSTOMER = "+919876543210"
-EXOPHONE = "08047112345"
+from tests.support.operator_runs import context as task_context
+from tests.support.task_doubles import DictStateStore
 
 COUNTS: Counter[str] = Counter()
 """Totals over the session: faults injected, scenarios run, duplicate calls, secrets found."""
@@ -27,10 +25,8 @@ class FakeDagRun:
 
 
 def context(store: DictStateStore | None, try_number: int = 1, dag_run: FakeDagRun | None = None) -> dict:
-    values: dict[str, Any] = {"ti": RecordingTaskInstance(try_number), "dag_run": dag_run or FakeDagRun()}
-    if store is not None:
-        values["task_state_store"] = store
-    return values
+    """A task context inside a DAG run (its start date dates a retry's unknown outcome)."""
+    return task_context(store, try_number, dag_run or FakeDagRun())
 
 
 @dataclass
