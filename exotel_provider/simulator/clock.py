@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from datetime import datetime
@@ -63,24 +62,3 @@ def parse_exotel_time(text: str) -> float:
     naive = datetime.strptime(text.strip(), EXOTEL_TIME_FORMAT)
     return naive.replace(tzinfo=INDIA_TIME).timestamp()
 
-
-class CompressedClock:
-    """Compressed time for asyncio code (the ``Clock`` the provider's call watchers use): simulated
-    epoch seconds that pass ``time_scale`` times faster than real ones, from ``start``.
-
-    Give it the simulator's time scale and current simulated time to make watchers, budgets and
-    deadlines run on the simulator's clock (benchmarks, fast tests).
-    """
-
-    def __init__(self, time_scale: float, *, start: float | None = None) -> None:
-        if time_scale <= 0:
-            raise ValueError(f"time_scale must be > 0, got {time_scale}")
-        self.time_scale = float(time_scale)
-        self._start = time.time() if start is None else float(start)
-        self._real_start = time.monotonic()
-
-    def now(self) -> float:
-        return self._start + (time.monotonic() - self._real_start) * self.time_scale
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds) / self.time_scale)

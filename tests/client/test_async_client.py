@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from exotel_provider.client.async_client import ExotelAsyncClient
 from exotel_provider.client.request_budget import RequestBudget
 from exotel_provider.client.sync_client import ExotelClient
 from exotel_provider.errors import ExotelAuthenticationError, ExotelNotFoundError
+from tests.support.clock import VirtualClock
 from tests.support.trigger_helpers import number, place_calls, simulator_settings
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=0, rate_limit_per_minute=None)
-
-
-class SimulatorStepClock:
-    """Sleeping moves the (frozen) simulator's clock forward: waits are real in simulated time, instant in ours."""
-
-    def __init__(self, simulator) -> None:
-        self.simulator = simulator
-
-    def now(self) -> float:
-        return self.simulator.now()
-
-    async def sleep(self, seconds: float) -> None:
-        self.simulator.advance(max(0.0, seconds))
-        await asyncio.sleep(0)
 
 
 async def test_reads_parse_like_the_sync_client(exotel_simulator):
@@ -56,7 +41,7 @@ async def test_errors_are_the_same_typed_errors(exotel_simulator):
 
 @pytest.mark.exotel_simulator(time_scale=0, rate_limit_per_minute=1)
 async def test_429_pauses_the_budget_for_retry_after_and_the_request_succeeds(exotel_simulator):
-    clock = SimulatorStepClock(exotel_simulator)
+    clock = VirtualClock(follows=exotel_simulator)  # a Retry-After wait passes on the simulator too
     budget = RequestBudget(150, clock=clock)
     async with ExotelAsyncClient(simulator_settings(exotel_simulator), budget=budget) as client:
         await client.list_calls(page_size=1)  # uses the simulated minute's only request

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 
 import pytest
 
 from exotel_provider.client.request_budget import DEFAULT_PAUSE_AFTER_429_SECONDS, RequestBudget
-
-
-class ManualClock:
-    """Time moves only when someone sleeps: deterministic, instant."""
-
-    def __init__(self) -> None:
-        self.time = 1_000_000.0
-
-    def now(self) -> float:
-        return self.time
-
-    async def sleep(self, seconds: float) -> None:
-        self.time += max(0.0, seconds)
-        await asyncio.sleep(0)
+from tests.support.clock import VirtualClock
 
 
 def max_in_any_window(times: list[float], window: float = 60.0) -> int:
@@ -37,7 +23,7 @@ def max_in_any_window(times: list[float], window: float = 60.0) -> int:
 
 @pytest.mark.parametrize("budget", [1, 7, 150, 200])
 async def test_never_more_than_the_budget_in_any_minute(budget):
-    clock = ManualClock()
+    clock = VirtualClock(start=1_000_000.0)
     limiter = RequestBudget(budget, clock=clock)
     granted = []
     for _ in range(budget * 4):
@@ -48,7 +34,7 @@ async def test_never_more_than_the_budget_in_any_minute(budget):
 
 
 async def test_sustained_rate_is_at_least_nine_tenths_of_the_budget():
-    clock = ManualClock()
+    clock = VirtualClock(start=1_000_000.0)
     limiter = RequestBudget(150, clock=clock)
     start = clock.now()
     for _ in range(150 * 5):
@@ -57,7 +43,7 @@ async def test_sustained_rate_is_at_least_nine_tenths_of_the_budget():
 
 
 async def test_pause_holds_every_request_for_retry_after():
-    clock = ManualClock()
+    clock = VirtualClock(start=1_000_000.0)
     limiter = RequestBudget(150, clock=clock)
     await limiter.acquire()
     limiter.pause(42.0)
@@ -67,7 +53,7 @@ async def test_pause_holds_every_request_for_retry_after():
 
 
 async def test_pause_without_retry_after_uses_the_default():
-    clock = ManualClock()
+    clock = VirtualClock(start=1_000_000.0)
     limiter = RequestBudget(150, clock=clock)
     limiter.pause(None)
     assert limiter.paused_until == clock.now() + DEFAULT_PAUSE_AFTER_429_SECONDS

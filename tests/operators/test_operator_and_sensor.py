@@ -13,6 +13,7 @@ from exotel_provider.errors import CallUnsuccessfulError, ExotelValidationError
 from exotel_provider.operators.exotel import PLACED_CALL_KEY
 from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.task_errors import CallNotSuccessful, InvalidCallRequest
+from tests.support.clock import VirtualClock
 from tests.support.operator_runs import CUSTOMER, context, operator, poke_until_done
 from tests.support.task_doubles import DictStateStore
 
@@ -138,8 +139,8 @@ def test_sensor_grace_period_survives_reschedules_through_the_state_store(exotel
     store = DictStateStore()
     import exotel_provider.sensors.exotel as sensor_module
 
-    clock = [1000.0]
-    monkeypatch.setattr(sensor_module.time, "time", lambda: clock[0])
+    clock = VirtualClock(start=1000.0)
+    monkeypatch.setattr(sensor_module.time, "time", clock.now)
 
     def make() -> ExotelCallSensor:
         return ExotelCallSensor(
@@ -147,9 +148,9 @@ def test_sensor_grace_period_survives_reschedules_through_the_state_store(exotel
         )
 
     assert make().poke(context(store)).is_done is False  # first sees it ended at t=1000
-    clock[0] = 1200.0
+    clock.advance(200)
     assert make().poke(context(store)).is_done is False  # a fresh instance (reschedule): 200 s < 300 s
-    clock[0] = 1301.0
+    clock.advance(101)
     assert make().poke(context(store)).is_done is True
 
 

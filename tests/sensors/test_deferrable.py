@@ -12,10 +12,9 @@ import pytest
 from exotel_provider.airflow_compat import AirflowSensorTimeout
 from exotel_provider.errors import ExotelNotFoundError, ExotelWaitTimeout, ExotelWatchError
 from exotel_provider.sensors.exotel import ExotelCallSensor
-from exotel_provider.simulator.clock import CompressedClock
 from exotel_provider.task_errors import CallNotSuccessful
 from exotel_provider.triggers.exotel import ExotelCallTrigger, error_event, timeout_event
-from exotel_provider.watching.registry import use_clock
+from tests.support.clock import VirtualClock, watchers_on
 from tests.support.operator_runs import CUSTOMER, context, operator, poke_until_done
 from tests.support.task_doubles import DictStateStore
 from tests.support.trigger_helpers import first_event
@@ -30,8 +29,8 @@ pytestmark = pytest.mark.exotel_simulator(time_scale=0, rate_limit_per_minute=No
 
 def run_trigger(trigger: ExotelCallTrigger) -> dict[str, Any]:
     async def run() -> dict[str, Any]:
-        clock = CompressedClock(1000)
-        with use_clock(clock):
+        clock = VirtualClock(1000)
+        with watchers_on(clock):
             trigger.deadline = clock.now() + 3600
             return await first_event(trigger)
 

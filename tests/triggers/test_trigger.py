@@ -14,9 +14,9 @@ import math
 
 import pytest
 
-from exotel_provider.simulator.clock import CompressedClock
 from exotel_provider.triggers.exotel import ExotelCallTrigger
-from exotel_provider.watching.registry import active_watchers, use_clock
+from exotel_provider.watching.registry import active_watchers
+from tests.support.clock import VirtualClock, watchers_on
 from tests.support.trigger_helpers import (
     first_event,
     listing_requests,
@@ -32,12 +32,12 @@ OUTCOMES = ["completed", "busy", "no-answer", "failed", "canceled"]
 
 @pytest.fixture
 def clock():
-    compressed = CompressedClock(1000)
-    with use_clock(compressed):
+    compressed = VirtualClock(1000)
+    with watchers_on(compressed):
         yield compressed
 
 
-def trigger(sid: str, clock: CompressedClock, **overrides) -> ExotelCallTrigger:
+def trigger(sid: str, clock: VirtualClock, **overrides) -> ExotelCallTrigger:
     params = {"deadline": clock.now() + 7200, "poll_interval": 30.0, "pricing_grace_seconds": 600.0}
     params.update(overrides)
     return ExotelCallTrigger(sid, **params)
