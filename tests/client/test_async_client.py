@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from exotel_provider.client.async_client import ExotelAsyncClient
@@ -31,8 +33,7 @@ async def test_errors_are_the_same_typed_errors(exotel_simulator):
     async with ExotelAsyncClient(settings) as client:
         with pytest.raises(ExotelNotFoundError, match="check the call Sid"):
             await client.get_call("unknown")
-    wrong = simulator_settings(exotel_simulator)
-    object.__setattr__(wrong, "api_token", "not-the-token")
+    wrong = dataclasses.replace(simulator_settings(exotel_simulator), api_token="not-the-token")
     async with ExotelAsyncClient(wrong) as client:
         with pytest.raises(ExotelAuthenticationError) as caught:
             await client.list_calls(page_size=1)

@@ -51,6 +51,7 @@ def test_connection_uri_round_trips_through_airflow() -> None:
     assert connection.extra_dejson == {"account_sid": "acme"}
 
 
+@pytest.mark.integration
 def test_stopped_simulator_can_be_restarted_on_a_new_port() -> None:
     simulator = ExotelSimulator(time_scale=0)
     with simulator:
