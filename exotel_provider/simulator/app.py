@@ -195,6 +195,14 @@ def _add_call_routes(app: FastAPI, state: SimulatorState) -> None:
 
 def _add_control_routes(app: FastAPI, state: SimulatorState) -> None:
     """Unauthenticated helpers for tests, also from other processes; not in the request log."""
+    _add_inspection_routes(app, state)
+    _add_script_routes(app, state)
+    _add_fault_routes(app, state)
+    _add_clock_routes(app, state)
+
+
+def _add_inspection_routes(app: FastAPI, state: SimulatorState) -> None:
+    """What the simulator holds: its health, the request log, every call placed."""
 
     @app.get(CONTROL_PREFIX + "/health")
     async def health() -> dict[str, Any]:
@@ -232,6 +240,10 @@ def _add_control_routes(app: FastAPI, state: SimulatorState) -> None:
             ]
         )
 
+
+def _add_script_routes(app: FastAPI, state: SimulatorState) -> None:
+    """Read and set how calls to each number go."""
+
     @app.get(CONTROL_PREFIX + "/scripts")
     async def scripts() -> dict[str, Any]:
         return {
@@ -256,6 +268,10 @@ def _add_control_routes(app: FastAPI, state: SimulatorState) -> None:
         except (ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse({"number": national, "script": script.to_dict()})
+
+
+def _add_fault_routes(app: FastAPI, state: SimulatorState) -> None:
+    """Arm, list and clear injected faults."""
 
     @app.get(CONTROL_PREFIX + "/faults")
     async def faults() -> dict[str, Any]:
@@ -286,6 +302,10 @@ def _add_control_routes(app: FastAPI, state: SimulatorState) -> None:
     async def clear_faults() -> dict[str, str]:
         state.faults.clear()
         return {"status": "cleared"}
+
+
+def _add_clock_routes(app: FastAPI, state: SimulatorState) -> None:
+    """Move the simulated clock, or start afresh."""
 
     @app.post(CONTROL_PREFIX + "/advance")
     async def advance(request: Request) -> Response:
