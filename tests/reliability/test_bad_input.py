@@ -1,7 +1,7 @@
 """Bad input, through the operator and sensor against the simulator: each case fails with a typed
 error naming the field and the fix, and nothing invalid ever reaches the network.
 
-Pure validation details (every parameter's edge values) are in tests/unit/calls; this suite proves
+Pure validation details (every parameter's edge values) are in tests/calls; this suite proves
 the same rejections hold end to end, before any request.
 """
 
