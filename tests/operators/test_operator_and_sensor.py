@@ -1,7 +1,7 @@
 """ExotelConnectOperator and ExotelCallSensor against the simulator over real HTTP.
 
 These call ``execute``/``poke`` with a small context (a recording task instance and a dict-backed
-task_state_store), so a retry can be simulated precisely. Full DAG runs are in test_dag_runs.py.
+task_state_store), so a retry can be simulated precisely. Full DAG runs are in tests/dags/.
 """
 
 from __future__ import annotations
