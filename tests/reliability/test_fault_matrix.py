@@ -25,7 +25,7 @@ from exotel_provider.errors import (
 from exotel_provider.operators.exotel import PENDING_PLACEMENT_KEY, ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.simulator import CALL_PATH, CONNECT_PATH, LISTING_PATH, Fault
-from tests.support.operator_runs import CUSTOMER, EXOPHONE
+from tests.support.operator_runs import CUSTOMER
 from tests.support.simulated_tasks import (
     COUNTS,
     DictStateStore,
@@ -33,6 +33,7 @@ from tests.support.simulated_tasks import (
     TaskRun,
     connection_env,
     context,
+    fast_operator,
     run_task,
 )
 
@@ -110,17 +111,8 @@ class WorkerDied(Exception):
 
 
 def operator(**overrides: Any) -> ExotelConnectOperator:
-    params: dict[str, Any] = {
-        "task_id": "place_call",
-        "from_number": CUSTOMER,
-        "app_id": 926,
-        "caller_id": EXOPHONE,
-        "wait_for_completion": True,
-        "poll_interval": 0.05,
-        "reconcile_timeout": 0.5,
-    }
-    params.update(overrides)
-    return ExotelConnectOperator(**params)
+    """Places the call and waits for it, reconciling fast."""
+    return fast_operator(**{"wait_for_completion": True, **overrides})
 
 
 @pytest.fixture

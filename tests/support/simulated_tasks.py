@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 from exotel_provider.airflow_compat import AirflowFailException
+from exotel_provider.operators.exotel import ExotelConnectOperator
 from tests.support.operator_runs import context as task_context
+from tests.support.operator_runs import operator
 from tests.support.task_doubles import DictStateStore
 
 COUNTS: Counter[str] = Counter()
@@ -27,6 +29,11 @@ class FakeDagRun:
 def context(store: DictStateStore | None, try_number: int = 1, dag_run: FakeDagRun | None = None) -> dict:
     """A task context inside a DAG run (its start date dates a retry's unknown outcome)."""
     return task_context(store, try_number, dag_run or FakeDagRun())
+
+
+def fast_operator(**overrides: Any) -> ExotelConnectOperator:
+    """The test operator, reconciling a lost answer within half a second (polling every 50 ms)."""
+    return operator(**{"poll_interval": 0.05, "reconcile_timeout": 0.5, **overrides})
 
 
 @dataclass
