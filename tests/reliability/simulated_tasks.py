@@ -84,3 +84,13 @@ def connection_env(monkeypatch: pytest.MonkeyPatch, simulator: Any, **extra: Any
     connection = simulator.connection()
     connection["extra"].update(extra)
     monkeypatch.setenv("AIRFLOW_CONN_EXOTEL_DEFAULT", json.dumps(connection))
+
+
+def guard_on_simulator_clock(monkeypatch: pytest.MonkeyPatch, simulator: Any) -> None:
+    """The placement guard reads the simulator's clock (and sleeps for real): send times, windows
+    and deadlines are then in Exotel's time, as they are against the real Exotel."""
+    import time
+
+    from exotel_provider.placement import guard
+
+    monkeypatch.setattr(guard, "DEFAULT_CLOCK", guard.FunctionClock(simulator.now, time.sleep))
