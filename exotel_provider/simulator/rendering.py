@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from enum import Enum
 from datetime import tzinfo
+from enum import Enum
 from typing import Any
 
 import xmltodict
