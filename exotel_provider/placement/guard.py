@@ -288,7 +288,11 @@ class PlacementGuard:
         while True:
             look = self._look(attempt, known, look)
             now = self.clock.now()
-            verdict = judge(attempt, look.candidates, now=now) if look.read_error is None else Verdict.NOT_YET
+            verdict = (
+                judge(attempt, look.candidates, now=now, nearby=look.nearby)
+                if look.read_error is None
+                else Verdict.NOT_YET
+            )
             if verdict is Verdict.ADOPT:
                 return self._adopt(look.candidates[0])
             if verdict is Verdict.NONE_PLACED:
@@ -300,7 +304,8 @@ class PlacementGuard:
                 )
                 self.record.clear_pending()
                 return None
-            if verdict is Verdict.AMBIGUOUS or look.fatal or now + self.policy.poll_interval > deadline:
+            final = verdict in (Verdict.AMBIGUOUS, Verdict.DOUBT)
+            if final or look.fatal or now + self.policy.poll_interval > deadline:
                 raise self._unknown(attempt, reason, look)
             self.log.info("Exotel: %s; looking again in %.0f s", look.describe(), self.policy.poll_interval)
             self.clock.sleep(self.policy.poll_interval)
@@ -321,7 +326,8 @@ class PlacementGuard:
         number = self.show_number(attempt.request.from_number)
         sids = tuple(call.sid for call in look.candidates)
         message = unknown_outcome_message(attempt, reason, number, sids, look)
-        return ExotelCallOutcomeUnknownError(message, candidate_sids=sids)
+        nearby = tuple(call.sid for call in look.nearby)
+        return ExotelCallOutcomeUnknownError(message, candidate_sids=sids or nearby)
 
     # --- 4. dialling ------------------------------------------------------------------------------
 
@@ -368,13 +374,15 @@ class Look:
     """What the search knows after its looks so far."""
 
     candidates: list[Call] = field(default_factory=list)
+    nearby: list[Call] = field(default_factory=list)
+    """Calls between the same parties near the window (ours only if misread)."""
     looks: int = 0
     read_error: ExotelError | None = None
     failed_reads: int = 0
     fatal: bool = False
 
     def failed(self, err: ExotelError, *, fatal: bool) -> Look:
-        return Look(self.candidates, self.looks + 1, err, self.failed_reads + 1, fatal)
+        return Look(self.candidates, self.nearby, self.looks + 1, err, self.failed_reads + 1, fatal)
 
     def describe(self) -> str:
         if self.read_error is not None:
@@ -388,12 +396,17 @@ def look_once(calls: CallSource, attempt: PlacementAttempt, exclude: Iterable[st
     """One pass over the listing; a failed read counts as "not listed yet" (fatal when looking
     again cannot help: 400, 401, 403, 404)."""
     try:
-        found = attempt.candidates(calls.iter_calls(**attempt.listing_filters()), exclude=exclude)
-        return Look(found, previous.looks + 1, failed_reads=previous.failed_reads)
+        listed = list(calls.iter_calls(**attempt.listing_filters()))
     except (ExotelRateLimitError, ExotelServerError, ExotelTransportError, ExotelResponseError) as err:
         return previous.failed(err, fatal=False)
     except ExotelAPIError as err:
         return previous.failed(err, fatal=True)
+    return Look(
+        attempt.candidates(listed, exclude=exclude),
+        attempt.nearby(listed, exclude=exclude),
+        previous.looks + 1,
+        failed_reads=previous.failed_reads,
+    )
 
 
 def listed_candidates(
@@ -444,6 +457,14 @@ def unknown_outcome_message(
             f"created at the same time may still be in progress (Exotel lists calls only once they "
             f"have ended, and every such call is listed only after {settled}); not adopting it and "
             "not calling again."
+        )
+    elif look.nearby:
+        nearby = ", ".join(call.sid for call in look.nearby)
+        found = (
+            f"The call to {number} may have been placed and its Sid is unknown: no matching call is "
+            f"listed for the time it was sent ({since}, Exotel time), but Exotel lists calls between "
+            f"the same parties a few hours away ({nearby}): if Exotel's time zone differs from the "
+            "connection's extra.timezone (or its clock from ours), one of them may be it. Not calling again."
         )
     else:
         found = (

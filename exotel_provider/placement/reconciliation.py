@@ -16,8 +16,11 @@ answer is resolved from what the listing gives, with one rule:
   progress) while a sibling's (another mapped task, another run, a second reminder) is listed.
 * **The decision** (:func:`judge`): two or more candidates are never told apart: fail safe
   naming them. One candidate is adopted only when the window is complete, because only then can
-  nothing else match. No candidate in a complete window proves the request placed nothing.
-  Anything else means "keep looking" until the caller's deadline, then fail safe.
+  nothing else match. No candidate in a complete window proves the request placed nothing, unless
+  a matching call is listed within :data:`ZONE_DOUBT_SECONDS` of the window: that one might be ours
+  read in the wrong zone (``extra.timezone``) or with a clock far off, so the guard fails safe
+  naming it rather than dial. Anything else means "keep looking" until the caller's deadline,
+  then fail safe.
 
 What the rule cannot tell: if the lost request never reached Exotel and exactly one other call to
 the same number, from the same ExoPhone, was created inside the window, that call is adopted.
@@ -46,6 +49,8 @@ QUEUE_ALLOWANCE_SECONDS = 900.0
 """How long a call may wait in Exotel's queue before it rings (generous; not documented)."""
 LISTING_DELAY_SECONDS = 600.0
 """How long after its end a call may take to appear in the listing (generous; not documented)."""
+ZONE_DOUBT_SECONDS = 14 * 3600.0
+"""The largest time-zone offset: a matching call this close to the window may be ours, misread."""
 
 
 @dataclass(frozen=True)
@@ -76,25 +81,43 @@ class PlacementAttempt:
         """Filters for the bulk listing that return every candidate (and few others)."""
         return {
             "from_numbers": [self.request.from_number],
-            "date_created": f"gte:{self.exotel_time(self.created_from)}",
+            "date_created": f"gte:{self.exotel_time(self.created_from - ZONE_DOUBT_SECONDS)}",
             "sort_by": "DateCreated:asc",
             "page_size": 100,
         }
 
     def matches(self, call: Call) -> bool:
         """Could ``call`` be the one this request placed?"""
-        request = self.request
-        if not same_number(call.from_, request.from_number):
-            return False
-        if request.to_number is not None and call.to and not same_number(call.to, request.to_number):
-            return False
-        if call.phone_number_sid and not same_number(call.phone_number_sid, request.caller_id):
+        if not self.same_parties(call):
             return False
         started = parse_exotel_time(call.start_time, self.time_zone)
         if started is not None and started < self.created_from:
             return False
         created = parse_exotel_time(call.date_created, self.time_zone)
         return created is None or self.created_from <= created <= self.created_until
+
+    def nearby(self, calls: Iterable[Call], *, exclude: Iterable[str] = ()) -> list[Call]:
+        """Calls between the same parties created outside the window but within
+        :data:`ZONE_DOUBT_SECONDS` of it: ours, should Exotel's zone or clock differ from ours."""
+        known = set(exclude)
+        low, high = self.created_from - ZONE_DOUBT_SECONDS, self.created_until + ZONE_DOUBT_SECONDS
+        found = []
+        for call in calls:
+            created = parse_exotel_time(call.date_created, self.time_zone)
+            if call.sid in known or not self.same_parties(call) or self.matches(call) or created is None:
+                continue
+            if low <= created <= high:
+                found.append(call)
+        return found
+
+    def same_parties(self, call: Call) -> bool:
+        """Same From, same To (two-number calls) and same ExoPhone, where Exotel gives them."""
+        request = self.request
+        if not same_number(call.from_, request.from_number):
+            return False
+        if request.to_number is not None and call.to and not same_number(call.to, request.to_number):
+            return False
+        return not (call.phone_number_sid and not same_number(call.phone_number_sid, request.caller_id))
 
     def candidates(self, calls: Iterable[Call], *, exclude: Iterable[str] = ()) -> list[Call]:
         """The calls among ``calls`` this request may have placed, in listing order, without ``exclude``."""
@@ -129,17 +152,23 @@ class Verdict(enum.Enum):
     """No candidate in a complete window: the request placed no call, dialling is safe."""
     AMBIGUOUS = "ambiguous"
     """Several candidates: they are never told apart (fail safe naming them)."""
+    DOUBT = "doubt"
+    """No candidate in a complete window, but a call near it may be ours misread: fail safe."""
     NOT_YET = "not yet"
     """The window is not complete: our call may still be unlisted; look again later."""
 
 
-def judge(attempt: PlacementAttempt, candidates: list[Call], *, now: float) -> Verdict:
+def judge(
+    attempt: PlacementAttempt, candidates: list[Call], *, now: float, nearby: list[Call] | None = None
+) -> Verdict:
     """The dial-or-not decision for one look at the listing (see the module docstring)."""
     if len(candidates) > 1:
         return Verdict.AMBIGUOUS
     if now < attempt.certainly_listed_by():
         return Verdict.NOT_YET
-    return Verdict.ADOPT if candidates else Verdict.NONE_PLACED
+    if candidates:
+        return Verdict.ADOPT
+    return Verdict.DOUBT if nearby else Verdict.NONE_PLACED
 
 
 def format_exotel_time(epoch_seconds: float, time_zone: tzinfo = EXOTEL_TIME_ZONE) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from placement_doubles import T0, DictStore, FakeExotel, StepClock, connect_request, listed_call, lost_answer
@@ -267,3 +268,14 @@ def test_task_memory_writes_keys_that_never_expire():
     TaskMemory({"task_state_store": store}).set("k", "v")
 
     assert store.retention == [NEVER_EXPIRE] and NEVER_EXPIRE is timedelta.max
+
+
+def test_a_call_misread_in_the_wrong_zone_is_never_taken_for_no_call(exotel):
+    exotel.placing.extend([lost_answer(), listed_call("second", T0)])
+    exotel.add(listed_call("ours", T0 + 1, zone=ZoneInfo("UTC")), listed_at=T0 + 100)  # Exotel in UTC
+
+    with pytest.raises(ExotelCallOutcomeUnknownError) as caught:
+        guard(DictStore(), exotel).place(REQUEST)  # the guard reads India time
+
+    assert exotel.posts == 1 and caught.value.candidate_sids == ("ours",)
+    assert "extra.timezone" in str(caught.value)

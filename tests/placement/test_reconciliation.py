@@ -8,6 +8,7 @@ from placement_doubles import T0, connect_request, listed_call
 
 from exotel_provider.placement.reconciliation import (
     CLOCK_SKEW_SECONDS,
+    ZONE_DOUBT_SECONDS,
     PlacementAttempt,
     Verdict,
     judge,
@@ -80,7 +81,16 @@ def test_listing_filters_ask_from_the_window_start_in_exotel_time():
     filters = attempt(time_zone=UTC).listing_filters()
 
     assert filters["from_numbers"] == ["+919876543210"]
-    assert filters["date_created"] == "gte:" + PlacementAttempt(
-        connect_request(), T0, time_zone=UTC
-    ).exotel_time(T0 - CLOCK_SKEW_SECONDS)
+    window_start = T0 - CLOCK_SKEW_SECONDS - ZONE_DOUBT_SECONDS  # wide enough to see a misread call
+    assert filters["date_created"] == "gte:" + attempt(time_zone=UTC).exotel_time(window_start)
     assert filters["sort_by"] == "DateCreated:asc"
+
+
+def test_no_candidate_but_a_call_hours_away_is_doubt_not_proof():
+    one = attempt()
+    misread = listed_call("ours-in-utc", T0 + 5, zone=UTC)  # read as India time: 5.5 h earlier
+
+    nearby = one.nearby([misread])
+
+    assert one.candidates([misread]) == [] and nearby == [misread]
+    assert judge(one, [], now=one.certainly_listed_by(), nearby=nearby) is Verdict.DOUBT
