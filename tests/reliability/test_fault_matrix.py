@@ -25,6 +25,7 @@ from simulated_tasks import (
     TaskRun,
     connection_env,
     context,
+    die_once_before_the_sid_is_saved,
     guard_on_simulator_clock,
     run_task,
 )
@@ -35,7 +36,6 @@ from exotel_provider.errors import (
     ExotelError,
 )
 from exotel_provider.operators.exotel import PENDING_PLACEMENT_KEY, ExotelConnectOperator
-from exotel_provider.placement.guard import PlacementGuard
 from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.simulator import CALL_PATH, CONNECT_PATH, LISTING_PATH, Fault
 
@@ -107,10 +107,6 @@ READ_FAULTS = [
 ]
 
 
-class WorkerDied(Exception):
-    """The worker process vanished (here: raised right after the call-placing request returned)."""
-
-
 def operator(**overrides: Any) -> ExotelConnectOperator:
     params: dict[str, Any] = {
         "task_id": "place_call",
@@ -127,21 +123,6 @@ def operator(**overrides: Any) -> ExotelConnectOperator:
     }
     params.update(overrides)
     return ExotelConnectOperator(**params)
-
-
-def die_once_before_the_sid_is_saved(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The worker vanishes once, after Exotel answered and before the Sid reached the state store."""
-    original = PlacementGuard._save
-    deaths: list[str] = []
-
-    def die_once(self, call):
-        if not deaths:
-            deaths.append(call.sid)
-            raise WorkerDied("worker lost right after Exotel answered")
-        original(self, call)
-
-    monkeypatch.setattr(PlacementGuard, "_save", die_once)
-    return deaths
 
 
 @pytest.fixture
