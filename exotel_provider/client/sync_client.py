@@ -100,8 +100,7 @@ class ExotelClient:
         call = api_requests.parse_placed_call(
             self.settings, status_code=response.status_code, body=response.content
         )
-        log.info("Exotel: placed call %s (status %s)", call.sid, call.raw_status)
-        return call
+        return call  # logged by the caller once the Sid is safe (placement's guard saves it first)
 
     def get_call(self, call_sid: str, *, details: bool = False) -> Call:
         """GET one call's details (``details=True`` adds legs and conversation duration)."""

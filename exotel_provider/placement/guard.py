@@ -260,7 +260,7 @@ class PlacementGuard:
                 naming_sid(err, sid)
                 raise
             self.log.warning(
-                "Exotel: call %s reads 404; reading it again in %.0f s", sid, self.policy.poll_interval
+                "Exotel: call %s reads 404; reading it again in %g s", sid, self.policy.poll_interval
             )
             self.clock.sleep(self.policy.poll_interval)
 
@@ -307,7 +307,7 @@ class PlacementGuard:
             final = verdict in (Verdict.AMBIGUOUS, Verdict.DOUBT)
             if final or look.fatal or now + self.policy.poll_interval > deadline:
                 raise self._unknown(attempt, reason, look)
-            self.log.info("Exotel: %s; looking again in %.0f s", look.describe(), self.policy.poll_interval)
+            self.log.info("Exotel: %s; looking again in %g s", look.describe(), self.policy.poll_interval)
             self.clock.sleep(self.policy.poll_interval)
 
     def _look(self, attempt: PlacementAttempt, exclude: set[str], previous: Look) -> Look:
@@ -428,7 +428,7 @@ def listed_candidates(
         look = look_once(calls, attempt, set(exclude), look)
         if look.candidates or look.fatal or clock.now() - started + poll_interval > timeout:
             return look.candidates
-        (logger or log).info("Exotel: %s; looking again in %.0f s", look.describe(), poll_interval)
+        (logger or log).info("Exotel: %s; looking again in %g s", look.describe(), poll_interval)
         clock.sleep(poll_interval)
 
 
