@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, Context
 
 from exotel_provider.airflow_compat import conf
+from exotel_provider.calls.durations import optional_positive_seconds, positive_seconds
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment, is_successful
 from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, CallStatus, coerce_statuses
@@ -174,13 +175,13 @@ class ExotelConnectOperator(BaseOperator):
         self.wait_url = wait_url
         self.exotel_conn_id = exotel_conn_id
         self.wait_for_completion = wait_for_completion
-        self.poll_interval = poll_interval
-        self.pricing_grace_seconds = pricing_grace_seconds
+        self.poll_interval = positive_seconds("poll_interval", poll_interval)
+        self.pricing_grace_seconds = positive_seconds("pricing_grace_seconds", pricing_grace_seconds)
         self.success_statuses: frozenset[CallStatus] = coerce_statuses(success_statuses)
-        self.wait_timeout = wait_timeout
+        self.wait_timeout = optional_positive_seconds("wait_timeout", wait_timeout)
         self.redial_on_retry = redial_on_retry
         self.unknown_outcome = unknown_outcome
-        self.reconcile_timeout = reconcile_timeout
+        self.reconcile_timeout = positive_seconds("reconcile_timeout", reconcile_timeout)
         self.deferrable = deferrable
 
     @cached_property
