@@ -21,6 +21,7 @@ from exotel_provider.errors import (
     ExotelCallOutcomeUnknownError,
     ExotelResponseError,
     ExotelTransportError,
+    ExotelUnreachableError,
 )
 
 if TYPE_CHECKING:
@@ -125,8 +126,8 @@ def raise_for_answer(
 ) -> None:
     """Raise the mapped, typed error for an HTTP error answer; nothing for a success.
 
-    For a call-placing request, a 5xx other than 503 becomes :class:`ExotelCallOutcomeUnknownError`:
-    it can come after Exotel created the call.
+    For a call-placing request, any 5xx becomes :class:`ExotelCallOutcomeUnknownError`: it can come
+    after Exotel created the call.
     """
     if status_code < 400:
         return
@@ -165,15 +166,58 @@ def _outcome_unknown_after(error: ExotelAPIError) -> ExotelCallOutcomeUnknownErr
 
 
 def transport_error(
-    settings: ExotelSettings, request: ApiRequest, *, kind: str, never_connected: bool
+    settings: ExotelSettings, request: ApiRequest, *, kind: str, connect_failure: str | None, detail: str = ""
 ) -> ExotelTransportError:
-    """The error for a request that got no HTTP answer (``kind`` names the library's exception)."""
-    if request.places_call and not never_connected:
+    """The error for a request that got no HTTP answer (``kind`` names the library's exception).
+
+    ``connect_failure`` is set (one of :data:`~exotel_provider.errors.UNREACHABLE_CAUSES`) when the
+    connection was never established: then nothing reached Exotel and no call can exist.
+    """
+    if connect_failure is not None:
+        return unreachable_error(settings, request, cause=connect_failure, detail=detail)
+    if request.places_call:
         return ExotelCallOutcomeUnknownError(
             f"No answer from {settings.host} while {request.action} ({kind}): the request was sent, so "
             "the call may have been placed. It is not retried automatically, to avoid calling the "
             "person twice."
         )
     return ExotelTransportError(
-        f"Could not reach {settings.host} while {request.action} ({kind}). Check the network and the host."
+        f"No answer from {settings.host} while {request.action} ({kind}). Check the network and the host."
+    )
+
+
+_LIKELY_CAUSES = {
+    "refused": (
+        "the connection was refused: nothing listens on that host and port. Check the connection's "
+        "host and port (for the local simulator: is it running, on that port?)"
+    ),
+    "dns": "the host name could not be resolved (DNS). Check the connection's host name and the network",
+    "tls": (
+        "the TLS handshake failed{detail}. Likely cause: a plain-http server behind an https URL (for "
+        "the local simulator give the host as http://127.0.0.1:<port>), the wrong port, or a "
+        "certificate this machine does not trust"
+    ),
+    "timeout": (
+        "connecting timed out. Check the connection's host and port, and any firewall or proxy "
+        "between this machine and Exotel"
+    ),
+    "connect": "the connection could not be established{detail}. Check the connection's host and port",
+}
+
+
+def unreachable_error(
+    settings: ExotelSettings, request: ApiRequest, *, cause: str, detail: str = ""
+) -> ExotelUnreachableError:
+    """A request that never reached Exotel: says so, names the likely cause, and that no call exists."""
+    reason = _LIKELY_CAUSES.get(cause, _LIKELY_CAUSES["connect"]).format(
+        detail=f" ({detail})" if detail else ""
+    )
+    consequence = (
+        "The request never reached Exotel, so no call was placed (placing it again is safe)."
+        if request.places_call
+        else "The request never reached Exotel."
+    )
+    return ExotelUnreachableError(
+        f"Could not connect to {settings.host} while {request.action}: {reason}. {consequence}",
+        cause=cause,
     )

@@ -15,6 +15,7 @@ from exotel_provider.calls.model import Call
 from exotel_provider.calls.parsing import CallPage, parse_call, parse_call_page
 from exotel_provider.client import api_requests
 from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING, ApiRequest
+from exotel_provider.client.connect_failures import connect_failure_cause
 from exotel_provider.client.request_budget import Clock, RequestBudget, WallClock
 from exotel_provider.client.retry_policy import (
     RetryPolicy,
@@ -156,11 +157,13 @@ class ExotelAsyncClient:
                 request.method, request.url, params=request.params, data=_form(request.data)
             )
         except httpx.HTTPError as err:
+            # httpx raises ConnectError/ConnectTimeout only while connecting (TLS handshake included).
+            never_connected = isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout))
+            cause, detail = connect_failure_cause(err) if never_connected else (None, "")
+            if isinstance(err, httpx.ConnectTimeout):
+                cause, detail = "timeout", ""
             raise api_requests.transport_error(
-                self.settings,
-                request,
-                kind=type(err).__name__,
-                never_connected=isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout)),
+                self.settings, request, kind=type(err).__name__, connect_failure=cause, detail=detail
             ) from None
         try:
             api_requests.raise_for_answer(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from exotel_provider.calls.parsing import body_excerpt, parse_error_body
+from exotel_provider.client.retry_policy import MAX_RETRY_AFTER_SECONDS
 from exotel_provider.errors import (
     ExotelAPIError,
     ExotelAuthenticationError,
@@ -28,8 +29,6 @@ _BY_STATUS: dict[int, type[ExotelAPIError]] = {
     409: ExotelConflictError,
     429: ExotelRateLimitError,
 }
-
-MAX_RETRY_AFTER_SECONDS = 300.0
 
 
 def error_for_answer(

@@ -17,6 +17,11 @@ from exotel_provider.calls.model import Call
 from exotel_provider.calls.parsing import CallPage, parse_call, parse_call_page
 from exotel_provider.client import api_requests
 from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING, USER_AGENT, ApiRequest
+from exotel_provider.client.connect_failures import (
+    connect_failure_cause,
+    exception_chain,
+    raised_while_connecting,
+)
 from exotel_provider.client.retry_policy import (
     RetryPolicy,
     is_retryable_placement_error,
@@ -73,11 +78,11 @@ class ExotelClient:
     # --- calls -----------------------------------------------------------------------------------
 
     def place_call(self, request: ConnectRequest) -> Call:
-        """POST ``Calls/connect``. Retried only when no call can have been placed (429, 503, no connection).
+        """POST ``Calls/connect``. Retried only when no call can have been placed (429, no connection).
 
         Raises :class:`ExotelCallOutcomeUnknownError` when the request went out but no usable answer
-        came back (no answer, a 5xx other than 503, an unreadable 200): the call may exist.
-        Never retried blindly.
+        came back (no answer, any 5xx, an unreadable 200): the call may exist. Never retried blindly.
+        A connection that was never established raises :class:`ExotelUnreachableError`.
         """
         log.info("Exotel: placing %s", request.describe(mask=self.settings.mask_phone_numbers))
         api_request = api_requests.connect_request(self.settings, request, json=self._json)
@@ -167,8 +172,9 @@ class ExotelClient:
                 timeout=self.settings.timeout,
             )
         except requests.RequestException as err:
+            cause, detail = _connect_failure(err) or (None, "")
             raise api_requests.transport_error(
-                self.settings, request, kind=type(err).__name__, never_connected=_never_connected(err)
+                self.settings, request, kind=type(err).__name__, connect_failure=cause, detail=detail
             ) from None
         api_requests.raise_for_answer(
             self.settings,
@@ -188,10 +194,17 @@ def _new_session() -> requests.Session:
     return session
 
 
-def _never_connected(err: requests.RequestException) -> bool:
-    """The request provably never reached Exotel (so a POST placed no call)."""
+def _connect_failure(err: requests.RequestException) -> tuple[str, str] | None:
+    """Why the request provably never reached Exotel (so a POST placed no call), or None if it may have.
+
+    urllib3 raises a connect timeout or a NewConnectionError (refused, DNS) only while connecting; an
+    SSLError counts only when it was raised inside the TLS handshake, not while reading an answer.
+    """
     if isinstance(err, requests.ConnectTimeout):
-        return True
-    reason = err.args[0] if err.args else None
-    reason = getattr(reason, "reason", reason)
-    return isinstance(reason, (NewConnectionError, NameResolutionError))
+        return "timeout", ""
+    chain = list(exception_chain(err))
+    if any(isinstance(item, (NewConnectionError, NameResolutionError)) for item in chain):
+        return connect_failure_cause(err)
+    if isinstance(err, requests.exceptions.SSLError) and raised_while_connecting(err):
+        return connect_failure_cause(err)
+    return None
