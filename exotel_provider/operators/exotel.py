@@ -12,7 +12,12 @@ from airflow.sdk import BaseOperator, Context
 
 from exotel_provider.airflow_compat import conf
 from exotel_provider.calls.model import Call
-from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment, is_successful
+from exotel_provider.calls.progress import (
+    DEFAULT_PRICING_GRACE_SECONDS,
+    DEFAULT_WAIT_TIMEOUT_SECONDS,
+    Assessment,
+    is_successful,
+)
 from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, CallStatus, coerce_statuses
 from exotel_provider.errors import (
     ExotelAPIError,
@@ -43,9 +48,8 @@ outcome is known: a retry that finds it knows a call may exist and looks for it 
 
 UNKNOWN_OUTCOME_POLICIES = ("reconcile", "fail")
 DEFAULT_RECONCILE_TIMEOUT = 600.0
-DEFAULT_DEFERRED_WAIT_SECONDS = 24 * 3600.0
-"""Deferred waiting without ``wait_timeout`` ends after a day: far beyond Exotel's 4-hour call limit
-plus pricing, so only a call Exotel never reports ends this way."""
+DEFAULT_DEFERRED_WAIT_SECONDS = DEFAULT_WAIT_TIMEOUT_SECONDS
+"""Waiting without ``wait_timeout`` (deferred or not) ends after the one default wait timeout."""
 
 
 class ExotelConnectOperator(BaseOperator):
@@ -174,7 +178,7 @@ class ExotelConnectOperator(BaseOperator):
         self.wait_for_completion = wait_for_completion
         self.poll_interval = poll_interval
         self.pricing_grace_seconds = pricing_grace_seconds
-        self.success_statuses: frozenset[CallStatus] = coerce_statuses(success_statuses)
+        self.success_statuses: frozenset[str] = coerce_statuses(success_statuses)
         self.wait_timeout = wait_timeout
         self.redial_on_retry = redial_on_retry
         self.unknown_outcome = unknown_outcome
@@ -252,7 +256,10 @@ class ExotelConnectOperator(BaseOperator):
         except ExotelNotFoundError:
             self.log.warning("Call %s placed by an earlier try is unknown to Exotel; placing a new call", sid)
             return None
-        if self.redial_on_retry and call.is_terminal and call.status is not CallStatus.COMPLETED:
+        redialable = (
+            call.status is not None and call.status is not CallStatus.COMPLETED
+        )  # never an unknown one
+        if self.redial_on_retry and call.is_terminal and redialable:
             self.log.info(
                 "Call %s from an earlier try ended %s; redialling as redial_on_retry asks",
                 call.sid,

@@ -80,6 +80,8 @@ async def strike_after(fault: Fault, request: Request, response: Response) -> Re
     if kind in (FaultKind.STATUS, FaultKind.CREDENTIALS_REJECTED):
         return _error(fault, ResponseFormat.for_path(request.url.path), fault.answer_status)
     body = await _body_of(response)
+    if kind in (FaultKind.UNDOCUMENTED_STATUS, FaultKind.UNREADABLE_ENTRY):
+        return _rewrite_calls(fault, body, response)
     if kind is FaultKind.XML_INSTEAD_OF_JSON:
         try:
             document = json.loads(body)
@@ -87,6 +89,24 @@ async def strike_after(fault: Fault, request: Request, response: Response) -> Re
             return response  # already not JSON
         return render_document(document, ResponseFormat.XML, status=fault.status or response.status_code)
     return _bad_body(fault, body)
+
+
+def _rewrite_calls(fault: Fault, body: bytes, response: Response) -> Response:
+    """The JSON answer with its calls changed as the fault says (other answers pass unchanged)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return Response(body, status_code=response.status_code, media_type=response.media_type)
+    calls = document.get("Calls") if isinstance(document.get("Calls"), list) else [document.get("Call")]
+    targets = [call for call in calls if isinstance(call, dict) and fault.sid in (None, call.get("Sid"))]
+    if fault.fault_kind is FaultKind.UNREADABLE_ENTRY:
+        targets = targets[:1]
+    for call in targets:
+        if fault.fault_kind is FaultKind.UNDOCUMENTED_STATUS:
+            call["Status"] = fault.call_status
+        else:
+            call["Price"] = "N/A"
+    return render_document(document, ResponseFormat.JSON, status=response.status_code)
 
 
 def _bad_body(fault: Fault, original: bytes) -> Response:

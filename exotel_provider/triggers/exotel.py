@@ -23,7 +23,12 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from exotel_provider import errors
 from exotel_provider.calls.model import Call
-from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment, assess_call
+from exotel_provider.calls.progress import (
+    DEFAULT_PRICING_GRACE_SECONDS,
+    DEFAULT_WAIT_TIMEOUT_SECONDS,
+    Assessment,
+    assess_call,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +64,8 @@ class ExotelCallTrigger(BaseTrigger):
 
     :param call_sid: the call to wait for.
     :param exotel_conn_id: the Exotel connection (read asynchronously in the triggerer).
-    :param deadline: wall-clock time (epoch seconds) after which a ``timeout`` event is sent.
+    :param deadline: wall-clock time (epoch seconds) after which a ``timeout`` event is sent; by
+        default ``DEFAULT_WAIT_TIMEOUT_SECONDS`` (6 hours) from when the trigger is created.
     :param poll_interval: how often, at most, to ask about the call while it may change.
     :param pricing_grace_seconds: how long after the call was first seen ended to wait for its price.
     :param time_limit: the call's ``TimeLimit`` if known: after it (plus ringing) the call must have
@@ -70,7 +76,7 @@ class ExotelCallTrigger(BaseTrigger):
         self,
         call_sid: str,
         *,
-        deadline: float,
+        deadline: float | None = None,
         exotel_conn_id: str = "exotel_default",
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
@@ -78,7 +84,9 @@ class ExotelCallTrigger(BaseTrigger):
     ) -> None:
         super().__init__()
         self.call_sid = str(call_sid)
-        self.deadline = float(deadline)
+        self.deadline = (
+            float(deadline) if deadline is not None else time.time() + DEFAULT_WAIT_TIMEOUT_SECONDS
+        )
         self.exotel_conn_id = str(exotel_conn_id)
         self.poll_interval = float(poll_interval)
         self.pricing_grace_seconds = float(pricing_grace_seconds)

@@ -141,7 +141,7 @@ def test_unknown_status_kept_in_raw_status_with_status_none():
     call = parse_call(_call_json(Status="on-hold"))
     assert call.status is None
     assert call.raw_status == "on-hold"
-    assert not call.is_terminal
+    assert call.is_terminal  # an undocumented status counts as ended, with its raw text kept
 
 
 def test_status_is_matched_case_insensitively_but_raw_kept():
