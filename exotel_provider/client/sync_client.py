@@ -126,7 +126,9 @@ class ExotelClient:
             page_uri=page_uri,
         )
         return self._retrying(
-            is_retryable_read_error, lambda: parse_call_page(self._send(api_request).content)
+            # Strict: whoever reads the listing here (the search for a lost call) must see every entry.
+            is_retryable_read_error,
+            lambda: parse_call_page(self._send(api_request).content).require_readable(),
         )
 
     def iter_calls(self, **filters: Any) -> Iterator[Call]:

@@ -6,7 +6,7 @@ batches within the account's request budget. Each outcome is exactly one small e
 
 - ``{"status": "final", "call_sid", "message", "call": {...}, "priced", "ended_seen_at", "assessed_at"}``
 - ``{"status": "timeout", "call_sid", "message", "call": {...} or None}``
-- ``{"status": "error", "call_sid", "message", "error_type", "status_code"}``
+- ``{"status": "error", "call_sid", "message", "error_type", "status_code", "cause"}``
 
 :func:`assessment_from_event` is what ``execute_complete`` uses to turn an event back into the same
 :class:`~exotel_provider.calls.progress.Assessment` (or typed error) the polling path produces.
@@ -51,6 +51,7 @@ _REBUILDABLE_ERRORS: dict[str, type[errors.ExotelError]] = {
         errors.ExotelRateLimitError,
         errors.ExotelServerError,
         errors.ExotelTransportError,
+        errors.ExotelUnreachableError,
         errors.ExotelResponseError,
         errors.ExotelConfigurationError,
         errors.ExotelWatchError,
@@ -163,6 +164,7 @@ def error_event(call_sid: str, error: BaseException) -> dict[str, Any]:
         "message": str(error) or type(error).__name__,
         "error_type": type(error).__name__,
         "status_code": getattr(error, "status_code", None),
+        "cause": getattr(error, "cause", None),
     }
 
 
@@ -219,6 +221,8 @@ def error_from_event(event: dict[str, Any]) -> errors.ExotelError:
             f"Waiting for call {event.get('call_sid')} in the triggerer failed: "
             f"{event.get('error_type')}: {message}"
         )
+    if issubclass(error_class, errors.ExotelUnreachableError):
+        return error_class(message, cause=str(event.get("cause") or "connect"))
     if issubclass(error_class, errors.ExotelRateLimitError):
         return error_class(message, status_code=int(status_code or 429))
     if issubclass(error_class, errors.ExotelAPIError):
