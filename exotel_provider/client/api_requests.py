@@ -8,12 +8,13 @@ failed exchange. Parsing lives in :mod:`exotel_provider.calls.parsing`; URLs in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from exotel_provider import __version__
 from exotel_provider.client.error_mapping import error_for_answer
+from exotel_provider.client.redaction import scrub_body, scrub_text
 from exotel_provider.client.retry_policy import placement_outcome_unknown
 from exotel_provider.client.settings import ExotelSettings
 from exotel_provider.errors import (
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from exotel_provider.calls.connect_request import ConnectRequest
     from exotel_provider.calls.model import Call
     from exotel_provider.calls.parsing import CallPage
+
+T = TypeVar("T")
 
 MAX_SIDS_PER_LISTING = 100
 """Exotel's bulk call-details API takes at most 100 Sids (and at most 100 calls per page)."""
@@ -137,11 +140,27 @@ def raise_for_answer(
         headers=headers,
         host=settings.host,
         action=request.action,
-        secrets=(settings.api_token,),
+        secrets=settings.secrets,
+        mask_numbers=settings.mask_phone_numbers,
     )
     if request.places_call and placement_outcome_unknown(error):
         raise _outcome_unknown_after(error) from None
     raise error
+
+
+def scrubbed_body(settings: ExotelSettings, body: bytes) -> bytes:
+    """An answer body as the rest of the provider may see it: no form of the credentials in it."""
+    return scrub_body(body, settings.secrets)
+
+
+def read_answer(settings: ExotelSettings, parse: Callable[[bytes], T], body: bytes) -> T:
+    """``parse(body)``; an unreadable answer's error quotes it with phone numbers masked as configured."""
+    try:
+        return parse(body)
+    except ExotelResponseError as err:
+        raise ExotelResponseError(
+            scrub_text(str(err), settings.secrets, mask_numbers=settings.mask_phone_numbers)
+        ) from None
 
 
 def parse_placed_call(settings: ExotelSettings, *, status_code: int, body: bytes) -> Call:
@@ -149,7 +168,7 @@ def parse_placed_call(settings: ExotelSettings, *, status_code: int, body: bytes
     from exotel_provider.calls.parsing import parse_call
 
     try:
-        return parse_call(body)
+        return read_answer(settings, parse_call, body)
     except ExotelResponseError as err:
         raise ExotelCallOutcomeUnknownError(
             f"{settings.host} accepted the call-placing request (HTTP {status_code}) but its answer "

@@ -167,7 +167,7 @@ class ExotelAsyncClient:
     async def _read(self, request: ApiRequest, parse: Callable[[bytes], T]) -> T:
         """One attempt at a read; parsed here so an unreadable answer is simply asked for again."""
         _, body = await self._send(request)
-        return parse(body)
+        return api_requests.read_answer(self.settings, parse, body)
 
     async def _send(self, request: ApiRequest) -> tuple[int, bytes]:
         if self.budget is not None:
@@ -185,19 +185,16 @@ class ExotelAsyncClient:
             raise api_requests.transport_error(
                 self.settings, request, kind=type(err).__name__, connect_failure=cause, detail=detail
             ) from None
+        body = api_requests.scrubbed_body(self.settings, response.content)
         try:
             api_requests.raise_for_answer(
-                self.settings,
-                request,
-                status_code=response.status_code,
-                body=response.content,
-                headers=response.headers,
+                self.settings, request, status_code=response.status_code, body=body, headers=response.headers
             )
         except ExotelRateLimitError as err:
             if self.budget is not None:
                 self.budget.pause(err.retry_after)
             raise
-        return response.status_code, response.content
+        return response.status_code, body
 
 
 def _form(data: list[tuple[str, str]] | None) -> dict[str, Any] | None:

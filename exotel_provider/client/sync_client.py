@@ -86,10 +86,8 @@ class ExotelClient:
         """
         log.info("Exotel: placing %s", request.describe(mask=self.settings.mask_phone_numbers))
         api_request = api_requests.connect_request(self.settings, request, json=self._json)
-        response = self._retrying(is_retryable_placement_error, lambda: self._send(api_request))
-        call = api_requests.parse_placed_call(
-            self.settings, status_code=response.status_code, body=response.content
-        )
+        status_code, body = self._retrying(is_retryable_placement_error, lambda: self._send(api_request))
+        call = api_requests.parse_placed_call(self.settings, status_code=status_code, body=body)
         log.info("Exotel: placed call %s (status %s)", call.sid, call.raw_status)
         return call
 
@@ -97,7 +95,7 @@ class ExotelClient:
         """GET one call's details (``details=True`` adds legs and conversation duration)."""
         api_request = api_requests.call_request(self.settings, call_sid, details=details, json=self._json)
         # Parsed inside the retry: an unreadable answer to a read is simply asked for again.
-        return self._retrying(is_retryable_read_error, lambda: parse_call(self._send(api_request).content))
+        return self._retrying(is_retryable_read_error, lambda: self._read(api_request, parse_call))
 
     def list_calls(
         self,
@@ -128,7 +126,7 @@ class ExotelClient:
         return self._retrying(
             # Strict: whoever reads the listing here (the search for a lost call) must see every entry.
             is_retryable_read_error,
-            lambda: parse_call_page(self._send(api_request).content).require_readable(),
+            lambda: self._read(api_request, parse_call_page).require_readable(),
         )
 
     def iter_calls(self, **filters: Any) -> Iterator[Call]:
@@ -164,7 +162,13 @@ class ExotelClient:
         )
         return retrying(send)
 
-    def _send(self, request: ApiRequest) -> requests.Response:
+    def _read(self, request: ApiRequest, parse: Callable[[bytes], T]) -> T:
+        """One attempt at a read; parsed here so an unreadable answer is simply asked for again."""
+        _, body = self._send(request)
+        return api_requests.read_answer(self.settings, parse, body)
+
+    def _send(self, request: ApiRequest) -> tuple[int, bytes]:
+        """One HTTP exchange: the status and the body, scrubbed of every form of the credentials."""
         try:
             response = self._session.request(
                 request.method,
@@ -178,14 +182,11 @@ class ExotelClient:
             raise api_requests.transport_error(
                 self.settings, request, kind=type(err).__name__, connect_failure=cause, detail=detail
             ) from None
+        body = api_requests.scrubbed_body(self.settings, response.content)
         api_requests.raise_for_answer(
-            self.settings,
-            request,
-            status_code=response.status_code,
-            body=response.content,
-            headers=response.headers,
+            self.settings, request, status_code=response.status_code, body=body, headers=response.headers
         )
-        return response
+        return response.status_code, body
 
 
 def _new_session() -> requests.Session:

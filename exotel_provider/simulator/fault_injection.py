@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 from typing import Any
 
@@ -116,7 +117,10 @@ def _bad_body(fault: Fault, original: bytes) -> Response:
         cut = original[: max(1, len(original) // 2)] if original.startswith(b"{") else b'{"Call": {"Sid": "'
         return Response(cut, status_code=status, media_type=ResponseFormat.JSON.value)
     if kind is FaultKind.HTML_PAGE:
-        return Response(HTML_ERROR_PAGE, status_code=status, media_type="text/html")
+        page = HTML_ERROR_PAGE
+        if fault.message:  # what a debugging proxy may echo, e.g. the request's headers
+            page = page.replace("<hr>", f"<pre>{html.escape(fault.message, quote=False)}</pre><hr>")
+        return Response(page, status_code=status, media_type="text/html")
     return Response(b"", status_code=status, media_type=ResponseFormat.JSON.value)
 
 

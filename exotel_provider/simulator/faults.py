@@ -30,7 +30,8 @@ class FaultKind(StrEnum):
     XML_INSTEAD_OF_JSON = "xml_instead_of_json"
     """Exotel's XML answer although ``.json`` was asked for."""
     HTML_PAGE = "html_page"
-    """An HTML error page, as a proxy or load balancer serves it."""
+    """An HTML error page, as a proxy or load balancer serves it (with ``message`` in it, as a
+    debugging proxy echoes what it received)."""
     EMPTY_BODY = "empty_body"
     """No body at all."""
     CREDENTIALS_REJECTED = "credentials_rejected"
@@ -77,7 +78,7 @@ class Fault:
     :param delay_seconds: real seconds to hold the answer (``delay`` faults).
     :param after_processing: whether the request takes effect before the fault strikes
         (a call is placed). Defaults: True for delay, drop and body faults, False for statuses.
-    :param message: the RestException message of ``status`` faults.
+    :param message: the RestException message of ``status`` faults; text shown in an ``html_page``.
     :param sid: the call an ``undocumented_status`` or ``unreadable_entry`` fault rewrites.
     :param call_status: the status an ``undocumented_status`` fault reports.
     """
