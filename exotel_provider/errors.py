@@ -38,6 +38,23 @@ class ExotelTransportError(ExotelError):
     """The request did not get an HTTP answer (connection refused, reset, timed out)."""
 
 
+class ExotelUnreachableError(ExotelTransportError):
+    """The request never reached Exotel (connection refused, DNS failure, TLS handshake failed, or
+    connecting timed out): nothing was sent, so a call-placing request placed no call.
+
+    ``cause`` is one of :data:`UNREACHABLE_CAUSES`; the message names the likely fix.
+    """
+
+    def __init__(self, message: str, *, cause: str) -> None:
+        self.cause = cause
+        super().__init__(message)
+
+
+UNREACHABLE_CAUSES = ("refused", "dns", "tls", "timeout", "connect")
+"""Why a request never reached Exotel: refused, name not resolved, TLS handshake failed, connecting
+timed out, or another failure while connecting."""
+
+
 class ExotelCallOutcomeUnknownError(ExotelTransportError):
     """A call-placing request was sent but no answer came back: the call may or may not exist.
 

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
+from exotel_provider.client.redaction import without_url_credentials
 from exotel_provider.errors import ExotelConfigurationError
 
 REGION_HOSTS: dict[str, str] = {
@@ -57,6 +58,13 @@ class ExotelSettings:
             )
 
     @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every form of the credentials that must never leave the client (see :mod:`.redaction`)."""
+        from exotel_provider.client.redaction import secret_forms
+
+        return secret_forms(self.api_key, self.api_token)
+
+    @property
     def host(self) -> str:
         """The host (and port) requests go to, for messages."""
         return urlsplit(self.base_url).netloc
@@ -80,9 +88,12 @@ class ExotelSettings:
     def page_url(self, page_uri: str) -> str:
         """Absolute URL for a paging URI from Exotel's Metadata (a path on the same host)."""
         parts = urlsplit(page_uri)
-        if parts.scheme:
-            if parts.netloc != self.host:
-                raise ExotelConfigurationError(f"Exotel paging URI points to another host: {parts.netloc}")
+        if parts.scheme or parts.netloc:
+            if parts.netloc != self.host or "@" in page_uri:
+                raise ExotelConfigurationError(
+                    "Exotel's paging URI points to another host, or carries credentials "
+                    f"({without_url_credentials(page_uri)[:120]}); not following it."
+                )
             return page_uri
         return self.base_url + (page_uri if page_uri.startswith("/") else "/" + page_uri)
 
@@ -135,7 +146,12 @@ def base_url_for(*, host: str | None, port: int | None, region: str) -> str:
     if not host or not host.strip():
         return f"https://{REGION_HOSTS[region]}"
     text = host.strip()
-    host = _without_credentials(text)
+    host = without_url_credentials(text)
+    if "@" in text:
+        raise ExotelConfigurationError(
+            f"The Exotel connection's host {host!r} holds credentials; put the API key in the login "
+            "field and the token in the password field, and give only scheme, host and port."
+        )
     if "://" not in text:
         text = "https://" + text
     parts = urlsplit(text)
@@ -160,15 +176,6 @@ def base_url_for(*, host: str | None, port: int | None, region: str) -> str:
             raise ExotelConfigurationError(f"The Exotel connection's port {port!r} is invalid.")
         netloc = f"{netloc}:{int(port)}"
     return f"{parts.scheme}://{netloc}"
-
-
-def _without_credentials(text: str) -> str:
-    """The host as messages may quote it: any ``user:password@`` part blanked out."""
-    scheme, separator, rest = text.rpartition("://")
-    authority, slash, path = rest.partition("/")
-    if "@" in authority:
-        authority = "***@" + authority.rpartition("@")[2]
-    return f"{scheme}{separator}{authority}{slash}{path}"
 
 
 def _positive_number(value: Any, name: str, default: float) -> float:

@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
-from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment, assess_call
+from exotel_provider.calls.progress import (
+    DEFAULT_PRICING_GRACE_SECONDS,
+    DEFAULT_WAIT_TIMEOUT_SECONDS,
+    Assessment,
+    assess_call,
+)
 from exotel_provider.client.settings import ExotelSettings
 from exotel_provider.connection_form import legacy_connection_form_widgets, legacy_ui_field_behaviour
 from exotel_provider.errors import ExotelError, ExotelWaitTimeout
@@ -165,8 +170,11 @@ class ExotelHook(BaseHook):
     ) -> Assessment:
         """Poll one call until :func:`assess_call` says it is final (ended, and priced or past grace).
 
-        Holds the caller's worker slot while it waits; deferrable mode does not.
+        Holds the caller's worker slot while it waits; deferrable mode does not. Without ``timeout``
+        it gives up after ``DEFAULT_WAIT_TIMEOUT_SECONDS``.
         """
+        if timeout is None:
+            timeout = DEFAULT_WAIT_TIMEOUT_SECONDS
         started = clock()
         ended_seen_at: float | None = None
         while True:
@@ -180,7 +188,7 @@ class ExotelHook(BaseHook):
             if assessment.is_final:
                 return assessment
             self.log.info("Exotel: %s", assessment.message)
-            if timeout is not None and now - started + poll_interval > timeout:
+            if now - started + poll_interval > timeout:
                 raise ExotelWaitTimeout(
                     f"Call {call_sid} was not final after waiting {now - started:.0f} s (timeout {timeout:.0f} s): "
                     f"{assessment.message}. Its Sid is kept in XCom; a sensor can resume waiting.",

@@ -13,8 +13,13 @@ from airflow.sdk import BaseOperator, Context
 from exotel_provider.airflow_compat import conf
 from exotel_provider.calls.durations import optional_positive_seconds, positive_seconds
 from exotel_provider.calls.model import Call
-from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment, is_successful
-from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, CallStatus, coerce_statuses
+from exotel_provider.calls.progress import (
+    DEFAULT_PRICING_GRACE_SECONDS,
+    DEFAULT_WAIT_TIMEOUT_SECONDS,
+    Assessment,
+    is_successful,
+)
+from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, coerce_statuses
 from exotel_provider.errors import (
     ExotelCallOutcomeUnknownError,
     ExotelConfigurationError,
@@ -46,9 +51,8 @@ PENDING_PLACEMENT_KEY = _KEYS.pending_key
 outcome is known: a retry that finds it knows a call may exist and looks for it instead of dialling."""
 
 DEFAULT_RECONCILE_TIMEOUT = 600.0
-DEFAULT_DEFERRED_WAIT_SECONDS = 24 * 3600.0
-"""Deferred waiting without ``wait_timeout`` ends after a day: far beyond Exotel's 4-hour call limit
-plus pricing, so only a call Exotel never reports ends this way."""
+DEFAULT_DEFERRED_WAIT_SECONDS = DEFAULT_WAIT_TIMEOUT_SECONDS
+"""Waiting without ``wait_timeout`` (deferred or not) ends after the one default wait timeout."""
 
 
 class ExotelConnectOperator(BaseOperator):
@@ -177,7 +181,7 @@ class ExotelConnectOperator(BaseOperator):
         self.wait_for_completion = wait_for_completion
         self.poll_interval = positive_seconds("poll_interval", poll_interval)
         self.pricing_grace_seconds = positive_seconds("pricing_grace_seconds", pricing_grace_seconds)
-        self.success_statuses: frozenset[CallStatus] = coerce_statuses(success_statuses)
+        self.success_statuses: frozenset[str] = coerce_statuses(success_statuses)
         self.wait_timeout = optional_positive_seconds("wait_timeout", wait_timeout)
         self.redial_on_retry = redial_on_retry
         self.unknown_outcome = unknown_outcome

@@ -238,7 +238,8 @@ class PlacementGuard:
         if sid is None:
             return None
         call = self._read_remembered(sid)
-        if self.policy.redial_on_retry and call.is_terminal and call.status is not CallStatus.COMPLETED:
+        redialable = call.status is not None and call.status is not CallStatus.COMPLETED  # never an undocumented one
+        if self.policy.redial_on_retry and call.is_terminal and redialable:
             self.log.info(
                 "Exotel: call %s from an earlier try ended %s; redialling as asked", sid, call.raw_status
             )

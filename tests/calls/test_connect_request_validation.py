@@ -78,7 +78,7 @@ def test_flow_url_is_accepted_as_given():
 
 
 def test_https_flow_url_is_accepted():
-    url = "https://my.exotel.com/Exotel/exoml/start_voice/926"
+    url = f"https://my.exotel.com/{ACCOUNT}/exoml/start_voice/926"
     assert connect(app_id=None, url=url).url == url
 
 

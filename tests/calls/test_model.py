@@ -90,8 +90,8 @@ def test_terminal_statuses_make_the_call_terminal(status):
     assert Call.from_dict({"Sid": "a", "Status": status}).is_terminal
 
 
-@pytest.mark.parametrize("status", ["queued", "ringing", "in-progress", "mystery", None])
-def test_other_statuses_are_not_terminal(status):
+@pytest.mark.parametrize("status", ["queued", "ringing", "in-progress", None, ""])
+def test_in_flight_or_missing_statuses_are_not_terminal(status):
     assert not Call.from_dict({"Sid": "a", "Status": status}).is_terminal
 
 

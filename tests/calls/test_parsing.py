@@ -141,7 +141,7 @@ def test_unknown_status_kept_in_raw_status_with_status_none():
     call = parse_call(_call_json(Status="on-hold"))
     assert call.status is None
     assert call.raw_status == "on-hold"
-    assert not call.is_terminal
+    assert call.is_terminal  # an undocumented status counts as ended, with its raw text kept
 
 
 def test_status_is_matched_case_insensitively_but_raw_kept():
@@ -323,8 +323,6 @@ def test_json_and_xml_listings_give_the_same_calls():
     [
         pytest.param("[1, 2]", id="json-array"),
         pytest.param('{"Calls": "none"}', id="calls-a-string"),
-        pytest.param('{"Calls": [{"Status": "completed"}]}', id="call-without-sid"),
-        pytest.param('{"Calls": [42]}', id="call-a-number"),
         pytest.param('{"Calls": [], "Metadata": {"Total": "many"}}', id="non-numeric-total"),
         pytest.param("<html><body>oops</body></html>", id="html"),
         pytest.param("", id="empty"),
@@ -333,6 +331,32 @@ def test_json_and_xml_listings_give_the_same_calls():
 def test_unreadable_listing_is_a_response_error(body):
     with pytest.raises(ExotelResponseError):
         parse_call_page(body)
+
+
+@pytest.mark.parametrize(
+    ("entry", "sid"),
+    [
+        pytest.param({"Status": "completed"}, None, id="call-without-sid"),
+        pytest.param(42, None, id="call-a-number"),
+        pytest.param({"Sid": "bad", "Price": "N/A"}, "bad", id="price-n/a"),
+        pytest.param({"Sid": "bad", "Duration": {"x": [1]}, "Price": "inf"}, "bad", id="price-infinite"),
+    ],
+)
+def test_a_listing_is_read_entry_by_entry(entry, sid):
+    good = {"Sid": "good", "Status": "completed", "Price": "1.5"}
+    page = parse_call_page(json.dumps({"Calls": [good, entry, {**good, "Sid": "good2"}]}))
+
+    assert [call.sid for call in page.calls] == ["good", "good2"]
+    [unreadable] = page.unreadable
+    assert unreadable.sid == sid and unreadable.problem
+    with pytest.raises(ExotelResponseError, match="1 entries"):
+        page.require_readable()
+
+
+def test_the_sync_client_keeps_reading_listings_strictly():
+    # The search for a lost call must see every listed call: an unreadable entry fails the page there.
+    page = parse_call_page(json.dumps({"Calls": [{"Sid": "a", "Status": "completed"}]}))
+    assert page.require_readable() is page
 
 
 # --- error bodies ----------------------------------------------------------------------------

@@ -38,10 +38,10 @@ def test_in_flight_even_if_price_fields_are_present():
     assert assessment.stage is CallStage.IN_FLIGHT
 
 
-def test_undocumented_status_counts_as_in_flight():
+def test_undocumented_status_counts_as_ended_with_its_raw_status():
     call = make_call(None, raw_status="on-hold", **ENDED)
     assessment = assess_call(call, ended_seen_at=0.0, now=10_000.0)
-    assert assessment.stage is CallStage.IN_FLIGHT
+    assert assessment.stage is CallStage.FINAL
     assert "on-hold" in assessment.message
 
 

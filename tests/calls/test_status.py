@@ -62,8 +62,10 @@ def test_coerce_list_of_statuses_and_enums():
     )
 
 
-@pytest.mark.parametrize("value", ["ringing", ["completed", "in-progress"], ["complete"], "done"])
-def test_coerce_rejects_non_terminal_or_unknown_statuses(value):
+@pytest.mark.parametrize(
+    "value", ["ringing", ["completed", "in-progress"], "queued", "not a status", "9lives"]
+)
+def test_coerce_rejects_in_flight_statuses_and_non_status_words(value):
     with pytest.raises(ExotelValidationError) as raised:
         coerce_statuses(value)
     assert raised.value.field == "success_statuses"

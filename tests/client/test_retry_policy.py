@@ -24,6 +24,7 @@ from exotel_provider.errors import (
     ExotelResponseError,
     ExotelServerError,
     ExotelTransportError,
+    ExotelUnreachableError,
     ExotelValidationError,
 )
 
@@ -63,10 +64,10 @@ def test_5xx_is_retried_for_reads_only(status):
     assert placement_outcome_unknown(server_error(status))
 
 
-def test_503_means_not_processed_and_is_retried_for_placement_too():
+def test_503_after_the_post_was_sent_is_an_unknown_outcome_never_retried_for_placement():
     assert is_retryable_read_error(server_error(503))
-    assert is_retryable_placement_error(server_error(503))
-    assert not placement_outcome_unknown(server_error(503))
+    assert not is_retryable_placement_error(server_error(503))
+    assert placement_outcome_unknown(server_error(503))
 
 
 def test_unreadable_answer_is_retried_for_reads_only():
@@ -74,10 +75,23 @@ def test_unreadable_answer_is_retried_for_reads_only():
     assert not is_retryable_placement_error(ExotelResponseError("garbage"))
 
 
-def test_transport_error_is_retried_for_reads_and_placement():
-    error = ExotelTransportError("connection refused")
+def test_transport_error_is_retried_for_reads_only():
+    error = ExotelTransportError("no answer")
+    assert is_retryable_read_error(error)
+    assert not is_retryable_placement_error(error)
+
+
+@pytest.mark.parametrize("cause", ["refused", "dns", "timeout", "connect"])
+def test_a_connection_never_made_is_retried_for_reads_and_placement(cause):
+    error = ExotelUnreachableError("never connected", cause=cause)
     assert is_retryable_read_error(error)
     assert is_retryable_placement_error(error)
+
+
+def test_a_failed_tls_handshake_is_set_up_not_luck_and_never_retried():
+    error = ExotelUnreachableError("TLS handshake failed", cause="tls")
+    assert not is_retryable_read_error(error)
+    assert not is_retryable_placement_error(error)
 
 
 def test_outcome_unknown_is_never_retried_for_placement():
@@ -127,9 +141,11 @@ def test_waits_equal_retry_after_when_given():
     assert calls == 3
 
 
-def test_retry_after_is_capped_at_max_wait():
+def test_retry_after_beyond_our_backoff_ceiling_is_honoured_up_to_max_retry_after():
     _, waits, _ = run(RetryPolicy(max_wait=10.0), is_retryable_placement_error, [rate_limited(120.0)])
-    assert waits == [10.0]
+    assert waits == [120.0]
+    _, waits, _ = run(RetryPolicy(max_retry_after=30.0), is_retryable_read_error, [rate_limited(120.0)])
+    assert waits == [30.0]
 
 
 def test_zero_retry_after_means_no_wait():
@@ -179,9 +195,9 @@ def test_placement_does_not_retry_a_5xx_that_may_have_placed_the_call():
         run(RetryPolicy(), is_retryable_placement_error, [server_error(502)])
 
 
-def test_placement_retries_a_503():
-    result, _, calls = run(RetryPolicy(), is_retryable_placement_error, [server_error(503)])
-    assert (result, calls) == ("ok", 2)
+def test_placement_does_not_retry_a_503():
+    with pytest.raises(ExotelServerError):
+        run(RetryPolicy(), is_retryable_placement_error, [server_error(503)])
 
 
 def test_before_sleep_hook_sees_each_retry():

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from simulated_tasks import COUNTS, CUSTOMER, EXOPHONE
 
 from exotel_provider.errors import ExotelValidationError
 from exotel_provider.operators.exotel import ExotelConnectOperator
+from tests.support.simulated_tasks import COUNTS, CUSTOMER, EXOPHONE
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=0)
 

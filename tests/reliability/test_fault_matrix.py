@@ -63,8 +63,10 @@ def get(kind: str, **fields: Any) -> Fault:
 PLACEMENT_FAULTS = [
     FaultCase("429-retry-after", (post("status", status=429, retry_after=1, times=2),), 1),
     FaultCase("429-no-retry-after", (post("status", status=429, times=2),), 1),
-    FaultCase("503-not-processed", (post("status", status=503, times=2),), 1),
-    # The guard proves from the listing that the request placed nothing, then dials (once).
+    # Every 5xx is an unknown outcome; the guard proves from the listing that nothing was placed
+    # (before-accept) and dials once, or adopts the call the request placed (after-accept).
+    FaultCase("503-before-accept", (post("status", status=503),), 1),
+    FaultCase("503-after-accept", (post("status", status=503, after_processing=True),), 1),
     FaultCase("500-before-accept", (post("status", status=500),), 1),
     FaultCase("500-after-accept", (post("status", status=500, after_processing=True),), 1),
     FaultCase("502-after-accept", (post("status", status=502, after_processing=True),), 1),

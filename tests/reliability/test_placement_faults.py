@@ -14,19 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from simulated_tasks import (
-    COUNTS,
-    CUSTOMER,
-    EXOPHONE,
-    DictStateStore,
-    FakeDagRun,
-    TaskRun,
-    connection_env,
-    die_once_before_the_sid_is_saved,
-    guard_on_simulator_clock,
-    run_task,
-)
-from task_doubles import RecordingTaskInstance
 
 from exotel_provider.calls.connect_request import build_connect_request
 from exotel_provider.client.settings import ExotelSettings
@@ -41,6 +28,19 @@ from exotel_provider.operators.exotel import PLACED_CALL_KEY, ExotelConnectOpera
 from exotel_provider.placement import guard as guard_module
 from exotel_provider.simulator import CALL_PATH, CONNECT_PATH, LISTING_PATH, Fault
 from exotel_provider.task_errors import CallOutcomeUnknown
+from tests.support.simulated_tasks import (
+    COUNTS,
+    CUSTOMER,
+    EXOPHONE,
+    DictStateStore,
+    FakeDagRun,
+    TaskRun,
+    connection_env,
+    die_once_before_the_sid_is_saved,
+    guard_on_simulator_clock,
+    run_task,
+)
+from tests.support.task_doubles import RecordingTaskInstance
 
 pytestmark = [pytest.mark.exotel_simulator(time_scale=600), pytest.mark.usefixtures("fast_retries")]
 

@@ -13,8 +13,8 @@ import pytest
 
 from exotel_provider.airflow_compat import AirflowFailException
 from exotel_provider.operators.exotel import ExotelConnectOperator
+from tests.support.operator_runs import CUSTOMER, EXOPHONE, operator  # noqa: F401  (re-exported for the reliability tests)
 from tests.support.operator_runs import context as task_context
-from tests.support.operator_runs import operator
 from tests.support.task_doubles import DictStateStore
 
 COUNTS: Counter[str] = Counter()
