@@ -148,7 +148,7 @@ class ExotelClient:
         return self._retrying(
             # Strict: whoever reads the listing here (the search for a lost call) must see every entry.
             is_retryable_read_error,
-            lambda: self._read(api_request, parse_call_page).require_readable(),
+            lambda: self._read(api_request, lambda body: parse_call_page(body).require_readable()),
         )
 
     def iter_calls(self, **filters: Any) -> Iterator[Call]:

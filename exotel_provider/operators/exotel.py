@@ -86,7 +86,8 @@ class ExotelConnectOperator(BaseOperator):
     :param poll_interval: seconds between checks while waiting.
     :param pricing_grace_seconds: how long after the call ended to wait for its price.
     :param success_statuses: terminal statuses that count as success when waiting (default completed).
-    :param wait_timeout: give up waiting after this many seconds (the Sid stays in XCom).
+    :param wait_timeout: give up waiting after this many seconds (the Sid stays in XCom); by default
+        ``DEFAULT_WAIT_TIMEOUT_SECONDS`` (6 hours), as for the sensor and the trigger.
     :param redial_on_retry: on a retry, place a new call if the earlier one ended unanswered
         (busy, no-answer, failed, canceled). Default False: a retry never dials again.
     :param unknown_outcome: what to do when the call-placing request was sent but its outcome is
