@@ -151,3 +151,15 @@ def test_bad_input_fails_before_any_claim_or_request(exotel_connection_env):
         notifier(task_context("test_page_bad_input", "run_1", "load"))
     assert exotel_connection_env.requests == []
     assert page_claim_count() == 0
+
+
+def test_a_deadline_alert_takes_the_notifier_and_hands_it_the_context():
+    callback_module = pytest.importorskip("airflow.sdk.definitions.callback")
+    module_loading = pytest.importorskip("airflow._shared.module_loading")
+
+    callback = callback_module.AsyncCallback(
+        ExotelCallNotifier, kwargs={"to_number": ON_CALL, "app_id": "940"}
+    )
+
+    assert callback.path == "exotel_provider.notifications.exotel.ExotelCallNotifier"
+    assert module_loading.accepts_context(ExotelCallNotifier)  # so the triggerer passes the run's context
