@@ -168,7 +168,7 @@ def claim_page(
     if incident is None or not incident.run_id:  # no run to deduplicate on: better a call than none
         keys = ClaimKeys(incident=None, cooldown=keys.cooldown if incident else None)
     steps = (
-        (keys.incident, None, "already paged about"),
+        (keys.incident, None, "another callback pages about"),
         (keys.cooldown, min_interval, "cooldown after a page about"),
     )
     about = incident.describe() if incident else "an unknown run"

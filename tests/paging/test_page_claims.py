@@ -100,7 +100,7 @@ def test_claim_page_dedups_the_run_and_applies_the_cooldown_across_runs():
     same_run = claim_page(store, Incident("d", "run1", "b"), per="run", min_interval=3600, settle_seconds=0)
     next_run = claim_page(store, Incident("d", "run2", "a"), per="run", min_interval=3600, settle_seconds=0)
     assert first.won and not same_run.won and not next_run.won
-    assert "already paged about d/a (run run1)" in same_run.reason
+    assert "another callback pages about d/a (run run1)" in same_run.reason
     assert next_run.reason.startswith("cooldown after a page about d/a (run run1)")
 
 
