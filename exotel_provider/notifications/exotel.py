@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook, BaseNotifier, Context
 
 from exotel_provider.calls.connect_request import MAX_CUSTOM_FIELD_LENGTH
+from exotel_provider.errors import ExotelAPIError, ExotelError
 from exotel_provider.hooks.exotel import ExotelHook, settings_from_connection
 from exotel_provider.notifications.claim_store import AirflowVariableClaimStore
 from exotel_provider.paging.escalation import (
@@ -123,6 +124,7 @@ class ExotelCallNotifier(BaseNotifier):
         self.escalation_poll_interval = escalation_poll_interval
         self.settle_seconds = settle_seconds
         self.claim_store = claim_store
+        self._placed_sids: list[str] = []  # the calls this callback placed (a refused first call: none)
 
     @cached_property
     def hook(self) -> ExotelHook:
@@ -141,13 +143,15 @@ class ExotelCallNotifier(BaseNotifier):
         if not page.won:
             self.log.info("Exotel: no call, %s", page.reason)
             return
+        self._placed_sids = []
         try:
             if len(requests) == 1:
                 self._log_call(self.hook.place_call(requests[0]))
             else:
                 self._log_chain(self._escalate(requests))
-        except BaseException:
-            page.release()
+        except ExotelError as err:
+            if self._nothing_placed(err):
+                page.release()
             raise
 
     async def async_notify(self, context: Context) -> None:
@@ -160,14 +164,16 @@ class ExotelCallNotifier(BaseNotifier):
         if not page.won:
             self.log.info("Exotel: no call, %s", page.reason)
             return
+        self._placed_sids = []
         try:
             async with ExotelAsyncClient(settings) as client:
                 if len(requests) == 1:
                     self._log_call(await client.place_call(requests[0]))
                 else:
                     self._log_chain(await self._aescalate(client, requests))
-        except BaseException:
-            await asyncio.to_thread(page.release)
+        except ExotelError as err:
+            if self._nothing_placed(err):
+                await asyncio.to_thread(page.release)
             raise
 
     # --- steps -------------------------------------------------------------------------------------
@@ -236,9 +242,15 @@ class ExotelCallNotifier(BaseNotifier):
             poll_seconds=self.escalation_poll_interval,
         )
 
+    def _nothing_placed(self, error: ExotelError) -> bool:
+        """Exotel refused the first call (an HTTP error answer): no call exists, so a later callback may
+        try again. After a lost answer (the call may exist) or a placed call the claim is kept."""
+        return not self._placed_sids and isinstance(error, ExotelAPIError)
+
     def _log_call(self, call: Any) -> Any:
         from exotel_provider.calls.numbers import mask_number
 
+        self._placed_sids.append(call.sid)
         self.log.info("Exotel: called %s about the failure (call %s)", mask_number(call.from_), call.sid)
         return call
 

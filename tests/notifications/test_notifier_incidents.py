@@ -161,3 +161,36 @@ def test_a_deadline_alert_takes_the_notifier_and_hands_it_the_context():
 
     assert callback.path == "exotel_provider.notifications.exotel.ExotelCallNotifier"
     assert module_loading.accepts_context(ExotelCallNotifier)  # so the triggerer passes the run's context
+
+
+def test_a_call_exotel_refused_gives_the_claim_back_so_the_next_callback_tries(exotel_connection_env):
+    from exotel_provider.errors import ExotelForbiddenError
+
+    simulator = exotel_connection_env
+    simulator.script(ON_CALL, reject_status=403, reject_message="Number is on the DND list")
+    notifier = _notifier()
+
+    with pytest.raises(ExotelForbiddenError):
+        notifier(task_context("test_page_refused", "run_1", "extract"))
+    assert page_claim_count() == 0
+    simulator.script(ON_CALL, outcome="completed")
+    notifier(task_context("test_page_refused", "run_1", "load"))
+
+    assert [r.is_connect for r in simulator.requests] == [True, True]
+    assert len(simulator.placed_calls()) == 1
+
+
+def test_a_lost_answer_keeps_the_claim_so_nobody_is_called_twice(exotel_connection_env):
+    from exotel_provider.errors import ExotelCallOutcomeUnknownError
+    from exotel_provider.simulator import CONNECT_PATH
+
+    simulator = exotel_connection_env
+    simulator.inject_fault("drop", method="POST", path=CONNECT_PATH)  # call placed, answer lost
+    notifier = _notifier()
+
+    with pytest.raises(ExotelCallOutcomeUnknownError):
+        notifier(task_context("test_page_lost_answer", "run_1", "extract"))
+    notifier(task_context("test_page_lost_answer", "run_1", "load"))
+
+    assert len(simulator.placed_calls()) == 1
+    assert [r.is_connect for r in simulator.requests] == [True]
