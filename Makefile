@@ -12,7 +12,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 
-.PHONY: setup setup-floor setup-e2e demo airflow test test-main test-floor test-fast lint bench clean
+.PHONY: setup setup-floor setup-e2e demo airflow test test-main test-floor test-fast lint package-check bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -47,7 +47,7 @@ demo: setup
 airflow: setup
 	$(VENV)/bin/python -m tools.local_airflow --home $(CURDIR)/.airflow-local --dags-folder $(CURDIR)/dags
 
-test: test-main test-floor
+test: test-main test-floor package-check
 
 test-main: setup setup-e2e lint
 	$(VENV)/bin/python -m pytest -q
@@ -61,6 +61,21 @@ test-floor: setup-floor
 lint: setup
 	$(VENV)/bin/ruff check exotel_provider dags tests bench tools
 	$(VENV)/bin/mypy
+
+# Build the sdist and wheel, check them, install the wheel into a fresh virtual environment (Airflow
+# from PyPI) and ask that Airflow whether it sees the provider.
+PACKAGE_DIR ?= $(CURDIR)/artifacts/package
+package-check: setup
+	rm -rf $(PACKAGE_DIR) && mkdir -p $(PACKAGE_DIR)
+	$(VENV)/bin/python -m build --outdir $(PACKAGE_DIR)/dist .
+	$(VENV)/bin/twine check --strict $(PACKAGE_DIR)/dist/*
+	$(VENV)/bin/python -m tools.check_package $(PACKAGE_DIR)/dist
+	$(PYTHON) -m venv $(PACKAGE_DIR)/venv
+	$(PACKAGE_DIR)/venv/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" $(PACKAGE_DIR)/dist/*.whl
+	cd $(PACKAGE_DIR) && AIRFLOW_HOME=$(PACKAGE_DIR)/airflow-home venv/bin/airflow providers list \
+		| tee providers.txt | grep "^airflow-provider-exotel "
+	cd $(PACKAGE_DIR) && venv/bin/python -c "import exotel_provider, pathlib; \
+		p = pathlib.Path(exotel_provider.__file__).parent; assert (p / 'py.typed').is_file(); print(p)"
 
 bench: setup
 	$(VENV)/bin/python bench/watch_campaign.py

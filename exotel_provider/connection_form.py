@@ -49,6 +49,11 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
             "Finding a call whose placing answer was lost compares them with our clock."
         ),
     },
+    "mask_phone_numbers": {
+        "label": "Mask phone numbers in logs",
+        "schema": {"type": ["boolean", "null"], "default": True},
+        "description": "Show only the country code and last four digits of numbers in logs (default on).",
+    },
 }
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
@@ -79,18 +84,22 @@ def legacy_connection_form_widgets() -> dict[str, Any]:
     """``get_connection_form_widgets`` for Airflow < 3.2 (wtforms), with the same field names."""
     from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
     from flask_babel import lazy_gettext
-    from wtforms import IntegerField, StringField
+    from wtforms import BooleanField, IntegerField, StringField
     from wtforms.validators import Optional
 
     widgets: dict[str, Any] = {}
     for name, spec in CONN_FIELDS.items():
         types = spec["schema"]["type"]
+        label, default = lazy_gettext(spec["label"]), spec["schema"].get("default")
+        if "boolean" in types:  # a checkbox: wtforms' own widget, not a text box
+            widgets[name] = BooleanField(label, description=spec["description"], default=default)
+            continue
         field_class = IntegerField if "integer" in types else StringField
         widgets[name] = field_class(
-            lazy_gettext(spec["label"]),
+            label,
             widget=BS3TextFieldWidget(),
             description=spec["description"],
             validators=[Optional()],
-            default=spec["schema"].get("default"),
+            default=default,
         )
     return widgets
