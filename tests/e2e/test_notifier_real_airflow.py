@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from real_airflow import AirflowApi, simulator_calls
+from tests.support.real_airflow import AirflowApi, simulator_calls
 
 from tools.local_airflow import LocalAirflow
 

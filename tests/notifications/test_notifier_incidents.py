@@ -6,7 +6,7 @@ from __future__ import annotations
 import multiprocessing
 
 import pytest
-from airflow_runs import run_dag, task_states
+from tests.support.airflow_runs import run_dag, task_states
 from notifier_helpers import (
     BACKUP,
     MANAGER,
@@ -27,7 +27,7 @@ CALLER_ID = "08047112345"
 
 @pytest.fixture(autouse=True)
 def _fresh_claims():
-    from airflow_runs import ensure_metadata_db
+    from tests.support.airflow_runs import ensure_metadata_db
 
     ensure_metadata_db()
     clear_page_claims()
