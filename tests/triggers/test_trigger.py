@@ -142,7 +142,8 @@ async def test_rate_limited_listing_is_retried_after_retry_after_instead_of_fail
     await wait_until(lambda: len(active_watchers()) == 1)
     [watcher] = active_watchers()
     await wait_until(lambda: any(r.status_code == 429 for r in frozen_simulator.requests))
-    assert watcher.client.budget.paused_until > 0  # a 429 holds every request of the account
+    # a 429 holds every request of the account (once the client has read the answer the simulator logged)
+    await wait_until(lambda: watcher.client.budget.paused_until > 0)
 
     frozen_simulator.advance(1000)  # the rate-limit window moves on; the calls are final
     events = await asyncio.gather(*tasks)
