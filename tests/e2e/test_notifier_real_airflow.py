@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.real_airflow import AirflowApi, simulator_calls
 
+from tests.support.real_airflow import AirflowApi, simulator_calls
 from tools.local_airflow import LocalAirflow
 
 pytestmark = pytest.mark.e2e

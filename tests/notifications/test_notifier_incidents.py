@@ -6,7 +6,6 @@ from __future__ import annotations
 import multiprocessing
 
 import pytest
-from tests.support.airflow_runs import run_dag, task_states
 from notifier_helpers import (
     BACKUP,
     MANAGER,
@@ -20,6 +19,7 @@ from notifier_helpers import (
 )
 
 from exotel_provider.notifications.exotel import ExotelCallNotifier
+from tests.support.airflow_runs import run_dag, task_states
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=120)
 CALLER_ID = "08047112345"

@@ -8,21 +8,19 @@ import asyncio
 import pytest
 
 from exotel_provider.simulator import LISTING_PATH, Fault
-from exotel_provider.simulator.clock import CompressedClock
 from exotel_provider.triggers.exotel import ExotelCallTrigger
-from exotel_provider.watching.registry import use_clock
 from exotel_provider.watching.watcher import MAX_UNREADABLE_LOOKUPS
+from tests.support.clock import VirtualClock, watchers_on
 from tests.support.trigger_helpers import first_event, listing_requests, lookup_requests, number, place_calls
 
 
 @pytest.fixture
 def clock():
-    compressed = CompressedClock(1000)
-    with use_clock(compressed):
+    with watchers_on(VirtualClock(1000)) as compressed:
         yield compressed
 
 
-def trigger(sid: str, clock: CompressedClock) -> ExotelCallTrigger:
+def trigger(sid: str, clock: VirtualClock) -> ExotelCallTrigger:
     return ExotelCallTrigger(
         sid, deadline=clock.now() + 7200, poll_interval=30.0, pricing_grace_seconds=600.0
     )
