@@ -14,6 +14,7 @@ import pytest
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.progress import Assessment
 from exotel_provider.calls.status import CallStatus
+from exotel_provider.client.async_client import EndedCalls
 from exotel_provider.errors import (
     ExotelAuthenticationError,
     ExotelError,
@@ -60,6 +61,7 @@ class FakeExotelClient:
         self.listings: list[tuple[float, list[str]]] = []
         self.lookups: list[tuple[float, str]] = []
         self.listing_errors: list[ExotelError] = []
+        self.lookup_errors: dict[str, ExotelError] = {}
         self.closed = False
 
     def script(self, sids: Iterable[str], *, ends_after: float, priced_after: float | None = 0.0) -> None:
@@ -67,18 +69,20 @@ class FakeExotelClient:
             priced_at = None if priced_after is None else START + ends_after + priced_after
             self.calls[sid] = ScriptedCall(sid, START + ends_after, priced_at)
 
-    async def get_ended_calls_batch(self, sids: Sequence[str]) -> dict[str, Call]:
+    async def get_ended_calls_batch(self, sids: Sequence[str]) -> EndedCalls:
         now = self.clock.now()
         self.listings.append((now - START, list(sids)))
         await asyncio.sleep(0)
         if self.listing_errors:
             raise self.listing_errors.pop(0)
         seen = (self.calls[sid].seen_at(now) for sid in sids if sid in self.calls)
-        return {call.sid: call for call in seen if call.is_terminal}
+        return EndedCalls(found={call.sid: call for call in seen if call.is_terminal})
 
     async def get_call(self, sid: str) -> Call:
         self.lookups.append((self.clock.now() - START, sid))
         await asyncio.sleep(0)
+        if sid in self.lookup_errors:
+            raise self.lookup_errors[sid]
         if sid not in self.calls:
             raise ExotelNotFoundError(f"Call {sid} not found", status_code=404)
         return self.calls[sid].seen_at(self.clock.now())
@@ -256,9 +260,11 @@ async def test_a_transient_listing_error_is_asked_again_later_and_the_waiter_sti
     await watcher.aclose()
 
 
-async def test_a_permanent_listing_error_reaches_every_waiter_of_the_batch(exotel):
+async def test_a_permanent_error_reaches_every_waiter_of_the_batch_through_its_own_lookup(exotel):
     exotel.script(["a", "b"], ends_after=10)
-    exotel.listing_errors.append(ExotelAuthenticationError("Exotel answered 401", status_code=401))
+    revoked = ExotelAuthenticationError("Exotel answered 401", status_code=401)
+    exotel.listing_errors.append(revoked)
+    exotel.lookup_errors.update(a=revoked, b=revoked)
     watcher = watcher_for(exotel)
     watches = [watcher.watch(sid) for sid in ("a", "b")]
 
@@ -267,6 +273,7 @@ async def test_a_permanent_listing_error_reaches_every_waiter_of_the_batch(exote
             await outcome(watch)
     assert watcher.watching == 0
     assert len(exotel.listings) == 1
+    assert sorted(sid for _, sid in exotel.lookups) == ["a", "b"]
     await watcher.aclose()
 
 
