@@ -279,3 +279,23 @@ def test_a_call_misread_in_the_wrong_zone_is_never_taken_for_no_call(exotel):
 
     assert exotel.posts == 1 and caught.value.candidate_sids == ("ours",)
     assert "extra.timezone" in str(caught.value)
+
+
+def test_a_raw_store_that_takes_a_retention_gets_keys_that_never_expire(exotel):
+    class RetentionStore(DictStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.retention: dict[str, Any] = {}
+
+        def set(self, key: str, value: Any, *, retention: timedelta | None = None) -> None:
+            self.retention[key] = retention
+            super().set(key, value)
+
+    store = RetentionStore()
+    exotel.placing.append(listed_call("new", T0))
+
+    guard(store, exotel).place(REQUEST)
+
+    assert store.retention == dict.fromkeys(
+        ["exotel_guarded", "exotel_pending_placement", "exotel_placed_call_sid"], NEVER_EXPIRE
+    )
