@@ -299,3 +299,14 @@ def test_a_raw_store_that_takes_a_retention_gets_keys_that_never_expire(exotel):
     assert store.retention == dict.fromkeys(
         ["exotel_guarded", "exotel_pending_placement", "exotel_placed_call_sid"], NEVER_EXPIRE
     )
+
+
+def test_after_failing_safe_on_an_emptied_store_a_later_clear_still_does_not_dial(exotel):
+    store = DictStore()
+    short = GuardPolicy(reconcile_timeout=600, poll_interval=60)
+    for _ in range(2):  # the emptied-state try, then another clear of the same task
+        with pytest.raises(ExotelCallOutcomeUnknownError):
+            guard(store, exotel, policy=short, earlier_tries_since=T0 - 7200).place(REQUEST)
+
+    assert exotel.posts == 0
+    assert store.values["exotel_pending_placement"]["sent_at"] == T0 - 7200
