@@ -62,9 +62,11 @@ class ExotelConnectOperator(BaseOperator):
     or to ``to_number``. Every parameter is validated before anything is sent. The Sid is pushed
     as the return value and under the XCom key ``call_sid`` as soon as Exotel accepts the call.
 
-    A retry of the same task instance never calls the person again: on Airflow 3.3+ the Sid is kept
-    in the task's ``task_state_store`` and the retry reconnects to that call. (Airflow 3.1/3.2 have
-    no such store; there, give this task ``retries=0`` and wait in a separate sensor task.)
+    A retry of the same task instance never calls the person again: the decision is
+    :class:`~exotel_provider.placement.PlacementGuard`'s. On Airflow 3.3+ the Sid is kept in the
+    task's ``task_state_store`` (before XCom) and a retry reconnects to that call. Airflow 3.1/3.2
+    have no such store: a retry dials only once no earlier call can be unlisted, and otherwise fails
+    safe; there, give this task ``retries=0`` and wait in a separate sensor task.
 
     :param from_number: number called first (E.164, or Indian national form with 0 / STD code).
     :param app_id: id of the call flow (applet) to connect to; the flow URL is built from it.
@@ -93,12 +95,12 @@ class ExotelConnectOperator(BaseOperator):
     :param unknown_outcome: what to do when the call-placing request was sent but its outcome is
         unknown (no answer, a 5xx other than 503, an unreadable answer, or a worker that died right
         after sending it). ``"reconcile"`` (default): look for the call in Exotel's listing every
-        ``poll_interval`` seconds for up to ``reconcile_timeout`` seconds and adopt it if exactly one
-        matches; otherwise fail without retry, saying the call may have been placed. ``"fail"``:
-        fail without retry at once (after a single look when a retry finds an earlier try's
-        unresolved attempt). The person is never dialled again while a call may exist.
-    :param reconcile_timeout: how long ``"reconcile"`` keeps looking. Exotel lists a call only
-        once it has ended, so an answered call is found when it ends.
+        ``poll_interval`` seconds for up to ``reconcile_timeout`` seconds, and adopt it once it is
+        the only call that can match (see :mod:`exotel_provider.placement.reconciliation`);
+        otherwise fail without retry, naming what is known. ``"fail"``: look once, then fail so.
+        The person is never dialled again while a call may exist.
+    :param reconcile_timeout: how long ``"reconcile"`` keeps looking (seconds). Exotel lists a call
+        only once it has ended; set ``time_limit`` to bound how long that can take.
     :param deferrable: with ``wait_for_completion``, wait in the triggerer instead of a worker slot
         (default: ``[operators] default_deferrable``); the result is the same.
     """

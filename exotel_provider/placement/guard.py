@@ -212,6 +212,8 @@ class PlacementGuard:
             return Placement(remembered, Origin.REUSED)
         unresolved = self.unresolved_attempt(request)
         if unresolved is not None:
+            # Kept for later tries: the window stays the same and a clear never forgets it.
+            self.record.mark_pending(unresolved.sent_at, unresolved.settled_at)
             self.log.warning(
                 "Exotel: an earlier try may have sent a request to call %s since %s (Exotel time) "
                 "and its outcome is unknown: looking for that call before anything else",

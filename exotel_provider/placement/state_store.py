@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
+from datetime import timedelta
 from typing import Any, Protocol
 
 DEFAULT_KEY_PREFIX = "exotel_"
 """One call per task: keys ``exotel_placed_call_sid``, ``exotel_pending_placement``, ``exotel_guarded``."""
+
+
+NEVER_EXPIRE = timedelta.max
+"""Airflow's ``airflow.sdk.NEVER_EXPIRE`` (the same object): a key kept whatever
+``[state_store] default_retention_days`` says."""
 
 
 class StateStore(Protocol):
@@ -23,6 +30,7 @@ class PlacementRecord:
 
     def __init__(self, store: StateStore | None, prefix: str = DEFAULT_KEY_PREFIX) -> None:
         self.store = store
+        self._takes_retention = takes_retention(store)
         self.sid_key = f"{prefix}placed_call_sid"
         """The Sid Exotel answered with, written before anything else happens."""
         self.pending_key = f"{prefix}pending_placement"
@@ -64,11 +72,28 @@ class PlacementRecord:
 
     def mark_guarded(self, now: float) -> None:
         if self.store is not None and self.store.get(self.guarded_key) is None:
-            self.store.set(self.guarded_key, {"since": now})
+            self._set(self.guarded_key, {"since": now})
 
     def _get(self, key: str) -> Any:
         return None if self.store is None else self.store.get(key)
 
     def _set(self, key: str, value: Any) -> None:
-        if self.store is not None:
+        """Written never to expire where the store takes a ``retention`` (Airflow 3.3's does)."""
+        if self.store is None:
+            return
+        if self._takes_retention:
+            self.store.set(key, value, retention=NEVER_EXPIRE)  # type: ignore[call-arg]
+        else:
             self.store.set(key, value)
+
+
+def takes_retention(store: Any) -> bool:
+    """Does ``store.set`` accept ``retention=`` (Airflow 3.3's task_state_store)?"""
+    setter = getattr(store, "set", None)
+    if setter is None:
+        return False
+    try:
+        parameters = inspect.signature(setter).parameters
+    except (TypeError, ValueError):
+        return False
+    return "retention" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())

@@ -6,17 +6,15 @@ On Airflow 3.1 and 3.2 there is no such store: :class:`TaskMemory` then remember
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
+
+from exotel_provider.placement.state_store import NEVER_EXPIRE, takes_retention
 
 log = logging.getLogger(__name__)
 
-NEVER_EXPIRE = timedelta.max
-"""Airflow's ``airflow.sdk.NEVER_EXPIRE`` (the same object): a key kept whatever
-``[state_store] default_retention_days`` says."""
+__all__ = ["NEVER_EXPIRE", "TaskMemory"]
 
 
 class TaskMemory:
@@ -28,7 +26,7 @@ class TaskMemory:
 
     def __init__(self, context: Mapping[str, Any]) -> None:
         self._store = context.get("task_state_store")
-        self._takes_retention = _takes_retention(self._store)
+        self._takes_retention = takes_retention(self._store)
 
     @property
     def available(self) -> bool:
@@ -56,14 +54,3 @@ class TaskMemory:
             delete(key)
         else:
             self._store.set(key, None)
-
-
-def _takes_retention(store: Any) -> bool:
-    setter = getattr(store, "set", None)
-    if setter is None:
-        return False
-    try:
-        parameters = inspect.signature(setter).parameters
-    except (TypeError, ValueError):
-        return False
-    return "retention" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())

@@ -279,3 +279,34 @@ def test_a_call_misread_in_the_wrong_zone_is_never_taken_for_no_call(exotel):
 
     assert exotel.posts == 1 and caught.value.candidate_sids == ("ours",)
     assert "extra.timezone" in str(caught.value)
+
+
+def test_a_raw_store_that_takes_a_retention_gets_keys_that_never_expire(exotel):
+    class RetentionStore(DictStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.retention: dict[str, Any] = {}
+
+        def set(self, key: str, value: Any, *, retention: timedelta | None = None) -> None:
+            self.retention[key] = retention
+            super().set(key, value)
+
+    store = RetentionStore()
+    exotel.placing.append(listed_call("new", T0))
+
+    guard(store, exotel).place(REQUEST)
+
+    assert store.retention == dict.fromkeys(
+        ["exotel_guarded", "exotel_pending_placement", "exotel_placed_call_sid"], NEVER_EXPIRE
+    )
+
+
+def test_after_failing_safe_on_an_emptied_store_a_later_clear_still_does_not_dial(exotel):
+    store = DictStore()
+    short = GuardPolicy(reconcile_timeout=600, poll_interval=60)
+    for _ in range(2):  # the emptied-state try, then another clear of the same task
+        with pytest.raises(ExotelCallOutcomeUnknownError):
+            guard(store, exotel, policy=short, earlier_tries_since=T0 - 7200).place(REQUEST)
+
+    assert exotel.posts == 0
+    assert store.values["exotel_pending_placement"]["sent_at"] == T0 - 7200
