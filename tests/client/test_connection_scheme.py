@@ -36,7 +36,9 @@ def test_uri_without_scheme_keeps_https() -> None:
 
 @pytest.mark.parametrize("scheme", ["HTTP", " http "])
 def test_scheme_extra_is_read_in_any_case(scheme: str) -> None:
-    assert base_url_for(host="sim.local", port=8080, region="mumbai", scheme=scheme) == "http://sim.local:8080"
+    assert (
+        base_url_for(host="sim.local", port=8080, region="mumbai", scheme=scheme) == "http://sim.local:8080"
+    )
 
 
 def test_scheme_agreeing_with_a_full_url_host_is_accepted() -> None:
