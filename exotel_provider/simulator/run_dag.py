@@ -142,12 +142,10 @@ class CallProgress(threading.Thread):
     def __init__(self, simulator: ExotelSimulator, out: IO[str], interval: float = 0.25) -> None:
         super().__init__(name="exotel-call-progress", daemon=True)
         self.simulator, self.out, self.interval = simulator, out, interval
-        self.started_at = time.monotonic()
         self.reported: dict[str, set[str]] = {}
         self.finished = threading.Event()
 
     def run(self) -> None:
-        self.started_at = time.monotonic()
         while not self.finished.wait(self.interval):
             self.report()
 
@@ -169,11 +167,8 @@ class CallProgress(threading.Thread):
             for stage, text in stages.items():
                 if stage not in seen:
                     seen.add(stage)
-                    elapsed = time.monotonic() - self.started_at
-                    print(
-                        f"{elapsed:6.1f}s  call {view.sid[:8]}  {masked(view.from_number)}  {text}",
-                        file=self.out,
-                    )
+                    clock = time.strftime("%H:%M:%S")
+                    print(f"{clock}  call {view.sid[:8]}  {masked(view.from_number)}  {text}", file=self.out)
 
 
 @contextlib.contextmanager
@@ -195,6 +190,17 @@ def output_to_file(path: Path) -> Iterator[IO[str]]:
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
+
+
+def leaf_results(dag: Any, dag_run: Any, width: int = 400) -> Iterator[str]:
+    """``<task_id> returned <value>`` for each last task of the DAG that returned something."""
+    for task in dag.leaves:
+        try:
+            value = xcom_value(dag_run, task.task_id)
+        except LookupError:
+            continue
+        text = json.dumps(value, default=str)
+        yield f"{task.task_id} returned {text if len(text) <= width else text[: width - 3] + '...'}"
 
 
 def airflow_home() -> Path:
@@ -221,6 +227,8 @@ def run(args: argparse.Namespace, simulator: ExotelSimulator, out: IO[str]) -> i
     finally:
         progress.stop()
     print(f"\nCalls the Exotel simulator received:\n{calls_table(simulator)}\n", file=out)
+    for line in leaf_results(dag, dag_run):
+        print(line, file=out)
     print(f"DAG run {dag_run.run_id}: {dag_run.state}", file=out)
     return 0 if str(dag_run.state) in ("success", "DagRunState.SUCCESS") else 1
 
