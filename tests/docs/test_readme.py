@@ -110,15 +110,14 @@ def run_bash(snippet: Snippet, env: dict[str, str], cwd: Path, port: int) -> Non
     if "background" in snippet.options:
         run_in_background(code, env, cwd, port)
         return
-    done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", code],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=400,
-    )
-    assert done.returncode == 0, f"README.md:{snippet.line}\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    run_command(snippet, ["bash", "-euo", "pipefail", "-c", code], env, cwd)
+
+
+def run_command(snippet: Snippet, command: list[str], env: dict[str, str], cwd: Path) -> str:
+    """Run ``command`` for ``snippet``; its output, or a failure naming the README line."""
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=400)
+    assert done.returncode == 0, f"README.md:{snippet.line}\n{done.stdout[-6000:]}\n{done.stderr[-4000:]}"
+    return done.stdout
 
 
 def run_in_background(code: str, env: dict[str, str], cwd: Path, port: int) -> None:
@@ -161,16 +160,11 @@ def run_python(snippet: Snippet, simulator: ExotelSimulator) -> None:
 
 
 def run_pytest_file(snippet: Snippet, env: dict[str, str], project: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", snippet.file],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=400,
+    assert snippet.file is not None
+    output = run_command(
+        snippet, [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", snippet.file], env, project
     )
-    assert done.returncode == 0, f"README.md:{snippet.line}\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
-    assert " passed" in done.stdout and " failed" not in done.stdout
+    assert " passed" in output and " failed" not in output
 
 
 @pytest.mark.parametrize("snippet", RUNNABLE, ids=[snippet.name for snippet in RUNNABLE])
