@@ -398,8 +398,9 @@ class ExotelConnectOperator(BaseOperator):
         ti = context["ti"]
         ti.xcom_push(key="call_sid", value=sid)
         ti.xcom_push(key="return_value", value=sid)
-        if rendered_reference(self.reference) is not None:
-            ti.xcom_push(key=REFERENCE_KEY, value=rendered_reference(self.reference))
+        reference = rendered_reference(self.reference)
+        if reference is not None:
+            ti.xcom_push(key=REFERENCE_KEY, value=reference)
 
     def _defer_wait(self, sid: str, time_limit: int | None) -> None:
         from exotel_provider.triggers.exotel import DEFERRAL_TIMEOUT_MARGIN_SECONDS, ExotelCallTrigger
