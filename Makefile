@@ -14,11 +14,14 @@ export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 
 .PHONY: setup setup-floor setup-e2e demo airflow test test-main test-floor test-fast lint package-check bench clean
 
+PIP_QUIET = --quiet --quiet --disable-pip-version-check --no-input
+
 $(VENV)/.installed: pyproject.toml
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" -e ".[simulator,test]"
-	touch $@
+	@echo "Installing Airflow $(AIRFLOW_VERSION) and the provider into $(VENV) (a minute or two)"
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/python -m pip install $(PIP_QUIET) --upgrade pip
+	@$(VENV)/bin/python -m pip install $(PIP_QUIET) "apache-airflow==$(AIRFLOW_VERSION)" -e ".[simulator,test]"
+	@touch $@
 
 $(FLOOR_VENV)/.installed: pyproject.toml
 	test -x $(FLOOR_VENV)/bin/python || $(PYTHON) -m venv $(FLOOR_VENV)
@@ -40,8 +43,9 @@ setup-e2e: $(VENV)/.e2e-installed
 		echo "Installing Chromium from Debian packages (needs root)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# Quiet: one line per call as it progresses, the final table; Airflow's logs go to a file it names.
 demo: setup
-	$(VENV)/bin/python -m exotel_provider.simulator.run_dag exotel_reminder_demo \
+	@$(VENV)/bin/python -m exotel_provider.simulator.run_dag exotel_reminder_demo \
 		--script +919876500002=busy --script +919876500003=no-answer
 
 airflow: setup

@@ -108,8 +108,9 @@ class ExotelSettings:
         extra: Mapping[str, Any] | None = None,
     ) -> ExotelSettings:
         """Read the connection contract: login = API key, password = API token, extra.account_sid,
-        extra.region (singapore|mumbai), optional host override, extra.caller_id, extra.timeout,
-        extra.requests_per_minute, extra.mask_phone_numbers, extra.timezone."""
+        extra.region (singapore|mumbai), optional host override (with extra.scheme for a bare host),
+        extra.caller_id, extra.timeout, extra.requests_per_minute, extra.mask_phone_numbers,
+        extra.timezone."""
         extra = dict(extra or {})
         region = str(extra.get("region") or DEFAULT_REGION).strip().lower()
         if region not in REGION_HOSTS:
@@ -121,7 +122,7 @@ class ExotelSettings:
             account_sid=str(extra.get("account_sid") or "").strip(),
             api_key=(login or "").strip(),
             api_token=(password or "").strip(),
-            base_url=base_url_for(host=host, port=port, region=region),
+            base_url=base_url_for(host=host, port=port, region=region, scheme=extra.get("scheme")),
             region=region,
             caller_id=(str(extra["caller_id"]).strip() or None) if extra.get("caller_id") else None,
             timeout=_positive_number(extra.get("timeout"), "timeout", DEFAULT_TIMEOUT_SECONDS),
@@ -138,12 +139,19 @@ _WHERE_TO_FIND = {
 }
 
 
-def base_url_for(*, host: str | None, port: int | None, region: str) -> str:
+def base_url_for(*, host: str | None, port: int | None, region: str, scheme: str | None = None) -> str:
     """The base URL: the region's host, or the connection's host override.
 
-    A bare host name means https; a full URL with scheme (and port) is used as is.
+    A bare host name means https, or ``scheme`` (extra.scheme: the URI form of a connection cannot
+    put a scheme in its host); a full URL with scheme (and port) is used as is.
     """
+    scheme = _scheme(scheme)
     if not host or not host.strip():
+        if scheme not in (None, "https"):
+            raise ExotelConfigurationError(
+                f"The Exotel connection's extra.scheme is {scheme!r} but it has no host: Exotel's "
+                "regional hosts speak https only. Set the host (e.g. 127.0.0.1:8765) or drop extra.scheme."
+            )
         return f"https://{REGION_HOSTS[region]}"
     text = host.strip()
     host = without_url_credentials(text)
@@ -153,7 +161,12 @@ def base_url_for(*, host: str | None, port: int | None, region: str) -> str:
             "field and the token in the password field, and give only scheme, host and port."
         )
     if "://" not in text:
-        text = "https://" + text
+        text = f"{scheme or 'https'}://{text}"
+    elif scheme is not None and not text.lower().startswith(f"{scheme}://"):
+        raise ExotelConfigurationError(
+            f"The Exotel connection's host {host!r} and its extra.scheme {scheme!r} disagree; "
+            "give the scheme in one place."
+        )
     parts = urlsplit(text)
     try:
         host_port = parts.port
@@ -176,6 +189,18 @@ def base_url_for(*, host: str | None, port: int | None, region: str) -> str:
             raise ExotelConfigurationError(f"The Exotel connection's port {port!r} is invalid.")
         netloc = f"{netloc}:{int(port)}"
     return f"{parts.scheme}://{netloc}"
+
+
+def _scheme(value: Any) -> str | None:
+    """extra.scheme: ``http`` or ``https`` (any case), or None when unset."""
+    if value is None or str(value).strip() == "":
+        return None
+    scheme = str(value).strip().lower()
+    if scheme not in ("http", "https"):
+        raise ExotelConfigurationError(
+            f"The Exotel connection's extra.scheme must be 'http' or 'https', not {value!r}."
+        )
+    return scheme
 
 
 def _positive_number(value: Any, name: str, default: float) -> float:

@@ -19,6 +19,7 @@ from exotel_provider.calls.progress import (
     Assessment,
     is_successful,
 )
+from exotel_provider.calls.reference import REFERENCE_KEY, rendered_reference, with_reference
 from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, coerce_statuses
 from exotel_provider.errors import (
     ExotelCallOutcomeUnknownError,
@@ -82,6 +83,9 @@ class ExotelConnectOperator(BaseOperator):
     :param custom_field: up to 128 characters passed to Passthru/Greeting applets.
     :param record: record a two-number call; ``recording_channels`` (single/dual),
         ``recording_format`` (mp3/mp3-hq) and ``wait_url`` also apply to two-number calls only.
+    :param reference: your own key for this call (a customer or invoice id), never sent to Exotel:
+        pushed to XCom under ``reference`` next to ``call_sid``, and added as ``reference`` to the
+        final details under ``call``, so results can be joined to your records without map indexes.
     :param exotel_conn_id: the Exotel connection.
     :param wait_for_completion: also wait until the call is final and priced; the final details
         are pushed under the XCom key ``call``. Unsuccessful outcomes raise :class:`CallNotSuccessful`.
@@ -123,6 +127,7 @@ class ExotelConnectOperator(BaseOperator):
         "recording_channels",
         "recording_format",
         "wait_url",
+        "reference",
     )
     ui_color = "#e8f4ff"
 
@@ -145,6 +150,7 @@ class ExotelConnectOperator(BaseOperator):
         recording_channels: str | None = None,
         recording_format: str | None = None,
         wait_url: str | None = None,
+        reference: str | None = None,
         exotel_conn_id: str = ExotelHook.default_conn_name,
         wait_for_completion: bool = False,
         poll_interval: float = 30.0,
@@ -180,6 +186,7 @@ class ExotelConnectOperator(BaseOperator):
         self.recording_channels = recording_channels
         self.recording_format = recording_format
         self.wait_url = wait_url
+        self.reference = reference
         self.exotel_conn_id = exotel_conn_id
         self.wait_for_completion = wait_for_completion
         self.poll_interval = positive_seconds("poll_interval", poll_interval)
@@ -306,6 +313,9 @@ class ExotelConnectOperator(BaseOperator):
                 f"Call {sid} was placed, but its Sid could not be pushed to XCom ({type(err).__name__}); "
                 "a retry reuses the call."
             ) from err
+        reference = rendered_reference(self.reference)
+        if reference is not None:
+            ti.xcom_push(key=REFERENCE_KEY, value=reference)
 
     def _defer_wait(self, sid: str, time_limit: int | None) -> None:
         from exotel_provider.triggers.exotel import DEFERRAL_TIMEOUT_MARGIN_SECONDS, ExotelCallTrigger
@@ -339,7 +349,7 @@ class ExotelConnectOperator(BaseOperator):
         sid = assessment.call.sid
         if not assessment.priced:
             self.log.warning("Exotel: %s", assessment.message)
-        details = assessment.call.to_dict()
+        details = with_reference(assessment.call.to_dict(), self.reference)
         context["ti"].xcom_push(key="call", value=details)
         if not is_successful(assessment.call, self.success_statuses):
             raise CallNotSuccessful(

@@ -20,6 +20,7 @@ from exotel_provider.calls.progress import (
     is_successful,
     positive_seconds,
 )
+from exotel_provider.calls.reference import with_reference
 from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, coerce_statuses
 from exotel_provider.errors import ExotelConfigurationError, ExotelWaitTimeout
 from exotel_provider.hooks.exotel import ExotelHook
@@ -48,19 +49,22 @@ class ExotelCallSensor(BaseSensorOperator):
     give the same result for the same call.
 
     :param call_sid: the call's Sid, e.g. ``"{{ ti.xcom_pull(task_ids='place_call') }}"``.
+    :param reference: your own key for the call (e.g. the operator's ``reference``), added as
+        ``reference`` to the details in XCom.
     :param exotel_conn_id: the Exotel connection.
     :param pricing_grace_seconds: how long after the call ended to wait for its price.
     :param success_statuses: terminal statuses that count as success.
     :param deferrable: wait in the triggerer instead of a worker slot.
     """
 
-    template_fields: Sequence[str] = ("call_sid", "exotel_conn_id")
+    template_fields: Sequence[str] = ("call_sid", "exotel_conn_id", "reference")
     ui_color = "#e8f4ff"
 
     def __init__(
         self,
         *,
         call_sid: str,
+        reference: str | None = None,
         exotel_conn_id: str = ExotelHook.default_conn_name,
         pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
         success_statuses: Iterable[str] | str = DEFAULT_SUCCESS_STATUSES,
@@ -72,6 +76,7 @@ class ExotelCallSensor(BaseSensorOperator):
         super().__init__(**kwargs)
         self.deferrable = deferrable
         self.call_sid = call_sid
+        self.reference = reference
         self.exotel_conn_id = exotel_conn_id
         self.pricing_grace_seconds = positive_seconds(
             "pricing_grace_seconds",
@@ -149,7 +154,7 @@ class ExotelCallSensor(BaseSensorOperator):
         """The final details for XCom, or :class:`CallNotSuccessful` for an unsuccessful outcome."""
         if not assessment.priced:
             self.log.warning("Exotel: %s", assessment.message)
-        details = assessment.call.to_dict()
+        details = with_reference(assessment.call.to_dict(), self.reference)
         if not is_successful(assessment.call, self.success_statuses):
             context["ti"].xcom_push(key="call", value=details)
             raise CallNotSuccessful(

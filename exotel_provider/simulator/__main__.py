@@ -83,8 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"Exotel simulator: {simulator.base_url} (account {simulator.account_sid}, x{args.time_scale} time)"
     )
-    print("Use it from Airflow with:")
-    print(f"export AIRFLOW_CONN_EXOTEL_DEFAULT={shlex.quote(simulator.connection_json())}", flush=True)
+    print("Use it from Airflow with either form of the connection (JSON or URI):")
+    print(f"export AIRFLOW_CONN_EXOTEL_DEFAULT={shlex.quote(simulator.connection_json())}")
+    print(f"export AIRFLOW_CONN_EXOTEL_DEFAULT={shlex.quote(simulator.connection_uri())}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         simulator.serve_forever()
     return 0

@@ -192,10 +192,12 @@ class ExotelSimulator:
         return json.dumps(self.connection())
 
     def connection_uri(self) -> str:
-        """The same connection as an Airflow URI; the base URL is percent-encoded into the host."""
+        """The same connection as an Airflow URI: host and port, and ``scheme=http`` in the extra
+        (a URI cannot carry a scheme in its host)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
         return (
             f"{CONNECTION_TYPE}://{quote(self.api_key, safe='')}:{quote(self.api_token, safe='')}"
-            f"@{quote(self.base_url, safe='')}/?account_sid={quote(self.account_sid, safe='')}"
+            f"@{host}:{self.port}/?account_sid={quote(self.account_sid, safe='')}&scheme=http"
             + "".join(f"&{name}={quote(value, safe='')}" for name, value in self._time_zone_extra().items())
         )
 

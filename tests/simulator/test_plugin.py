@@ -46,9 +46,9 @@ def test_connection_uri_round_trips_through_airflow() -> None:
 
     connection = connection_module.Connection(conn_id="exotel_default", uri=simulator.connection_uri())
 
-    assert (connection.conn_type, connection.host) == ("exotel", "http://127.0.0.1:5555")
+    assert (connection.conn_type, connection.host, connection.port) == ("exotel", "127.0.0.1", 5555)
     assert (connection.login, connection.password) == ("sim-key", "t/o:k+en")
-    assert connection.extra_dejson == {"account_sid": "acme"}
+    assert connection.extra_dejson == {"account_sid": "acme", "scheme": "http"}
 
 
 @pytest.mark.integration
