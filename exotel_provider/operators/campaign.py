@@ -32,6 +32,8 @@ from exotel_provider.placement.task_memory import TaskMemory
 from exotel_provider.task_errors import InvalidCallRequest, InvalidExotelConnection
 
 DEFAULT_MAX_CALLS_IN_FLIGHT = 500
+PLACEMENTS_KEY = "placements"
+"""XCom key of the outcomes as placed (before waiting), which the task completes when it resumes."""
 
 
 class ExotelCampaignOperator(BaseOperator):
@@ -109,20 +111,20 @@ class ExotelCampaignOperator(BaseOperator):
         outcomes = [_outcome(placement) for placement in placements]
         placed = {placement.key: placement.sid for placement in placements if placement.sid}
         context["ti"].xcom_push(key="placed_calls", value=placed)  # before waiting: no Sid is lost
+        context["ti"].xcom_push(key=PLACEMENTS_KEY, value=outcomes)  # what execute_complete completes
         if not placed:
             return self._finish(outcomes)
         wait = self.wait_timeout if self.wait_timeout is not None else DEFAULT_DEFERRED_WAIT_SECONDS
         self.defer(
             trigger=self._trigger(list(placed.values()), deadline=time.time() + wait),
             method_name="execute_complete",
-            kwargs={"outcomes": outcomes},
             timeout=timedelta(seconds=wait + 300),
         )
 
-    def execute_complete(
-        self, context: Context, event: Any = None, outcomes: list[dict[str, Any]] | None = None
-    ) -> list[dict[str, Any]]:
+    def execute_complete(self, context: Context, event: Any = None) -> list[dict[str, Any]]:
         """Resume after the trigger: each outcome completed with its call's final details."""
+        ti = context["ti"]
+        outcomes = ti.xcom_pull(task_ids=ti.task_id, key=PLACEMENTS_KEY, map_indexes=ti.map_index)
         event = event if isinstance(event, dict) else {}
         finals, failed = event.get("calls") or {}, event.get("failed") or {}
         merged = []

@@ -24,8 +24,19 @@ def number(index: int) -> str:
     return f"+9198765{index:05d}"
 
 
+class CampaignTaskInstance(RecordingTaskInstance):
+    """A task instance that can also read back its own XCom (as a resumed deferred task does)."""
+
+    task_id = "call"
+    map_index = -1
+
+    def xcom_pull(self, task_ids: str, key: str = "return_value", map_indexes: int = -1) -> Any:
+        assert (task_ids, map_indexes) == (self.task_id, self.map_index)
+        return self.xcom.get(key)
+
+
 def context(store: DictStateStore | None, try_number: int = 1) -> dict[str, Any]:
-    context: dict[str, Any] = {"ti": RecordingTaskInstance(try_number)}
+    context: dict[str, Any] = {"ti": CampaignTaskInstance(try_number)}
     if store is not None:
         context["task_state_store"] = store
     return context
