@@ -4,12 +4,18 @@ seeded with sample reminders (``dags/data/due_reminders.csv``) or generated ones
 from __future__ import annotations
 
 import csv
+import datetime
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from exotel_provider.campaigns.reminders import CREATE_REMINDER_CALLS, CREATE_REMINDERS, REMINDER_FIELDS
+from exotel_provider.campaigns.reminders import (
+    CREATE_REMINDER_CALLS,
+    CREATE_REMINDERS,
+    INDIA,
+    REMINDER_FIELDS,
+)
 
 SAMPLE_CSV = Path(__file__).resolve().parents[1] / "dags" / "data" / "due_reminders.csv"
 SAMPLE_DAY = "2026-08-03"
@@ -49,6 +55,19 @@ def seed(path: Path, reminders: Iterable[Mapping[str, str]]) -> Path:
             [tuple(r[name] for name in REMINDER_FIELDS) for r in reminders],
         )
     return path
+
+
+def seed_demo(path: Path) -> Path:
+    """The sample reminders on their own day, and again on yesterday, today and tomorrow (India time),
+    so that the runs the scheduler makes have reminders to call."""
+    today = datetime.datetime.now(INDIA).date()
+    days = [today + datetime.timedelta(days=offset) for offset in (-1, 0, 1)]
+    rows = sample_reminders()
+    for day in days:
+        rows += [
+            {**r, "reminder_id": f"{r['reminder_id']}-{day:%m%d}"} for r in sample_reminders(day.isoformat())
+        ]
+    return seed(path, rows)
 
 
 def connection_json(path: Path) -> str:

@@ -131,7 +131,7 @@ def test_without_the_reminders_connection_the_run_is_red_and_says_how_to_create_
     assert "airflow connections add exotel_reminders_db" in printed.out + printed.err
 
 
-@pytest.mark.exotel_simulator(time_scale=600, rate_limit_per_minute=1000)
+@pytest.mark.exotel_simulator(time_scale=120, rate_limit_per_minute=1000)  # 24 h of simulated time is 12 min
 def test_a_day_of_1500_reminders_passes_above_the_mapping_ceiling(exotel_simulator, reminders):
     sim = exotel_simulator
     reminders_db.seed(reminders, reminders_db.generated_reminders(DAY, 1500))
