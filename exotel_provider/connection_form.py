@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from exotel_provider.client.settings import DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_TIMEOUT_SECONDS, REGION_HOSTS
+from exotel_provider.client.settings import (
+    DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_TIME_ZONE,
+    DEFAULT_TIMEOUT_SECONDS,
+    REGION_HOSTS,
+)
 
 CONN_FIELDS: dict[str, dict[str, Any]] = {
     "account_sid": {
@@ -36,6 +41,14 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "schema": {"type": ["integer", "null"], "default": DEFAULT_REQUESTS_PER_MINUTE},
         "description": "Most requests per minute the deferred watcher sends for this account (Exotel allows 200).",
     },
+    "timezone": {
+        "label": "Exotel time zone",
+        "schema": {"type": ["string", "null"], "default": DEFAULT_TIME_ZONE},
+        "description": (
+            "IANA zone Exotel gives DateCreated and other times in (default Asia/Kolkata, India time). "
+            "Finding a call whose placing answer was lost compares them with our clock."
+        ),
+    },
 }
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
@@ -48,6 +61,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "account_sid": "your-account-sid",
         "region": "singapore",
         "caller_id": "08047112345",
+        "timezone": DEFAULT_TIME_ZONE,
     },
 }
 

@@ -1,21 +1,21 @@
 """Placing a campaign's calls so that nobody is called twice, whatever happens to the worker.
 
-Each call of a campaign has its own key in the task's memory (Airflow 3.3's task_state_store):
-a pending mark is written just before the request goes out, the Sid (or Exotel's refusal) once the
-answer is in. A retry of the task reads the key first: a Sid is reused, a refusal is reported again,
-and a pending mark (the worker died, or the answer was lost) is resolved by finding the call in
-Exotel's listing before anything is dialled. No Airflow imports.
+Each call of a campaign is placed through its own :class:`~exotel_provider.placement.PlacementGuard`,
+under its own key prefix in the task's state store (Airflow 3.3's task_state_store): the guard's
+pending mark, Sid and adoption rules apply call by call. A later try reuses every Sid an earlier
+try saved (without asking Exotel again), reports a refusal again without a second request, and lets
+the guard resolve a pending mark or an emptied store before anything is dialled. No Airflow imports.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from exotel_provider.calls.connect_request import ConnectRequest
-from exotel_provider.calls.model import Call
+from exotel_provider.calls.numbers import mask_number
 from exotel_provider.errors import (
     ExotelAPIError,
     ExotelAuthenticationError,
@@ -23,40 +23,20 @@ from exotel_provider.errors import (
     ExotelPaymentRequiredError,
     ExotelRateLimitError,
 )
-from exotel_provider.placement.reconciliation import PlacementAttempt, format_exotel_time
+from exotel_provider.placement.guard import CallSource, GuardPolicy, Log, PlacementGuard
+from exotel_provider.placement.reconciliation import EXOTEL_TIME_ZONE
+from exotel_provider.placement.state_store import PlacementRecord, StateStore
 
-CALL_KEY_PREFIX = "exotel_campaign_call:"
-"""task_state_store key of one campaign call: ``{"pending": sent_at}``, ``{"sid", "placed_at"}`` or
-``{"refused": message}``."""
+CALL_KEY_PREFIX = "exotel_campaign_"
+"""Each call's guard keeps its keys under ``exotel_campaign_<key>_`` (``placed_call_sid``, ...)."""
 CAMPAIGN_STARTED_KEY = "exotel_campaign_started"
-"""task_state_store key set when a campaign first starts placing: only then does a try look up each call."""
+"""Set when a campaign first starts placing: a later try then looks up each call before placing it."""
+REFUSED_SUFFIX = "refused"
+"""``<call prefix>refused``: Exotel's refusal of the call (e.g. 403 DND), reported again by a retry."""
 
 
-class PlacingClient(Protocol):
-    """What placing needs from the hook."""
-
-    def place_call(self, request: ConnectRequest) -> Call: ...
-
-    def reconcile_placement(
-        self,
-        attempt: PlacementAttempt,
-        *,
-        timeout: float,
-        poll_interval: float = ...,
-        exclude: Iterable[str] = ...,
-    ) -> list[Call]: ...
-
-    def display_number(self, number: str | None) -> str: ...
-
-
-class Memory(Protocol):
-    """A task's memory across its retries (``TaskMemory``)."""
-
-    def get(self, key: str) -> Any: ...
-
-    def set(self, key: str, value: Any) -> None: ...
-
-    def delete(self, key: str) -> None: ...
+def call_prefix(key: str) -> str:
+    return f"{CALL_KEY_PREFIX}{key}_"
 
 
 @dataclass(frozen=True)
@@ -78,101 +58,82 @@ class CampaignPlacer:
 
     def __init__(
         self,
-        client: PlacingClient,
-        memory: Memory,
+        client: CallSource,
+        store: StateStore | None,
         *,
-        resuming: bool | None = None,
-        reconcile_timeout: float,
-        poll_interval: float,
+        policy: GuardPolicy,
+        earlier_tries_since: float | None = None,
+        time_zone: Any = EXOTEL_TIME_ZONE,
+        show_number: Callable[[str | None], str] = mask_number,
+        logger: Log | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
-        self.memory = memory
-        self.reconcile_timeout = reconcile_timeout
-        self.poll_interval = poll_interval
+        self.store = store
+        self.policy = policy
+        self.earlier_tries_since = earlier_tries_since
+        self.time_zone = time_zone
+        self.show_number = show_number
+        self.logger = logger
         self._clock = clock
-        self.resuming = bool(memory.get(CAMPAIGN_STARTED_KEY)) if resuming is None else resuming
-        """An earlier try started this campaign: each call is looked up before it is placed."""
+        started = store is not None and bool(store.get(CAMPAIGN_STARTED_KEY))
+        self.resuming = started or earlier_tries_since is not None
+        # The campaign's own mark proves the store is intact: each call's keys tell all. Without it a
+        # later try (an emptied store, or none) has each guard search since the earlier tries began.
+        self._unrecorded_since = None if started else earlier_tries_since
+        """An earlier try may have placed calls: each call is looked up before it is placed."""
 
     def start(self) -> None:
         """Mark the campaign started, so that any later try looks up what this one placed."""
-        if not self.resuming:
-            self.memory.set(CAMPAIGN_STARTED_KEY, True)
+        if self.store is not None and not self.store.get(CAMPAIGN_STARTED_KEY):
+            self.store.set(CAMPAIGN_STARTED_KEY, True)
 
     def recorded(self, key: str) -> Placement | None:
-        """What an earlier try recorded for this call: a Sid or a refusal (None otherwise)."""
-        record = self.memory.get(CALL_KEY_PREFIX + key) if self.resuming else None
-        if not isinstance(record, dict):
+        """What an earlier try saved for this call: its Sid or Exotel's refusal (None otherwise)."""
+        if not self.resuming or self.store is None:
             return None
-        if record.get("sid"):
-            return Placement(key, str(record["sid"]), record.get("placed_at"), resumed=True)
-        if record.get("refused"):
-            return Placement(key, None, error=str(record["refused"]), resumed=True)
-        return None
+        sid = PlacementRecord(self.store, call_prefix(key)).sid()
+        if sid:
+            return Placement(key, sid, resumed=True)
+        refused = self.store.get(call_prefix(key) + REFUSED_SUFFIX)
+        return Placement(key, None, error=str(refused), resumed=True) if refused else None
 
     def place(self, key: str, request: ConnectRequest) -> Placement:
-        """Place the call unless an earlier try did (or may have); raises only when nothing was placed
-        and the whole campaign should stop (bad credentials, no balance, Exotel unreachable, 429)."""
+        """The call's guard decides: reuse, adopt, or dial. Raises only when the whole campaign should
+        stop (bad credentials, no balance, Exotel unreachable) or pause (429); nothing was placed then."""
         earlier = self.recorded(key)
         if earlier is not None:
             return earlier
-        record = self.memory.get(CALL_KEY_PREFIX + key) if self.resuming else None
-        if isinstance(record, dict) and record.get("pending") is not None:
-            attempt = PlacementAttempt(request, float(record["pending"]))
-            found = self._resolve(key, attempt, "An earlier try sent this call's placing request.")
-            if found is not None:
-                return found
-        return self._send(key, request)
-
-    def _send(self, key: str, request: ConnectRequest) -> Placement:
+        guard = self._guard(key)
         sent_at = self._clock()
-        self.memory.set(CALL_KEY_PREFIX + key, {"pending": sent_at})
         try:
-            call = self.client.place_call(request)
+            placement = guard.place(request) if self.resuming else guard.dial(request)
+            if placement is None:  # a lost answer was proven to have placed nothing
+                placement = guard.place(request)
         except ExotelCallOutcomeUnknownError as err:
-            resolved = self._resolve(key, PlacementAttempt(request, sent_at), str(err))
-            return resolved or self._unknown(key, PlacementAttempt(request, sent_at), str(err))
+            return Placement(key, None, error=str(err), unknown=True)
         except ExotelAPIError as err:
-            if isinstance(
-                err, (ExotelRateLimitError, ExotelAuthenticationError, ExotelPaymentRequiredError)
-            ) or (err.status_code >= 500):
-                self.memory.delete(CALL_KEY_PREFIX + key)  # refused before it took effect: no call
+            if _stops_the_campaign(err):
                 raise
-            self.memory.set(CALL_KEY_PREFIX + key, {"refused": str(err)})
+            if self.store is not None:
+                self.store.set(call_prefix(key) + REFUSED_SUFFIX, str(err))
             return Placement(key, None, error=str(err))
-        except Exception:
-            self.memory.delete(CALL_KEY_PREFIX + key)  # ExotelTransportError: never reached Exotel
-            raise
-        return self._record(key, call.sid, sent_at)
+        return Placement(key, placement.call.sid, sent_at)
 
-    def _resolve(self, key: str, attempt: PlacementAttempt, reason: str) -> Placement | None:
-        """The call a lost request placed, if Exotel lists exactly one; None when dialling is safe."""
-        found = self.client.reconcile_placement(
-            attempt, timeout=self.reconcile_timeout, poll_interval=self.poll_interval
-        )
-        if len(found) == 1:
-            return self._record(key, found[0].sid, attempt.sent_at)
-        if not found and self._clock() >= attempt.certainly_listed_by():
-            self.memory.delete(CALL_KEY_PREFIX + key)  # no call can exist: safe to dial
-            return None
-        return self._unknown(key, attempt, reason, several=[call.sid for call in found])
-
-    def _unknown(
-        self, key: str, attempt: PlacementAttempt, reason: str, several: list[str] | None = None
-    ) -> Placement:
-        number = self.client.display_number(attempt.request.from_number)
-        since = format_exotel_time(attempt.sent_at)
-        if several:
-            detail = f"several calls from {number} since {since} could be it ({', '.join(several)})"
-        else:
-            detail = f"Exotel lists no call from {number} since {since} yet (it lists calls once ended)"
-        return Placement(
-            key,
-            None,
-            error=f"{reason} The call may have been placed: {detail}; not calling again.",
-            unknown=True,
+    def _guard(self, key: str) -> PlacementGuard:
+        return PlacementGuard(
+            self.store,
+            self.client,
+            key_prefix=call_prefix(key),
+            policy=self.policy,
+            time_zone=self.time_zone,
+            earlier_tries_since=self._unrecorded_since,
+            show_number=self.show_number,
+            logger=self.logger,
         )
 
-    def _record(self, key: str, sid: str, placed_at: float) -> Placement:
-        self.memory.set(CALL_KEY_PREFIX + key, {"sid": sid, "placed_at": placed_at})
-        return Placement(key, sid, placed_at)
+
+def _stops_the_campaign(error: ExotelAPIError) -> bool:
+    """Errors about the account or Exotel itself, not about one call: no call was placed."""
+    account_level = (ExotelRateLimitError, ExotelAuthenticationError, ExotelPaymentRequiredError)
+    return isinstance(error, account_level) or error.status_code >= 500

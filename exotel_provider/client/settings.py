@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
 from exotel_provider.errors import ExotelConfigurationError
 
@@ -22,6 +23,8 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_REQUESTS_PER_MINUTE = 150
 """Our own request budget per account: safely under Exotel's limit of 200 requests per minute."""
 EXOTEL_REQUESTS_PER_MINUTE_LIMIT = 200
+DEFAULT_TIME_ZONE = "Asia/Kolkata"
+"""The zone Exotel shows timestamps in to Indian accounts (EXOTEL_API.md: unconfirmed)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class ExotelSettings:
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
     mask_phone_numbers: bool = True
+    time_zone: str = DEFAULT_TIME_ZONE
+    """IANA zone of Exotel's timestamps (``DateCreated`` ...) for this account."""
 
     def __post_init__(self) -> None:
         for name, value in (
@@ -93,7 +98,7 @@ class ExotelSettings:
     ) -> ExotelSettings:
         """Read the connection contract: login = API key, password = API token, extra.account_sid,
         extra.region (singapore|mumbai), optional host override, extra.caller_id, extra.timeout,
-        extra.requests_per_minute, extra.mask_phone_numbers."""
+        extra.requests_per_minute, extra.mask_phone_numbers, extra.timezone."""
         extra = dict(extra or {})
         region = str(extra.get("region") or DEFAULT_REGION).strip().lower()
         if region not in REGION_HOSTS:
@@ -112,6 +117,7 @@ class ExotelSettings:
             timeout=_positive_number(extra.get("timeout"), "timeout", DEFAULT_TIMEOUT_SECONDS),
             requests_per_minute=_request_budget(extra.get("requests_per_minute"), base_url),
             mask_phone_numbers=_boolean(extra.get("mask_phone_numbers"), default=True),
+            time_zone=_time_zone(extra.get("timezone")),
         )
 
 
@@ -200,3 +206,18 @@ def _boolean(value: Any, *, default: bool) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() not in {"false", "0", "no", "off"}
+
+
+def _time_zone(value: Any) -> str:
+    """An IANA zone name (default India time); a clear error for anything else."""
+    name = str(value).strip() if value is not None else ""
+    if not name:
+        return DEFAULT_TIME_ZONE
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        raise ExotelConfigurationError(
+            f"extra.timezone {name!r} is not an IANA time zone name; use e.g. 'Asia/Kolkata' "
+            "(the default, India time) or 'UTC': the zone Exotel gives DateCreated in."
+        ) from None
+    return name

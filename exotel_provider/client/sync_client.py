@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import requests
@@ -27,6 +28,20 @@ from exotel_provider.client.retry_policy import (
 from exotel_provider.client.settings import ExotelSettings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AccessCheck:
+    """What a successful access check saw of Exotel's clock."""
+
+    answered_at: float
+    """Our clock when the answer came (epoch seconds)."""
+    server_date: str | None
+    """The answer's HTTP ``Date`` header (Exotel's clock, GMT), if any."""
+    newest_call_time: str | None
+    """The newest listed call's ``DateUpdated`` (Exotel's clock, in the account's zone), if any."""
+
+
 _log_retry = retry_logger(log)
 T = TypeVar("T")
 
@@ -85,8 +100,7 @@ class ExotelClient:
         call = api_requests.parse_placed_call(
             self.settings, status_code=response.status_code, body=response.content
         )
-        log.info("Exotel: placed call %s (status %s)", call.sid, call.raw_status)
-        return call
+        return call  # logged by the caller once the Sid is safe (placement's guard saves it first)
 
     def get_call(self, call_sid: str, *, details: bool = False) -> Call:
         """GET one call's details (``details=True`` adds legs and conversation duration)."""
@@ -145,9 +159,21 @@ class ExotelClient:
                     found[call.sid] = call
         return found
 
-    def check_access(self) -> None:
-        """Make the cheapest authenticated request: raises the mapped error if access fails."""
-        self.list_calls(page_size=1)
+    def check_access(self) -> AccessCheck:
+        """Make the cheapest authenticated request: raises the mapped error if access fails.
+
+        Returns Exotel's clock as its answer gives it (the ``Date`` header, the newest call's
+        ``DateUpdated``) for comparing with ours.
+        """
+        api_request = api_requests.listing_request(
+            self.settings, json=self._json, page_size=1, sort_by="DateCreated:desc"
+        )
+        response = self._retrying(is_retryable_read_error, lambda: self._send(api_request))
+        page = parse_call_page(response.content)
+        newest = page.calls[0].date_updated or page.calls[0].date_created if page.calls else None
+        return AccessCheck(
+            answered_at=time.time(), server_date=response.headers.get("Date"), newest_call_time=newest
+        )
 
     # --- transport -------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING
 from exotel_provider.errors import ExotelConfigurationError, ExotelRateLimitError, ExotelValidationError
 from exotel_provider.hooks.exotel import ExotelHook
 from exotel_provider.operators.exotel import DEFAULT_DEFERRED_WAIT_SECONDS, DEFAULT_RECONCILE_TIMEOUT
+from exotel_provider.placement.guard import GuardPolicy
 from exotel_provider.placement.task_memory import TaskMemory
 from exotel_provider.task_errors import InvalidCallRequest, InvalidExotelConnection
 
@@ -151,17 +152,29 @@ class ExotelCampaignOperator(BaseOperator):
 
     def _placer(self, context: Context) -> CampaignPlacer:
         """The one seam through which every call of the campaign is placed (the never-call-twice guard)."""
+        from zoneinfo import ZoneInfo
+
+        from exotel_provider.operators.exotel import earlier_tries_since
+
         memory = TaskMemory(context)
         if not memory.available:
             self.log.warning(
                 "This Airflow has no task_state_store (added in Airflow 3.3): a retry of this campaign "
-                "cannot know which calls an earlier try placed. Give it retries=0 here."
+                "cannot know which calls an earlier try placed, and fails safe for each of them. Give it "
+                "retries=0 here."
             )
+        try:
+            time_zone = ZoneInfo(self.hook.settings.time_zone)
+        except ExotelConfigurationError as err:
+            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
         return CampaignPlacer(
             self.hook,
-            memory,
-            reconcile_timeout=self.reconcile_timeout,
-            poll_interval=self.poll_interval,
+            memory if memory.available else None,
+            policy=GuardPolicy(reconcile_timeout=self.reconcile_timeout, poll_interval=self.poll_interval),
+            earlier_tries_since=earlier_tries_since(context),
+            time_zone=time_zone,
+            show_number=self.hook.display_number,
+            logger=self.log,
         )
 
     def _place_all(self, entries: list[CampaignEntry], placer: CampaignPlacer) -> list[Placement]:

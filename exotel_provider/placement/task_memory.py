@@ -1,23 +1,34 @@
 """Small values a task instance remembers across its own retries (Airflow 3.3's task_state_store).
 
-On Airflow 3.1 and 3.2 there is no such store: :class:`TaskMemory` then remembers nothing and says
-so once in the task log, and a retry cannot know what an earlier try did.
+On Airflow 3.1 and 3.2 there is no such store: :class:`TaskMemory` then remembers nothing
+(``available`` is False), and a retry cannot know what an earlier try did.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 log = logging.getLogger(__name__)
 
+NEVER_EXPIRE = timedelta.max
+"""Airflow's ``airflow.sdk.NEVER_EXPIRE`` (the same object): a key kept whatever
+``[state_store] default_retention_days`` says."""
+
 
 class TaskMemory:
-    """A key/value memory scoped to one task instance, surviving its retries when Airflow allows."""
+    """A key/value memory scoped to one task instance, surviving its retries when Airflow allows.
+
+    Satisfies :class:`~exotel_provider.placement.state_store.StateStore`. Keys are written never
+    to expire where the store takes a ``retention`` (Airflow 3.3's does).
+    """
 
     def __init__(self, context: Mapping[str, Any]) -> None:
         self._store = context.get("task_state_store")
+        self._takes_retention = _takes_retention(self._store)
 
     @property
     def available(self) -> bool:
@@ -31,7 +42,10 @@ class TaskMemory:
     def set(self, key: str, value: Any) -> None:
         if self._store is None:
             return
-        self._store.set(key, value)
+        if self._takes_retention:
+            self._store.set(key, value, retention=NEVER_EXPIRE)
+        else:
+            self._store.set(key, value)
 
     def delete(self, key: str) -> None:
         """Forget ``key`` (a no-op when absent or when there is no store)."""
@@ -42,3 +56,14 @@ class TaskMemory:
             delete(key)
         else:
             self._store.set(key, None)
+
+
+def _takes_retention(store: Any) -> bool:
+    setter = getattr(store, "set", None)
+    if setter is None:
+        return False
+    try:
+        parameters = inspect.signature(setter).parameters
+    except (TypeError, ValueError):
+        return False
+    return "retention" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())

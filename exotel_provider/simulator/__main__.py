@@ -8,6 +8,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
+from exotel_provider.simulator.clock import DEFAULT_TIME_ZONE
 from exotel_provider.simulator.scripts import CallScript, Outcome
 from exotel_provider.simulator.state import (
     DEFAULT_ACCOUNT_SID,
@@ -26,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--time-scale", type=float, default=60.0, help="simulated seconds per real second (0 freezes time)"
     )
+    parser.add_argument(
+        "--time-zone",
+        default=DEFAULT_TIME_ZONE,
+        help="IANA zone of the timestamps it gives (DateCreated ...); default Asia/Kolkata",
+    )
     parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
     parser.add_argument("--api-key", default=DEFAULT_API_KEY)
     parser.add_argument("--api-token", default=DEFAULT_API_TOKEN)
@@ -33,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate-limit",
         type=int,
         default=DEFAULT_RATE_LIMIT_PER_MINUTE,
-        help="requests per simulated minute; 0 disables the limit",
+        help="requests per real minute (wall clock, at any time scale); 0 disables the limit",
     )
     parser.add_argument(
         "--script",
@@ -70,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         api_key=args.api_key,
         api_token=args.api_token,
         rate_limit_per_minute=args.rate_limit or None,
+        time_zone=args.time_zone,
     )
     for number, script in scripts:
         simulator.script(number, script)

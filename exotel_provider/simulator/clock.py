@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-INDIA_TIME = ZoneInfo("Asia/Kolkata")
+DEFAULT_TIME_ZONE = "Asia/Kolkata"
+INDIA_TIME = ZoneInfo(DEFAULT_TIME_ZONE)
 EXOTEL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -19,9 +20,14 @@ class SimulatedClock:
     that only :meth:`advance` moves it (deterministic tests).
     """
 
-    def __init__(self, time_scale: float = 1.0, *, start: float | None = None) -> None:
+    def __init__(
+        self, time_scale: float = 1.0, *, start: float | None = None, time_zone: str = DEFAULT_TIME_ZONE
+    ) -> None:
         if time_scale < 0:
             raise ValueError(f"time_scale must be >= 0, got {time_scale}")
+        self.time_zone_name = time_zone
+        self.time_zone: tzinfo = ZoneInfo(time_zone)
+        """The zone of the timestamps the simulator gives (``DateCreated`` ...): India time by default."""
         self._time_scale = float(time_scale)
         self._start = time.time() if start is None else float(start)
         self._real_start = time.monotonic()
@@ -38,6 +44,12 @@ class SimulatedClock:
             elapsed = time.monotonic() - self._real_start
             return self._start + elapsed * self._time_scale + self._skipped
 
+    def wall_seconds(self) -> float:
+        """Real seconds elapsed (whatever the time scale) plus every ``advance()``: the clock of
+        wall-clock rules such as Exotel's rate limit, which a test may still step with ``advance``."""
+        with self._lock:
+            return time.monotonic() - self._real_start + self._skipped
+
     def advance(self, seconds: float) -> float:
         """Jump forward by ``seconds`` simulated seconds; returns the new simulated time."""
         if seconds < 0:
@@ -53,15 +65,16 @@ class SimulatedClock:
         return simulated_seconds / self._time_scale
 
 
-def format_exotel_time(epoch_seconds: float) -> str:
-    """Exotel's ``YYYY-MM-DD HH:mm:ss`` in India time, without a zone (as Indian accounts see it)."""
-    return datetime.fromtimestamp(int(epoch_seconds), INDIA_TIME).strftime(EXOTEL_TIME_FORMAT)
+def format_exotel_time(epoch_seconds: float, time_zone: tzinfo = INDIA_TIME) -> str:
+    """Exotel's ``YYYY-MM-DD HH:mm:ss`` without a zone, in ``time_zone`` (India time by default,
+    as Indian accounts see it)."""
+    return datetime.fromtimestamp(int(epoch_seconds), time_zone).strftime(EXOTEL_TIME_FORMAT)
 
 
-def parse_exotel_time(text: str) -> float:
+def parse_exotel_time(text: str, time_zone: tzinfo = INDIA_TIME) -> float:
     """Inverse of :func:`format_exotel_time`; raises ValueError for any other shape."""
     naive = datetime.strptime(text.strip(), EXOTEL_TIME_FORMAT)
-    return naive.replace(tzinfo=INDIA_TIME).timestamp()
+    return naive.replace(tzinfo=time_zone).timestamp()
 
 
 class CompressedClock:

@@ -15,7 +15,9 @@ from exotel_provider.simulator.scripts import CallScript
 from exotel_provider.watching.registry import use_clock
 from tools import reminders_db
 
-pytestmark = pytest.mark.exotel_simulator(time_scale=600)
+pytestmark = pytest.mark.exotel_simulator(
+    time_scale=600, rate_limit_per_minute=6000
+)  # scaled with the budget
 
 DAY = "2026-08-03"
 TEN_AM_INDIA = pendulum.datetime(2026, 8, 3, 10, tz="Asia/Kolkata")
@@ -131,7 +133,7 @@ def test_without_the_reminders_connection_the_run_is_red_and_says_how_to_create_
     assert "airflow connections add exotel_reminders_db" in printed.out + printed.err
 
 
-@pytest.mark.exotel_simulator(time_scale=120, rate_limit_per_minute=1000)  # 24 h of simulated time is 12 min
+@pytest.mark.exotel_simulator(time_scale=120, rate_limit_per_minute=6000)  # 24 h of simulated time is 12 min
 def test_a_day_of_1500_reminders_passes_above_the_mapping_ceiling(exotel_simulator, reminders):
     sim = exotel_simulator
     reminders_db.seed(reminders, reminders_db.generated_reminders(DAY, 1500))

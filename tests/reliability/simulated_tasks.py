@@ -84,3 +84,34 @@ def connection_env(monkeypatch: pytest.MonkeyPatch, simulator: Any, **extra: Any
     connection = simulator.connection()
     connection["extra"].update(extra)
     monkeypatch.setenv("AIRFLOW_CONN_EXOTEL_DEFAULT", json.dumps(connection))
+
+
+def guard_on_simulator_clock(monkeypatch: pytest.MonkeyPatch, simulator: Any) -> None:
+    """The placement guard reads the simulator's clock (and sleeps for real): send times, windows
+    and deadlines are then in Exotel's time, as they are against the real Exotel."""
+    import time
+
+    from exotel_provider.placement import guard
+
+    monkeypatch.setattr(guard, "DEFAULT_CLOCK", guard.FunctionClock(simulator.now, time.sleep))
+
+
+class WorkerDied(Exception):
+    """The worker process vanished (here: raised right after the call-placing request returned)."""
+
+
+def die_once_before_the_sid_is_saved(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The worker vanishes once, after Exotel answered and before the Sid reached the state store."""
+    from exotel_provider.placement.guard import PlacementGuard
+
+    original = PlacementGuard._save
+    deaths: list[str] = []
+
+    def die_once(self, call):
+        if not deaths:
+            deaths.append(call.sid)
+            raise WorkerDied("worker lost right after Exotel answered")
+        original(self, call)
+
+    monkeypatch.setattr(PlacementGuard, "_save", die_once)
+    return deaths
