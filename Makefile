@@ -20,13 +20,13 @@ $(VENV)/.installed: pyproject.toml
 	@echo "Installing Airflow $(AIRFLOW_VERSION) and the provider into $(VENV) (a minute or two)"
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	@$(VENV)/bin/python -m pip install $(PIP_QUIET) --upgrade pip
-	@$(VENV)/bin/python -m pip install $(PIP_QUIET) "apache-airflow==$(AIRFLOW_VERSION)" -e ".[simulator,test]"
+	@$(VENV)/bin/python -m pip install $(PIP_QUIET) "apache-airflow==$(AIRFLOW_VERSION)" -e ".[simulator,test,examples]"
 	@touch $@
 
 $(FLOOR_VENV)/.installed: pyproject.toml
 	test -x $(FLOOR_VENV)/bin/python || $(PYTHON) -m venv $(FLOOR_VENV)
 	$(FLOOR_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(FLOOR_VENV)/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_FLOOR_VERSION)" -e ".[simulator,test]"
+	$(FLOOR_VENV)/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_FLOOR_VERSION)" -e ".[simulator,test,examples]"
 	touch $@
 
 setup: $(VENV)/.installed
@@ -35,7 +35,7 @@ setup-floor: $(FLOOR_VENV)/.installed
 # The end-to-end layer drives Debian's Chromium with Playwright (never a downloaded browser).
 CHROMIUM ?= /usr/bin/chromium
 $(VENV)/.e2e-installed: $(VENV)/.installed
-	$(VENV)/bin/python -m pip install --quiet -e ".[simulator,test,e2e]"
+	$(VENV)/bin/python -m pip install --quiet -e ".[simulator,test,examples,e2e]"
 	touch $@
 
 setup-e2e: $(VENV)/.e2e-installed

@@ -1,0 +1,139 @@
+"""Placing a campaign's calls so that nobody is called twice, whatever happens to the worker.
+
+Each call of a campaign is placed through its own :class:`~exotel_provider.placement.PlacementGuard`,
+under its own key prefix in the task's state store (Airflow 3.3's task_state_store): the guard's
+pending mark, Sid and adoption rules apply call by call. A later try reuses every Sid an earlier
+try saved (without asking Exotel again), reports a refusal again without a second request, and lets
+the guard resolve a pending mark or an emptied store before anything is dialled. No Airflow imports.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from exotel_provider.calls.connect_request import ConnectRequest
+from exotel_provider.calls.numbers import mask_number
+from exotel_provider.errors import (
+    ExotelAPIError,
+    ExotelAuthenticationError,
+    ExotelCallOutcomeUnknownError,
+    ExotelPaymentRequiredError,
+    ExotelRateLimitError,
+)
+from exotel_provider.placement.guard import CallSource, GuardPolicy, Log, PlacementGuard
+from exotel_provider.placement.reconciliation import EXOTEL_TIME_ZONE
+from exotel_provider.placement.state_store import PlacementRecord, StateStore
+
+CALL_KEY_PREFIX = "exotel_campaign_"
+"""Each call's guard keeps its keys under ``exotel_campaign_<key>_`` (``placed_call_sid``, ...)."""
+CAMPAIGN_STARTED_KEY = "exotel_campaign_started"
+"""Set when a campaign first starts placing: a later try then looks up each call before placing it."""
+REFUSED_SUFFIX = "refused"
+"""``<call prefix>refused``: Exotel's refusal of the call (e.g. 403 DND), reported again by a retry."""
+
+
+def call_prefix(key: str) -> str:
+    return f"{CALL_KEY_PREFIX}{key}_"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What came of one campaign call: its Sid, or why there is none."""
+
+    key: str
+    sid: str | None
+    placed_at: float | None = None
+    error: str | None = None
+    unknown: bool = False
+    """A call may exist but its Sid is not known: never dialled again, reported as unknown."""
+    resumed: bool = False
+    """An earlier try of the task placed (or was refused) this call."""
+
+
+class CampaignPlacer:
+    """Places each call of a campaign at most once across the retries of its task."""
+
+    def __init__(
+        self,
+        client: CallSource,
+        store: StateStore | None,
+        *,
+        policy: GuardPolicy,
+        earlier_tries_since: float | None = None,
+        time_zone: Any = EXOTEL_TIME_ZONE,
+        show_number: Callable[[str | None], str] = mask_number,
+        logger: Log | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.policy = policy
+        self.earlier_tries_since = earlier_tries_since
+        self.time_zone = time_zone
+        self.show_number = show_number
+        self.logger = logger
+        self._clock = clock
+        started = store is not None and bool(store.get(CAMPAIGN_STARTED_KEY))
+        self.resuming = started or earlier_tries_since is not None
+        # The campaign's own mark proves the store is intact: each call's keys tell all. Without it a
+        # later try (an emptied store, or none) has each guard search since the earlier tries began.
+        self._unrecorded_since = None if started else earlier_tries_since
+        """An earlier try may have placed calls: each call is looked up before it is placed."""
+
+    def start(self) -> None:
+        """Mark the campaign started, so that any later try looks up what this one placed."""
+        if self.store is not None and not self.store.get(CAMPAIGN_STARTED_KEY):
+            self.store.set(CAMPAIGN_STARTED_KEY, True)
+
+    def recorded(self, key: str) -> Placement | None:
+        """What an earlier try saved for this call: its Sid or Exotel's refusal (None otherwise)."""
+        if not self.resuming or self.store is None:
+            return None
+        sid = PlacementRecord(self.store, call_prefix(key)).sid()
+        if sid:
+            return Placement(key, sid, resumed=True)
+        refused = self.store.get(call_prefix(key) + REFUSED_SUFFIX)
+        return Placement(key, None, error=str(refused), resumed=True) if refused else None
+
+    def place(self, key: str, request: ConnectRequest) -> Placement:
+        """The call's guard decides: reuse, adopt, or dial. Raises only when the whole campaign should
+        stop (bad credentials, no balance, Exotel unreachable) or pause (429); nothing was placed then."""
+        earlier = self.recorded(key)
+        if earlier is not None:
+            return earlier
+        guard = self._guard(key)
+        sent_at = self._clock()
+        try:
+            placement = guard.place(request) if self.resuming else guard.dial(request)
+            if placement is None:  # a lost answer was proven to have placed nothing
+                placement = guard.place(request)
+        except ExotelCallOutcomeUnknownError as err:
+            return Placement(key, None, error=str(err), unknown=True)
+        except ExotelAPIError as err:
+            if _stops_the_campaign(err):
+                raise
+            if self.store is not None:
+                self.store.set(call_prefix(key) + REFUSED_SUFFIX, str(err))
+            return Placement(key, None, error=str(err))
+        return Placement(key, placement.call.sid, sent_at)
+
+    def _guard(self, key: str) -> PlacementGuard:
+        return PlacementGuard(
+            self.store,
+            self.client,
+            key_prefix=call_prefix(key),
+            policy=self.policy,
+            time_zone=self.time_zone,
+            earlier_tries_since=self._unrecorded_since,
+            show_number=self.show_number,
+            logger=self.logger,
+        )
+
+
+def _stops_the_campaign(error: ExotelAPIError) -> bool:
+    """Errors about the account or Exotel itself, not about one call: no call was placed."""
+    account_level = (ExotelRateLimitError, ExotelAuthenticationError, ExotelPaymentRequiredError)
+    return isinstance(error, account_level) or error.status_code >= 500
