@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from exotel_provider.simulator.clock import CompressedClock
 from exotel_provider.simulator.server import ExotelSimulator
-from exotel_provider.watching.registry import use_clock
+from tests.support.clock import VirtualClock, watchers_on
 from tests.support.task_doubles import DictStateStore, RecordingTaskInstance
 
 try:
@@ -60,7 +59,7 @@ def run_trigger(trigger: Any, simulator: ExotelSimulator) -> dict[str, Any]:
         return dict(events[0].payload)
 
     scale = simulator.state.clock.time_scale or 1.0
-    with use_clock(CompressedClock(scale, start=simulator.now())):
+    with watchers_on(VirtualClock(scale, start=simulator.now())):
         return asyncio.run(first_event())
 
 

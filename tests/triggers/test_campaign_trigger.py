@@ -7,9 +7,8 @@ import time
 
 import pytest
 
-from exotel_provider.simulator.clock import CompressedClock
 from exotel_provider.triggers.campaign import ExotelCampaignTrigger
-from exotel_provider.watching.registry import use_clock
+from tests.support.clock import VirtualClock, watchers_on
 from tests.support.trigger_helpers import number, place_calls
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=600)
@@ -30,7 +29,7 @@ async def test_one_event_carries_every_final_call_and_why_the_others_are_not(exo
     trigger = ExotelCampaignTrigger(
         [*sids, "no-such-sid"], deadline=time.time() + 3600 * 24, poll_interval=5, time_limit=60
     )
-    with use_clock(CompressedClock(600, start=sim.now())):
+    with watchers_on(VirtualClock(600, start=sim.now())):
         events = [event async for event in trigger.run()]
 
     [event] = events
