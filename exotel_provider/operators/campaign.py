@@ -58,7 +58,8 @@ class ExotelCampaignOperator(BaseOperator):
     :param watching_reserve: requests a minute left to watching (default 5 % of the budget).
     :param poll_interval: seconds between checks of a call while it may change.
     :param pricing_grace_seconds: how long after a call ended to wait for its price.
-    :param wait_timeout: give up waiting after this many seconds (default a day).
+    :param wait_timeout: give up waiting after this many seconds (default: the one default wait
+        timeout, 6 hours, ``DEFAULT_WAIT_TIMEOUT_SECONDS``).
     :param reconcile_timeout: how long to look for a call whose placing answer was lost.
     """
 

@@ -128,7 +128,10 @@ def test_a_call_whose_answer_died_with_the_worker_is_found_and_adopted(campaign_
     assert PlacementRecord(store, call_prefix("R3")).pending() is not None
     lost_sid = sim.placed_calls(number(3))[0].sid
 
-    retry = campaign(calls, time_limit=60, time_out=30, poll_interval=60, reconcile_timeout=36000)
+    # The search ran the simulator's clock 10 h ahead of ours: the wait's deadline must allow for it.
+    retry = campaign(
+        calls, time_limit=60, time_out=30, poll_interval=60, reconcile_timeout=36000, wait_timeout=86400
+    )
     outcomes = run_try(retry, context(store, 2), sim)
 
     assert len(sim.placed_calls(number(3))) == 1
