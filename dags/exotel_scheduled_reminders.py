@@ -29,8 +29,8 @@ import pendulum
 from airflow.providers.standard.sensors.date_time import DateTimeSensor
 from airflow.sdk import DAG, Param, task
 
-from exotel_provider.calls import TERMINAL_STATUSES
-from exotel_provider.campaigns import REDIAL_STATUSES
+from exotel_provider.calls import DEFAULT_POLL_INTERVAL_SECONDS, TERMINAL_STATUSES
+from exotel_provider.campaigns import needs_redial
 from exotel_provider.operators.exotel import ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 
@@ -39,7 +39,7 @@ REMINDERS_CSV = Path(__file__).parent / "data" / "due_reminders.csv"
 EXOPHONE = "08047112345"
 MAX_CALLS_IN_FLIGHT = 20
 """20 calls checked every 30 s is ~40 status requests a minute, well inside Exotel's 200."""
-POLL_SECONDS = float(os.environ.get("EXOTEL_POLL_SECONDS", "30"))
+POLL_SECONDS = float(os.environ.get("EXOTEL_POLL_SECONDS", DEFAULT_POLL_INTERVAL_SECONDS))
 """How often a call's status is checked (the local demo and the tests use a few seconds)."""
 
 
@@ -132,11 +132,11 @@ with DAG(
         reminders: list[dict[str, str]], finals: list[dict[str, Any]], params: dict[str, Any], ti: Any = None
     ) -> list[dict[str, str]]:
         """The reminders whose call was busy or not answered; pushes ``redial_at``, when to call again."""
-        status_by_sid = {call["Sid"]: call["Status"] for call in finals or []}
+        call_by_sid = {call["Sid"]: call for call in finals or []}
         again = [
             reminder
             for reminder, sid in placed_attempts(ti, "call", reminders or [])
-            if status_by_sid.get(sid) in REDIAL_STATUSES
+            if sid in call_by_sid and needs_redial(call_by_sid[sid])
         ]
         delay = datetime.timedelta(minutes=float(params["redial_after_minutes"]) if again else 0)
         ti.xcom_push(key="redial_at", value=(pendulum.now("UTC") + delay).isoformat())

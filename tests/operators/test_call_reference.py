@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.support.task_doubles import DictStateStore, RecordingTaskInstance
 
 from exotel_provider.calls import TERMINAL_STATUSES, with_reference
 from exotel_provider.operators.exotel import ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.task_errors import CallNotSuccessful
+from tests.support.task_doubles import DictStateStore, RecordingTaskInstance
 
 FROZEN_CLOCK = pytest.mark.exotel_simulator(time_scale=0)
 CUSTOMER = "+919876543210"
