@@ -29,6 +29,7 @@ import pendulum
 from airflow.providers.standard.sensors.date_time import DateTimeSensor
 from airflow.sdk import DAG, Param, task
 
+from exotel_provider.call_lifecycle import CALL_SID_KEY
 from exotel_provider.calls import DEFAULT_POLL_INTERVAL_SECONDS, TERMINAL_STATUSES
 from exotel_provider.campaigns import needs_redial
 from exotel_provider.operators.exotel import ExotelConnectOperator
@@ -61,7 +62,7 @@ def call_arguments(reminder: dict[str, str]) -> dict[str, Any]:
 def placed_attempts(ti: Any, task_id: str, reminders: list[dict[str, str]]) -> list[tuple[dict, str | None]]:
     """Each reminder with the Sid its mapped ``task_id`` placed (None if the call was refused)."""
     return [
-        (reminder, ti.xcom_pull(task_ids=task_id, key="call_sid", map_indexes=index))
+        (reminder, ti.xcom_pull(task_ids=task_id, key=CALL_SID_KEY, map_indexes=index))
         for index, reminder in enumerate(reminders)
     ]
 

@@ -1,6 +1,7 @@
 """What an Airflow task does with one call, shared by the operator and the sensor.
 
-The steps (as in the Databricks provider's lifecycle helper): push the Sid once the call exists
+The steps (as in the Databricks provider's lifecycle helper): submit the call through the
+never-call-twice guard (:func:`guard_for_task`, :func:`submit`), push the Sid once it exists
 (:func:`push_sid`), wait in the worker or defer to :class:`~exotel_provider.triggers.exotel.ExotelCallTrigger`
 (:func:`defer_until_final`), resume from its event (:func:`resume_from_event`), and finish
 (:func:`finish`): the final details to XCom, or :class:`CallNotSuccessful`. The XCom keys are here,
@@ -19,11 +20,16 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from exotel_provider.calls.progress import Assessment, is_successful
 from exotel_provider.calls.reference import REFERENCE_KEY, rendered_reference, with_reference
-from exotel_provider.errors import ExotelConfigurationError, ExotelError
-from exotel_provider.task_errors import CallNotSuccessful, InvalidExotelConnection
+from exotel_provider.errors import ExotelCallOutcomeUnknownError, ExotelConfigurationError, ExotelError
+from exotel_provider.task_errors import CallNotSuccessful, CallOutcomeUnknown, InvalidExotelConnection
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
+
+    from exotel_provider.calls.connect_request import ConnectRequest
+    from exotel_provider.calls.model import Call
+    from exotel_provider.hooks.exotel import ExotelHook
+    from exotel_provider.placement.guard import GuardPolicy, PlacementGuard
 
 CALL_SID_KEY = "call_sid"
 """XCom key of the placed call's Sid (also the operator's return value)."""
@@ -33,6 +39,54 @@ RETURN_VALUE_KEY = "return_value"
 """Airflow's XCom key for a task's return value."""
 REFERENCE_XCOM_KEY = REFERENCE_KEY
 """XCom key of the user's own reference for the call (the same name as its field in the details)."""
+
+
+def earlier_tries_since(context: Mapping[str, Any]) -> float | None:
+    """On a later try (a retry or a clear), the earliest an earlier try can have sent a request: the
+    DAG run's start. None on a first try."""
+    ti = context.get("ti")
+    if int(getattr(ti, "try_number", 1) or 1) <= 1:
+        return None
+    dag_run = context.get("dag_run")
+    started = getattr(dag_run, "start_date", None) or getattr(ti, "start_date", None)
+    return started.timestamp() if started is not None else time.time()
+
+
+def guard_for_task(
+    context: Mapping[str, Any], hook: ExotelHook, policy: GuardPolicy, *, exotel_conn_id: str, log: Any
+) -> PlacementGuard:
+    """The never-call-twice guard for this task instance's one call, its try begun."""
+    from exotel_provider.placement.guard import PlacementGuard
+    from exotel_provider.placement.task_memory import TaskMemory
+
+    memory = TaskMemory(context)
+    with connection_errors(exotel_conn_id):
+        time_zone = hook.time_zone
+    if not memory.available:
+        log.warning(
+            "This Airflow has no task_state_store (added in Airflow 3.3): a retry cannot know "
+            "whether an earlier try placed the call, so it dials only once no call from an earlier "
+            "try can be unlisted, and otherwise fails safe. Prefer retries=0 on call-placing tasks here."
+        )
+    guard = PlacementGuard(
+        memory if memory.available else None,
+        hook,
+        policy=policy,
+        time_zone=time_zone,
+        earlier_tries_since=earlier_tries_since(context),
+        show_number=hook.display_number,
+        logger=log,
+    )
+    guard.begin()
+    return guard
+
+
+def submit(guard: PlacementGuard, request: ConnectRequest) -> Call:
+    """Place the call through the guard; an unknown outcome fails the task without retry."""
+    try:
+        return guard.place(request).call
+    except ExotelCallOutcomeUnknownError as err:
+        raise CallOutcomeUnknown(str(err), candidate_sids=err.candidate_sids) from None
 
 
 @contextmanager

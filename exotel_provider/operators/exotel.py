@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -16,12 +15,13 @@ from exotel_provider.call_lifecycle import (
     connection_errors,
     defer_until_final,
     finish,
+    guard_for_task,
     push_sid,
     resume_from_event,
     sid_in_event,
+    submit,
 )
 from exotel_provider.calls.durations import optional_positive_seconds, positive_seconds
-from exotel_provider.calls.model import Call
 from exotel_provider.calls.progress import (
     DEFAULT_POLL_INTERVAL_SECONDS,
     DEFAULT_PRICING_GRACE_SECONDS,
@@ -29,7 +29,6 @@ from exotel_provider.calls.progress import (
 )
 from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, coerce_statuses
 from exotel_provider.errors import (
-    ExotelCallOutcomeUnknownError,
     ExotelError,
     ExotelValidationError,
     ExotelWaitTimeout,
@@ -38,8 +37,7 @@ from exotel_provider.errors import (
 from exotel_provider.hooks.exotel import ExotelHook
 from exotel_provider.placement.guard import UNKNOWN_OUTCOME_POLICIES
 from exotel_provider.placement.state_store import DEFAULT_KEY_PREFIX, PlacementRecord
-from exotel_provider.placement.task_memory import TaskMemory
-from exotel_provider.task_errors import CallOutcomeUnknown, InvalidCallRequest
+from exotel_provider.task_errors import InvalidCallRequest
 
 if TYPE_CHECKING:
     from exotel_provider.calls.connect_request import ConnectRequest
@@ -212,7 +210,7 @@ class ExotelConnectOperator(BaseOperator):
     def execute(self, context: Context) -> str:
         guard = self.placement_guard(context)
         request = self.build_request()
-        call = self._place(guard, request)
+        call = submit(guard, request)
         push_sid(context["ti"], call.sid, self.reference)
         if not self.wait_for_completion:
             return call.sid
@@ -257,40 +255,15 @@ class ExotelConnectOperator(BaseOperator):
 
     def placement_guard(self, context: Context) -> PlacementGuard:
         """The never-call-twice guard for this task instance's one call (its try has begun)."""
-        from exotel_provider.placement.guard import GuardPolicy, PlacementGuard
+        from exotel_provider.placement.guard import GuardPolicy
 
-        memory = TaskMemory(context)
-        with connection_errors(self.exotel_conn_id):
-            time_zone = self.hook.time_zone
-        if not memory.available:
-            self.log.warning(
-                "This Airflow has no task_state_store (added in Airflow 3.3): a retry cannot know "
-                "whether an earlier try placed the call, so it dials only once no call from an earlier "
-                "try can be unlisted, and otherwise fails safe. Prefer retries=0 on call-placing tasks here."
-            )
-        guard = PlacementGuard(
-            memory if memory.available else None,
-            self.hook,
-            policy=GuardPolicy(
-                unknown_outcome=self.unknown_outcome,
-                reconcile_timeout=self.reconcile_timeout,
-                poll_interval=self.poll_interval,
-                redial_on_retry=self.redial_on_retry,
-            ),
-            time_zone=time_zone,
-            earlier_tries_since=earlier_tries_since(context),
-            show_number=self.hook.display_number,
-            logger=self.log,
+        policy = GuardPolicy(
+            unknown_outcome=self.unknown_outcome,
+            reconcile_timeout=self.reconcile_timeout,
+            poll_interval=self.poll_interval,
+            redial_on_retry=self.redial_on_retry,
         )
-        guard.begin()
-        return guard
-
-    def _place(self, guard: PlacementGuard, request: ConnectRequest) -> Call:
-        """The guard's call; its unknown outcome fails the task without retry (a retry cannot help)."""
-        try:
-            return guard.place(request).call
-        except ExotelCallOutcomeUnknownError as err:
-            raise CallOutcomeUnknown(str(err), candidate_sids=err.candidate_sids) from None
+        return guard_for_task(context, self.hook, policy, exotel_conn_id=self.exotel_conn_id, log=self.log)
 
     def _defer_wait(self, sid: str, time_limit: int | None) -> NoReturn:
         """Wait in the triggerer (for ``wait_timeout``, or the one default wait timeout)."""
@@ -320,13 +293,3 @@ class ExotelConnectOperator(BaseOperator):
             raise
         finish(context["ti"], self.outcome, assessment, self.log)
 
-
-def earlier_tries_since(context: Context | dict[str, Any]) -> float | None:
-    """On a later try (a retry or a clear), the earliest an earlier try can have sent a request: the
-    DAG run's start. None on a first try."""
-    ti = context.get("ti")
-    if int(getattr(ti, "try_number", 1) or 1) <= 1:
-        return None
-    dag_run = context.get("dag_run")
-    started = getattr(dag_run, "start_date", None) or getattr(ti, "start_date", None)
-    return started.timestamp() if started is not None else time.time()
