@@ -19,10 +19,11 @@ import os
 
 from airflow.sdk import DAG, Param, task
 
+from exotel_provider.calls import DEFAULT_POLL_INTERVAL_SECONDS
 from exotel_provider.operators.exotel import ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 
-POLL_SECONDS = float(os.environ.get("EXOTEL_POLL_SECONDS", "30"))
+POLL_SECONDS = float(os.environ.get("EXOTEL_POLL_SECONDS", DEFAULT_POLL_INTERVAL_SECONDS))
 """How often the call's status is checked (the local demo and the tests use a few seconds)."""
 WAIT_IN_TRIGGERER = "deferrable" in inspect.signature(ExotelCallSensor.__init__).parameters
 """Deferrable waiting frees the worker slot; older provider versions reschedule instead."""

@@ -22,7 +22,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Param, task
 
-from exotel_provider.calls import TERMINAL_STATUSES
+from exotel_provider.calls import DEFAULT_POLL_INTERVAL_SECONDS, TERMINAL_STATUSES
 from exotel_provider.campaigns.reminders import india_day
 from exotel_provider.notifications.exotel import ExotelCallNotifier
 from exotel_provider.operators.exotel import ExotelConnectOperator
@@ -34,7 +34,7 @@ GRACE_DAYS = 7
 COLLECTIONS_FLOW_APP_ID = "931"
 ALERT_FLOW_APP_ID = "940"
 EXOPHONE = "08047112345"
-POLL_SECONDS = float(os.environ.get("EXOTEL_POLL_SECONDS", "30"))
+POLL_SECONDS = float(os.environ.get("EXOTEL_POLL_SECONDS", DEFAULT_POLL_INTERVAL_SECONDS))
 """How often a call's status is checked (the local demo and the tests use a few seconds)."""
 
 

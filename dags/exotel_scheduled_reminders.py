@@ -30,12 +30,13 @@ from airflow.providers.standard.sensors.date_time import DateTimeSensor
 from airflow.sdk import DAG, BaseHook, ObjectStoragePath, Param, task
 
 from exotel_provider.airflow_compat import AirflowFailException, AirflowNotFoundException
+from exotel_provider.calls import DEFAULT_POLL_INTERVAL_SECONDS
 from exotel_provider.campaigns import reminders as store
 from exotel_provider.campaigns.outcomes import was_attempted
 from exotel_provider.operators.campaign import ExotelCampaignOperator
 
 EXOPHONE = "08047112345"
-POLL_SECONDS = float(os.environ.get("EXOTEL_POLL_SECONDS", "30"))
+POLL_SECONDS = float(os.environ.get("EXOTEL_POLL_SECONDS", DEFAULT_POLL_INTERVAL_SECONDS))
 """How often a call's status is checked (the local demo and the tests use a few seconds)."""
 REDIAL_AFTER_MINUTES = float(os.environ.get("EXOTEL_REDIAL_AFTER_MINUTES", "30"))
 """Default wait before a redial (the tests use a fraction of a minute)."""

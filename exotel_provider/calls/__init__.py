@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         parse_error_body,
     )
     from exotel_provider.calls.progress import (
+        DEFAULT_POLL_INTERVAL_SECONDS,
         DEFAULT_PRICING_GRACE_SECONDS,
         Assessment,
         CallStage,
@@ -30,10 +31,12 @@ if TYPE_CHECKING:
     from exotel_provider.calls.reference import REFERENCE_KEY, with_reference
     from exotel_provider.calls.status import (
         DEFAULT_SUCCESS_STATUSES,
+        REDIAL_STATUSES,
         TERMINAL_STATUSES,
         UNANSWERED_STATUSES,
         CallStatus,
         coerce_statuses,
+        is_worth_redialling,
         parse_status,
     )
 
@@ -51,6 +54,7 @@ _MODULE_OF = {
     "parse_call": "parsing",
     "parse_call_page": "parsing",
     "parse_error_body": "parsing",
+    "DEFAULT_POLL_INTERVAL_SECONDS": "progress",
     "DEFAULT_PRICING_GRACE_SECONDS": "progress",
     "Assessment": "progress",
     "CallStage": "progress",
@@ -62,6 +66,8 @@ _MODULE_OF = {
     "DEFAULT_SUCCESS_STATUSES": "status",
     "TERMINAL_STATUSES": "status",
     "UNANSWERED_STATUSES": "status",
+    "REDIAL_STATUSES": "status",
+    "is_worth_redialling": "status",
     "CallStatus": "status",
     "coerce_statuses": "status",
     "parse_status": "status",
@@ -69,8 +75,10 @@ _MODULE_OF = {
 
 __all__ = [
     "CALL_FIELDS",
+    "DEFAULT_POLL_INTERVAL_SECONDS",
     "DEFAULT_PRICING_GRACE_SECONDS",
     "DEFAULT_SUCCESS_STATUSES",
+    "REDIAL_STATUSES",
     "REFERENCE_KEY",
     "TERMINAL_STATUSES",
     "UNANSWERED_STATUSES",
@@ -86,6 +94,7 @@ __all__ = [
     "coerce_statuses",
     "flow_url",
     "is_successful",
+    "is_worth_redialling",
     "mask_number",
     "national_form",
     "normalise_number",

@@ -17,6 +17,9 @@ from exotel_provider.calls.model import Call
 from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, status_key
 from exotel_provider.errors import ExotelValidationError
 
+DEFAULT_POLL_INTERVAL_SECONDS = 30.0
+"""How often a call is asked about while it may change, unless told otherwise (sensor, operator,
+trigger, watcher, placement guard and the example DAGs)."""
 DEFAULT_PRICING_GRACE_SECONDS = 600.0
 """How long to wait for Price/Duration/EndTime after a call ended (Exotel: ~2 min, older docs ~5)."""
 DEFAULT_WAIT_TIMEOUT_SECONDS = 6 * 3600.0

@@ -31,7 +31,11 @@ TERMINAL_STATUSES: frozenset[CallStatus] = frozenset(
 UNANSWERED_STATUSES: frozenset[CallStatus] = frozenset(
     {CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus.CANCELED}
 )
-"""Terminal statuses meaning the person did not pick up: candidates for a later redial."""
+"""Terminal statuses meaning the person did not pick up (a campaign counts them as not answered)."""
+
+REDIAL_STATUSES: frozenset[CallStatus] = frozenset({CallStatus.BUSY, CallStatus.NO_ANSWER})
+"""Outcomes worth calling again later: the line was busy, or nobody picked up. Never a completed,
+failed or canceled call, nor one in a status Exotel does not document."""
 
 DEFAULT_SUCCESS_STATUSES: frozenset[CallStatus] = frozenset({CallStatus.COMPLETED})
 """What a sensor counts as success unless told otherwise: the call was answered and ended normally."""
@@ -53,6 +57,11 @@ def is_terminal_status(status: CallStatus | None, raw_status: str | None) -> boo
     if status is not None:
         return status in TERMINAL_STATUSES
     return bool(raw_status and raw_status.strip())
+
+
+def is_worth_redialling(status: CallStatus | None) -> bool:
+    """The one rule for a redial (a campaign's, or ``redial_on_retry``'s): see :data:`REDIAL_STATUSES`."""
+    return status in REDIAL_STATUSES
 
 
 def status_key(status: CallStatus | None, raw_status: str | None) -> str:

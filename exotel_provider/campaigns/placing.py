@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exotel_provider.calls.connect_request import ConnectRequest
+from exotel_provider.calls.exotel_time import DEFAULT_EXOTEL_TIME_ZONE as EXOTEL_TIME_ZONE
 from exotel_provider.calls.numbers import mask_number
 from exotel_provider.errors import (
     ExotelAPIError,
@@ -24,7 +25,6 @@ from exotel_provider.errors import (
     ExotelRateLimitError,
 )
 from exotel_provider.placement.guard import CallSource, GuardPolicy, Log, PlacementGuard
-from exotel_provider.placement.reconciliation import EXOTEL_TIME_ZONE
 from exotel_provider.placement.state_store import PlacementRecord, StateStore
 
 CALL_KEY_PREFIX = "exotel_campaign_"

@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from exotel_provider.calls.status import REDIAL_STATUSES
 from exotel_provider.campaigns.outcomes import NOT_PLACED, OUTCOME_UNKNOWN
-from exotel_provider.campaigns.summary import REDIAL_STATUSES, Attempt
+from exotel_provider.campaigns.summary import Attempt
 
 REMINDERS_CONN_ID = "exotel_reminders_db"
 INDIA = ZoneInfo("Asia/Kolkata")

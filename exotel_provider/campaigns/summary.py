@@ -11,10 +11,7 @@ from typing import Any
 
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.numbers import mask_number
-from exotel_provider.calls.status import UNANSWERED_STATUSES, CallStatus
-
-REDIAL_STATUSES: frozenset[CallStatus] = frozenset({CallStatus.BUSY, CallStatus.NO_ANSWER})
-"""Outcomes worth one more try later: the line was busy, or nobody picked up."""
+from exotel_provider.calls.status import UNANSWERED_STATUSES, CallStatus, is_worth_redialling
 
 
 @dataclass(frozen=True)
@@ -44,9 +41,8 @@ class Attempt:
 
 
 def needs_redial(call: Call | Mapping[str, Any]) -> bool:
-    """True for a call that ended busy or unanswered; never for an answered one."""
-    status = (call if isinstance(call, Call) else Call.from_dict(dict(call))).status
-    return status in REDIAL_STATUSES
+    """True for a call worth calling again (busy or unanswered: :func:`~exotel_provider.calls.status.is_worth_redialling`)."""
+    return is_worth_redialling((call if isinstance(call, Call) else Call.from_dict(dict(call))).status)
 
 
 def summarise_attempts(attempts: Iterable[Attempt]) -> dict[str, Any]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import tzinfo
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
+from exotel_provider.calls.exotel_time import exotel_time_zone
 from exotel_provider.calls.progress import (
+    DEFAULT_POLL_INTERVAL_SECONDS,
     DEFAULT_PRICING_GRACE_SECONDS,
     DEFAULT_WAIT_TIMEOUT_SECONDS,
     Assessment,
@@ -90,6 +93,11 @@ class ExotelHook(BaseHook):
     def settings(self) -> ExotelSettings:
         return settings_from_connection(self.get_connection(self.exotel_conn_id))
 
+    @property
+    def time_zone(self) -> tzinfo:
+        """The zone Exotel's timestamps are in for this connection (``extra.timezone``, else India time)."""
+        return exotel_time_zone(self.settings.time_zone)
+
     @cached_property
     def client(self) -> ExotelClient:
         from exotel_provider.client.sync_client import ExotelClient
@@ -129,7 +137,7 @@ class ExotelHook(BaseHook):
         caller_id: str | None = None,
         **optional: Any,
     ) -> Call:
-        """Call ``from_number`` and, once picked up, connect it to a call flow (the seed's API)."""
+        """Call ``from_number`` and, once picked up, connect it to a call flow (Exotel's documented API)."""
         request = self.build_connect_request(
             from_number=from_number, app_id=app_id, url=url, caller_id=caller_id, **optional
         )
@@ -162,7 +170,7 @@ class ExotelHook(BaseHook):
         self,
         call_sid: str,
         *,
-        poll_interval: float = 30.0,
+        poll_interval: float = DEFAULT_POLL_INTERVAL_SECONDS,
         pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
         timeout: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -205,7 +213,7 @@ class ExotelHook(BaseHook):
         attempt: PlacementAttempt,
         *,
         timeout: float,
-        poll_interval: float = 30.0,
+        poll_interval: float = DEFAULT_POLL_INTERVAL_SECONDS,
         exclude: Iterable[str] = (),
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -237,8 +245,6 @@ class ExotelHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Used by the UI's and CLI's connection test: one authenticated listing request, and a
         warning when Exotel's clock (or the zone of its timestamps) disagrees with ours."""
-        from zoneinfo import ZoneInfo
-
         from exotel_provider.placement.exotel_clock import clock_warnings
 
         try:
@@ -250,7 +256,7 @@ class ExotelHook(BaseHook):
             our_time=check.answered_at,
             server_date=check.server_date,
             newest_call_time=check.newest_call_time,
-            time_zone=ZoneInfo(self.settings.time_zone),
+            time_zone=self.time_zone,
             zone_name=self.settings.time_zone,
         )
         for warning in warnings:

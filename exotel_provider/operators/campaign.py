@@ -155,7 +155,7 @@ class ExotelCampaignOperator(BaseOperator):
         """The one seam through which every call of the campaign is placed (the never-call-twice guard)."""
         from zoneinfo import ZoneInfo
 
-        from exotel_provider.operators.exotel import earlier_tries_since
+        from exotel_provider.call_lifecycle import earlier_tries_since
 
         memory = TaskMemory(context)
         if not memory.available:

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseOperator, Context
 
 from exotel_provider.airflow_compat import conf
+from exotel_provider.call_lifecycle import (
+    CALL_SID_KEY,
+    CallOutcome,
+    connection_errors,
+    defer_until_final,
+    finish,
+    guard_for_task,
+    push_sid,
+    resume_from_event,
+    sid_in_event,
+    submit,
+)
 from exotel_provider.calls.durations import optional_positive_seconds, positive_seconds
-from exotel_provider.calls.model import Call
 from exotel_provider.calls.progress import (
+    DEFAULT_POLL_INTERVAL_SECONDS,
     DEFAULT_PRICING_GRACE_SECONDS,
     DEFAULT_WAIT_TIMEOUT_SECONDS,
-    Assessment,
-    is_successful,
 )
-from exotel_provider.calls.reference import REFERENCE_KEY, rendered_reference, with_reference
 from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, coerce_statuses
 from exotel_provider.errors import (
-    ExotelCallOutcomeUnknownError,
-    ExotelConfigurationError,
     ExotelError,
     ExotelValidationError,
     ExotelWaitTimeout,
@@ -32,13 +37,7 @@ from exotel_provider.errors import (
 from exotel_provider.hooks.exotel import ExotelHook
 from exotel_provider.placement.guard import UNKNOWN_OUTCOME_POLICIES
 from exotel_provider.placement.state_store import DEFAULT_KEY_PREFIX, PlacementRecord
-from exotel_provider.placement.task_memory import TaskMemory
-from exotel_provider.task_errors import (
-    CallNotSuccessful,
-    CallOutcomeUnknown,
-    InvalidCallRequest,
-    InvalidExotelConnection,
-)
+from exotel_provider.task_errors import InvalidCallRequest
 
 if TYPE_CHECKING:
     from exotel_provider.calls.connect_request import ConnectRequest
@@ -94,8 +93,9 @@ class ExotelConnectOperator(BaseOperator):
     :param success_statuses: terminal statuses that count as success when waiting (default completed).
     :param wait_timeout: give up waiting after this many seconds (the Sid stays in XCom); by default
         ``DEFAULT_WAIT_TIMEOUT_SECONDS`` (6 hours), as for the sensor and the trigger.
-    :param redial_on_retry: on a retry, place a new call if the earlier one ended unanswered
-        (busy, no-answer, failed, canceled). Default False: a retry never dials again.
+    :param redial_on_retry: on a retry, place a new call if the earlier one is worth a redial
+        (it ended busy or no-answer: :data:`~exotel_provider.calls.status.REDIAL_STATUSES`, the
+        same rule as a campaign's). Default False: a retry never dials again.
     :param unknown_outcome: what to do when the call-placing request was sent but its outcome is
         unknown (no answer, a 5xx other than 503, an unreadable answer, or a worker that died right
         after sending it). ``"reconcile"`` (default): look for the call in Exotel's listing every
@@ -153,7 +153,7 @@ class ExotelConnectOperator(BaseOperator):
         reference: str | None = None,
         exotel_conn_id: str = ExotelHook.default_conn_name,
         wait_for_completion: bool = False,
-        poll_interval: float = 30.0,
+        poll_interval: float = DEFAULT_POLL_INTERVAL_SECONDS,
         pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
         success_statuses: Iterable[str] | str = DEFAULT_SUCCESS_STATUSES,
         wait_timeout: float | None = None,
@@ -202,176 +202,94 @@ class ExotelConnectOperator(BaseOperator):
     def hook(self) -> ExotelHook:
         return ExotelHook(self.exotel_conn_id)
 
+    @property
+    def outcome(self) -> CallOutcome:
+        """How this task judges and reports its call once final (shared with the sensor)."""
+        return CallOutcome.of(self)
+
     def execute(self, context: Context) -> str:
         guard = self.placement_guard(context)
         request = self.build_request()
-        call = self._place(guard, request)
-        self._push_sid(context, call.sid)
-        if self.wait_for_completion:
-            if self.deferrable:
-                self._defer_wait(call.sid, request.time_limit)
-            try:
-                self._wait(context, call.sid)
-            except (CallNotSuccessful, ExotelWaitTimeout):
-                raise
-            except ExotelError as err:
-                naming_sid(err, call.sid)
-                raise
+        call = submit(guard, request)
+        push_sid(context["ti"], call.sid, self.reference)
+        if not self.wait_for_completion:
+            return call.sid
+        if self.deferrable:
+            self._defer_wait(call.sid, request.time_limit)  # ends this run; execute_complete resumes
+        else:
+            self._wait(context, call.sid)
         return call.sid
 
     def execute_complete(self, context: Context, event: Any = None, call_sid: str | None = None) -> str:
         """Resume after the trigger: the same XCom and result (or typed error) as waiting in the worker."""
-        from exotel_provider.triggers.exotel import assessment_from_event
-
-        sid = call_sid or (str(event.get("call_sid") or "") if isinstance(event, dict) else "")
-        try:
-            assessment = assessment_from_event(
-                event, call_sid=sid, pricing_grace_seconds=self.pricing_grace_seconds
-            )
-        except ExotelConfigurationError as err:
-            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
-        self._finish(context, assessment)
+        assessment = resume_from_event(event, call_sid or sid_in_event(event), self.outcome)
+        finish(context["ti"], self.outcome, assessment, self.log)
         return assessment.call.sid
 
     def build_request(self) -> ConnectRequest:
         """Validate the rendered parameters; fails the task (no retry) on bad input. No network."""
         try:
-            return self.hook.build_connect_request(
-                from_number=self.from_number,
-                to_number=self.to_number or None,
-                caller_id=self.caller_id or None,
-                app_id=self.app_id,
-                url=self.url,
-                call_type=self.call_type or None,
-                time_limit=self.time_limit,
-                time_out=self.time_out,
-                status_callback=self.status_callback or None,
-                status_callback_events=self.status_callback_events,
-                status_callback_content_type=self.status_callback_content_type or None,
-                custom_field=self.custom_field,
-                record=self.record,
-                recording_channels=self.recording_channels or None,
-                recording_format=self.recording_format or None,
-                wait_url=self.wait_url or None,
-            )
+            with connection_errors(self.exotel_conn_id):
+                return self.hook.build_connect_request(
+                    from_number=self.from_number,
+                    to_number=self.to_number or None,
+                    caller_id=self.caller_id or None,
+                    app_id=self.app_id,
+                    url=self.url,
+                    call_type=self.call_type or None,
+                    time_limit=self.time_limit,
+                    time_out=self.time_out,
+                    status_callback=self.status_callback or None,
+                    status_callback_events=self.status_callback_events,
+                    status_callback_content_type=self.status_callback_content_type or None,
+                    custom_field=self.custom_field,
+                    record=self.record,
+                    recording_channels=self.recording_channels or None,
+                    recording_format=self.recording_format or None,
+                    wait_url=self.wait_url or None,
+                )
         except ExotelValidationError as err:
             raise InvalidCallRequest.from_error(err) from None
-        except ExotelConfigurationError as err:
-            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
 
     # --- steps -----------------------------------------------------------------------------------
 
     def placement_guard(self, context: Context) -> PlacementGuard:
         """The never-call-twice guard for this task instance's one call (its try has begun)."""
-        from zoneinfo import ZoneInfo
+        from exotel_provider.placement.guard import GuardPolicy
 
-        from exotel_provider.placement.guard import GuardPolicy, PlacementGuard
-
-        memory = TaskMemory(context)
-        try:
-            time_zone = ZoneInfo(self.hook.settings.time_zone)
-        except ExotelConfigurationError as err:
-            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
-        if not memory.available:
-            self.log.warning(
-                "This Airflow has no task_state_store (added in Airflow 3.3): a retry cannot know "
-                "whether an earlier try placed the call, so it dials only once no call from an earlier "
-                "try can be unlisted, and otherwise fails safe. Prefer retries=0 on call-placing tasks here."
-            )
-        guard = PlacementGuard(
-            memory if memory.available else None,
-            self.hook,
-            policy=GuardPolicy(
-                unknown_outcome=self.unknown_outcome,
-                reconcile_timeout=self.reconcile_timeout,
-                poll_interval=self.poll_interval,
-                redial_on_retry=self.redial_on_retry,
-            ),
-            time_zone=time_zone,
-            earlier_tries_since=earlier_tries_since(context),
-            show_number=self.hook.display_number,
-            logger=self.log,
+        policy = GuardPolicy(
+            unknown_outcome=self.unknown_outcome,
+            reconcile_timeout=self.reconcile_timeout,
+            poll_interval=self.poll_interval,
+            redial_on_retry=self.redial_on_retry,
         )
-        guard.begin()
-        return guard
+        return guard_for_task(context, self.hook, policy, exotel_conn_id=self.exotel_conn_id, log=self.log)
 
-    def _place(self, guard: PlacementGuard, request: ConnectRequest) -> Call:
-        """The guard's call; its unknown outcome fails the task without retry (a retry cannot help)."""
-        try:
-            return guard.place(request).call
-        except ExotelCallOutcomeUnknownError as err:
-            raise CallOutcomeUnknown(str(err), candidate_sids=err.candidate_sids) from None
-
-    def _push_sid(self, context: Context, sid: str) -> None:
-        """XCom, after the guard saved the Sid in the task's state store."""
-        ti = context["ti"]
-        try:
-            ti.xcom_push(key="call_sid", value=sid)
-            ti.xcom_push(key="return_value", value=sid)
-        except Exception as err:
-            raise ExotelError(
-                f"Call {sid} was placed, but its Sid could not be pushed to XCom ({type(err).__name__}); "
-                "a retry reuses the call."
-            ) from err
-        reference = rendered_reference(self.reference)
-        if reference is not None:
-            ti.xcom_push(key=REFERENCE_KEY, value=reference)
-
-    def _defer_wait(self, sid: str, time_limit: int | None) -> None:
-        from exotel_provider.triggers.exotel import DEFERRAL_TIMEOUT_MARGIN_SECONDS, ExotelCallTrigger
-
-        wait = self.wait_timeout if self.wait_timeout is not None else DEFAULT_DEFERRED_WAIT_SECONDS
-        self.defer(
-            trigger=ExotelCallTrigger(
-                sid,
-                exotel_conn_id=self.exotel_conn_id,
-                deadline=time.time() + wait,
-                poll_interval=self.poll_interval,
-                pricing_grace_seconds=self.pricing_grace_seconds,
-                time_limit=time_limit,
-            ),
-            method_name="execute_complete",
-            kwargs={"call_sid": sid},
-            timeout=timedelta(seconds=wait + DEFERRAL_TIMEOUT_MARGIN_SECONDS),
+    def _defer_wait(self, sid: str, time_limit: int | None) -> NoReturn:
+        """Wait in the triggerer (for ``wait_timeout``, or the one default wait timeout)."""
+        defer_until_final(
+            self,
+            sid,
+            self.outcome,
+            wait_seconds=self.wait_timeout if self.wait_timeout is not None else DEFAULT_DEFERRED_WAIT_SECONDS,
+            poll_interval=self.poll_interval,
+            time_limit=time_limit,
+            resume_kwargs={CALL_SID_KEY: sid},
         )
 
     def _wait(self, context: Context, sid: str) -> None:
-        assessment = self.hook.wait_for_call(
-            sid,
-            poll_interval=self.poll_interval,
-            pricing_grace_seconds=self.pricing_grace_seconds,
-            timeout=self.wait_timeout,
-        )
-        self._finish(context, assessment)
-
-    def _finish(self, context: Context, assessment: Assessment) -> None:
-        """Push the final details under ``call``; an unsuccessful outcome raises CallNotSuccessful."""
-        sid = assessment.call.sid
-        if not assessment.priced:
-            self.log.warning("Exotel: %s", assessment.message)
-        details = with_reference(assessment.call.to_dict(), self.reference)
-        context["ti"].xcom_push(key="call", value=details)
-        if not is_successful(assessment.call, self.success_statuses):
-            raise CallNotSuccessful(
-                f"Call {sid} ended {assessment.call.raw_status}; success means "
-                f"{', '.join(sorted(self.success_statuses))}. Details are in XCom under 'call'.",
-                call=details,
+        """Wait in the worker, then finish; an Exotel error names the call (its Sid is in XCom)."""
+        try:
+            assessment = self.hook.wait_for_call(
+                sid,
+                poll_interval=self.poll_interval,
+                pricing_grace_seconds=self.pricing_grace_seconds,
+                timeout=self.wait_timeout,
             )
-        self.log.info(
-            "Exotel: call %s ended %s (duration %s s, price %s)",
-            sid,
-            assessment.call.raw_status,
-            assessment.call.duration,
-            assessment.call.price,
-        )
+        except ExotelWaitTimeout:
+            raise
+        except ExotelError as err:
+            naming_sid(err, sid)
+            raise
+        finish(context["ti"], self.outcome, assessment, self.log)
 
-
-def earlier_tries_since(context: Context | dict[str, Any]) -> float | None:
-    """On a later try (a retry or a clear), the earliest an earlier try can have sent a request: the
-    DAG run's start. None on a first try."""
-    ti = context.get("ti")
-    if int(getattr(ti, "try_number", 1) or 1) <= 1:
-        return None
-    dag_run = context.get("dag_run")
-    started = getattr(dag_run, "start_date", None) or getattr(ti, "start_date", None)
-    return started.timestamp() if started is not None else time.time()

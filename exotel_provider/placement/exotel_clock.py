@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import tzinfo
 from email.utils import parsedate_to_datetime
 
-from exotel_provider.placement.reconciliation import CLOCK_SKEW_SECONDS, parse_exotel_time
+from exotel_provider.calls.exotel_time import parse_exotel_time
+from exotel_provider.placement.reconciliation import CLOCK_SKEW_SECONDS
 
 CLOCK_TOLERANCE_SECONDS = 60.0
 """Disagreement worth a warning: well inside :data:`CLOCK_SKEW_SECONDS`, far above network delays."""

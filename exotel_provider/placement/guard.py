@@ -43,9 +43,11 @@ from enum import Enum
 from typing import Any, Protocol
 
 from exotel_provider.calls.connect_request import ConnectRequest
+from exotel_provider.calls.exotel_time import DEFAULT_EXOTEL_TIME_ZONE
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.numbers import mask_number
-from exotel_provider.calls.status import CallStatus
+from exotel_provider.calls.progress import DEFAULT_POLL_INTERVAL_SECONDS
+from exotel_provider.calls.status import is_worth_redialling
 from exotel_provider.errors import (
     ExotelAPIError,
     ExotelCallOutcomeUnknownError,
@@ -59,12 +61,7 @@ from exotel_provider.errors import (
     ExotelTransportError,
     naming_sid,
 )
-from exotel_provider.placement.reconciliation import (
-    EXOTEL_TIME_ZONE,
-    PlacementAttempt,
-    Verdict,
-    judge,
-)
+from exotel_provider.placement.reconciliation import PlacementAttempt, Verdict, judge
 from exotel_provider.placement.state_store import DEFAULT_KEY_PREFIX, PlacementRecord, StateStore
 
 log = logging.getLogger(__name__)
@@ -150,7 +147,7 @@ class GuardPolicy:
     unknown_outcome: str = "reconcile"
     """``reconcile``: look for a lost call until ``reconcile_timeout``; ``fail``: one look at most."""
     reconcile_timeout: float = 600.0
-    poll_interval: float = 30.0
+    poll_interval: float = DEFAULT_POLL_INTERVAL_SECONDS
     redial_on_retry: bool = False
     """Dial again when the remembered call ended unanswered (busy, no-answer, failed, canceled)."""
 
@@ -173,7 +170,7 @@ class PlacementGuard:
         *,
         key_prefix: str = DEFAULT_KEY_PREFIX,
         policy: GuardPolicy | None = None,
-        time_zone: tzinfo = EXOTEL_TIME_ZONE,
+        time_zone: tzinfo = DEFAULT_EXOTEL_TIME_ZONE,
         earlier_tries_since: float | None = None,
         clock: Clock | None = None,
         show_number: Callable[[str | None], str] = mask_number,
@@ -240,8 +237,7 @@ class PlacementGuard:
         if sid is None:
             return None
         call = self._read_remembered(sid)
-        redialable = call.status is not None and call.status is not CallStatus.COMPLETED  # never an undocumented one
-        if self.policy.redial_on_retry and call.is_terminal and redialable:
+        if self.policy.redial_on_retry and is_worth_redialling(call.status):
             self.log.info(
                 "Exotel: call %s from an earlier try ended %s; redialling as asked", sid, call.raw_status
             )

@@ -32,17 +32,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from exotel_provider.calls.connect_request import MAX_TIME_LIMIT, MAX_TIME_OUT, ConnectRequest
+from exotel_provider.calls.exotel_time import DEFAULT_EXOTEL_TIME_ZONE, format_exotel_time, parse_exotel_time
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.numbers import same_number
 
-DEFAULT_EXOTEL_TIME_ZONE = "Asia/Kolkata"
-EXOTEL_TIME_ZONE = ZoneInfo(DEFAULT_EXOTEL_TIME_ZONE)
-EXOTEL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 CLOCK_SKEW_SECONDS = 300.0
 """How far Exotel's clock (or ours) may be off: the window widens by this much on each side."""
 QUEUE_ALLOWANCE_SECONDS = 900.0
@@ -62,7 +59,7 @@ class PlacementAttempt:
     """Epoch seconds just before the request was sent (or the earliest it can have been)."""
     settled_at: float | None = None
     """The latest it can have been sent (when its outcome became unknown); None: ``sent_at``."""
-    time_zone: tzinfo = field(default=EXOTEL_TIME_ZONE, compare=False)
+    time_zone: tzinfo = field(default=DEFAULT_EXOTEL_TIME_ZONE, compare=False)
     """The zone Exotel gives ``DateCreated`` in (the connection's ``extra.timezone``)."""
 
     @property
@@ -169,27 +166,3 @@ def judge(
     if candidates:
         return Verdict.ADOPT
     return Verdict.DOUBT if nearby else Verdict.NONE_PLACED
-
-
-def format_exotel_time(epoch_seconds: float, time_zone: tzinfo = EXOTEL_TIME_ZONE) -> str:
-    """Exotel's ``YYYY-MM-DD HH:MM:SS`` in ``time_zone`` (India time by default)."""
-    return datetime.fromtimestamp(epoch_seconds, time_zone).strftime(EXOTEL_TIME_FORMAT)
-
-
-def parse_exotel_time(text: str | None, time_zone: tzinfo = EXOTEL_TIME_ZONE) -> float | None:
-    """Epoch seconds of an Exotel timestamp in ``time_zone``, or None when absent or unreadable."""
-    if not text:
-        return None
-    try:
-        naive = datetime.strptime(text.strip(), EXOTEL_TIME_FORMAT)
-    except ValueError:
-        return None
-    return naive.replace(tzinfo=time_zone).timestamp()
-
-
-def exotel_time_zone(name: str | None) -> tzinfo:
-    """The IANA zone ``name`` (default India time); ValueError for an unknown name."""
-    try:
-        return ZoneInfo(name or DEFAULT_EXOTEL_TIME_ZONE)
-    except (ValueError, KeyError) as err:  # ZoneInfoNotFoundError is a KeyError
-        raise ValueError(f"{name!r} is not an IANA time zone name (e.g. Asia/Kolkata, UTC)") from err

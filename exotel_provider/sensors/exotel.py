@@ -4,28 +4,33 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
 
 from exotel_provider.airflow_compat import AirflowSensorTimeout, conf
+from exotel_provider.call_lifecycle import (
+    CALL_SID_KEY,
+    CallOutcome,
+    connection_errors,
+    defer_until_final,
+    finish,
+    resume_from_event,
+)
 from exotel_provider.calls.progress import (
+    DEFAULT_POLL_INTERVAL_SECONDS,
     DEFAULT_PRICING_GRACE_SECONDS,
     DEFAULT_WAIT_TIMEOUT_SECONDS,
-    Assessment,
     assess_call,
     call_ended_at,
-    is_successful,
     positive_seconds,
 )
-from exotel_provider.calls.reference import with_reference
 from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, coerce_statuses
-from exotel_provider.errors import ExotelConfigurationError, ExotelWaitTimeout
+from exotel_provider.errors import ExotelWaitTimeout
 from exotel_provider.hooks.exotel import ExotelHook
 from exotel_provider.placement.task_memory import TaskMemory
-from exotel_provider.task_errors import CallNotSuccessful, InvalidCallRequest, InvalidExotelConnection
+from exotel_provider.task_errors import InvalidCallRequest
 
 ENDED_SEEN_AT_KEY = "exotel_call_ended_seen_at"
 """task_state_store key: when this sensor first saw the call ended (for the pricing grace period)."""
@@ -71,7 +76,7 @@ class ExotelCallSensor(BaseSensorOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
-        kwargs["poke_interval"] = positive_seconds("poke_interval", kwargs.get("poke_interval", 30))
+        kwargs["poke_interval"] = positive_seconds("poke_interval", kwargs.get("poke_interval", DEFAULT_POLL_INTERVAL_SECONDS))
         kwargs["timeout"] = positive_seconds("timeout", kwargs.get("timeout", DEFAULT_WAIT_TIMEOUT_SECONDS))
         super().__init__(**kwargs)
         self.deferrable = deferrable
@@ -90,36 +95,25 @@ class ExotelCallSensor(BaseSensorOperator):
     def hook(self) -> ExotelHook:
         return ExotelHook(self.exotel_conn_id)
 
+    @property
+    def outcome(self) -> CallOutcome:
+        """How this task judges and reports its call once final (shared with the operator)."""
+        return CallOutcome.of(self, details_are_return_value=True)
+
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        from exotel_provider.triggers.exotel import DEFERRAL_TIMEOUT_MARGIN_SECONDS, ExotelCallTrigger
-
-        self.defer(
-            trigger=ExotelCallTrigger(
-                self._sid(),
-                exotel_conn_id=self.exotel_conn_id,
-                deadline=time.time() + self.timeout,
-                poll_interval=self.poke_interval,
-                pricing_grace_seconds=self.pricing_grace_seconds,
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout + DEFERRAL_TIMEOUT_MARGIN_SECONDS),
+        defer_until_final(
+            self, self._sid(), self.outcome, wait_seconds=self.timeout, poll_interval=self.poke_interval
         )
 
     def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
         """Resume after the trigger: the same XCom value or typed error as the poking path."""
-        from exotel_provider.triggers.exotel import assessment_from_event
-
         try:
-            assessment = assessment_from_event(
-                event, call_sid=self._sid(), pricing_grace_seconds=self.pricing_grace_seconds
-            )
+            assessment = resume_from_event(event, self._sid(), self.outcome)
         except ExotelWaitTimeout as err:
             raise AirflowSensorTimeout(f"Sensor has timed out: {err}") from None
-        except ExotelConfigurationError as err:
-            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
-        return self.finish(context, assessment)
+        return finish(context["ti"], self.outcome, assessment, self.log)
 
     def _sid(self) -> str:
         sid = str(self.call_sid or "").strip()
@@ -128,48 +122,26 @@ class ExotelCallSensor(BaseSensorOperator):
                 "call_sid",
                 "no call Sid given (it rendered empty)",
                 "Pass the Sid pushed by ExotelConnectOperator, e.g. "
-                "\"{{ ti.xcom_pull(task_ids='place_call', key='call_sid') }}\".",
+                "\"{{ ti.xcom_pull(task_ids='place_call', key='" + CALL_SID_KEY + "') }}\".",
             )
         return sid
 
     def poke(self, context: Context) -> PokeReturnValue:
         sid = self._sid()
-        try:
+        with connection_errors(self.exotel_conn_id):
             call = self.hook.get_call(sid)
-        except ExotelConfigurationError as err:
-            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
+            time_zone = self.hook.time_zone
         assessment = assess_call(
             call,
             ended_seen_at=self._remember_end(context, call.sid) if call.is_terminal else None,
             now=time.time(),
             pricing_grace_seconds=self.pricing_grace_seconds,
-            ended_at=call_ended_at(call),
+            ended_at=call_ended_at(call, time_zone),
         )
         if not assessment.is_final:
             self.log.info("Exotel: %s", assessment.message)
             return PokeReturnValue(is_done=False)
-        return PokeReturnValue(is_done=True, xcom_value=self.finish(context, assessment))
-
-    def finish(self, context: Context, assessment: Assessment) -> dict[str, Any]:
-        """The final details for XCom, or :class:`CallNotSuccessful` for an unsuccessful outcome."""
-        if not assessment.priced:
-            self.log.warning("Exotel: %s", assessment.message)
-        details = with_reference(assessment.call.to_dict(), self.reference)
-        if not is_successful(assessment.call, self.success_statuses):
-            context["ti"].xcom_push(key="call", value=details)
-            raise CallNotSuccessful(
-                f"Call {assessment.call.sid} ended {assessment.call.raw_status}; success means "
-                f"{', '.join(sorted(self.success_statuses))}. Details are in XCom under 'call'.",
-                call=details,
-            )
-        self.log.info(
-            "Exotel: call %s ended %s (duration %s s, price %s)",
-            assessment.call.sid,
-            assessment.call.raw_status,
-            assessment.call.duration,
-            assessment.call.price,
-        )
-        return details
+        return PokeReturnValue(is_done=True, xcom_value=finish(context["ti"], self.outcome, assessment, self.log))
 
     def _remember_end(self, context: Context, sid: str) -> float:
         """When this call was first seen ended: kept on the instance (poke mode) and in the task

@@ -167,7 +167,7 @@ def _add_call_routes(app: FastAPI, state: SimulatorState) -> None:
     async def connect(request: Request, account_sid: str) -> Response:
         """Place a call: the answer shows it as it is right now.
 
-        With the default script that is ``queued`` (the seed shows ``in-progress``: script
+        With the default script that is ``queued`` (Exotel's documented example shows ``in-progress``: script
         ``queue_seconds=0, ring_seconds=0`` for that). ``StatusCallback`` URLs are recorded, never
         called: the simulator makes no outbound requests.
         """

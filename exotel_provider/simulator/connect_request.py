@@ -45,7 +45,7 @@ class ConnectRequest:
 
     @property
     def connects_to_flow(self) -> bool:
-        """True for the seed's variant (From + CallerId + Url), False for two numbers."""
+        """True for the documented call-flow variant (From + CallerId + Url), False for two numbers."""
         return self.url is not None
 
 

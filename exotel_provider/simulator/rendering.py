@@ -23,16 +23,16 @@ class ResponseFormat(Enum):
 
     @classmethod
     def for_path(cls, path: str) -> ResponseFormat:
-        """JSON if any path segment ends in ``.json`` (``/Calls.json/<sid>`` as in the seed's ``Uri``)."""
+        """JSON if any path segment ends in ``.json`` (``/Calls.json/<sid>`` as in the ``Uri`` of Exotel's documented examples)."""
         return cls.JSON if any(segment.endswith(".json") for segment in path.split("/")) else cls.XML
 
 
 def call_fields(
     view: CallView, response_format: ResponseFormat, time_zone: tzinfo = INDIA_TIME
 ) -> dict[str, Any]:
-    """The Call object's fields in the seed's order, nulls as None; times in ``time_zone``.
+    """The Call object's fields in the order Exotel's documentation gives, nulls as None; times in ``time_zone``.
 
-    ``Uri`` follows the seed: ``/Calls.json/<sid>`` in JSON answers, ``/Calls/<sid>`` in XML.
+    ``Uri`` follows Exotel's documentation: ``/Calls.json/<sid>`` in JSON answers, ``/Calls/<sid>`` in XML.
     ``AnsweredBy``, ``ParentCallSid``, ``ForwardedFrom``, ``CallerName`` and ``RecordingUrl`` stay
     null: the simulator has no answering machine detection, forwarding or recordings.
     """

@@ -20,9 +20,9 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from exotel_provider import errors
+from exotel_provider.calls.progress import DEFAULT_POLL_INTERVAL_SECONDS as DEFAULT_POLL_INTERVAL
 from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment
 from exotel_provider.campaigns.progress import PROGRESS_LOG_SECONDS
-from exotel_provider.triggers.exotel import DEFAULT_POLL_INTERVAL
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from exotel_provider import errors
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.progress import (
+    DEFAULT_POLL_INTERVAL_SECONDS,
     DEFAULT_PRICING_GRACE_SECONDS,
     DEFAULT_WAIT_TIMEOUT_SECONDS,
     Assessment,
@@ -32,7 +33,6 @@ from exotel_provider.calls.progress import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_POLL_INTERVAL = 30.0
 DEFERRAL_TIMEOUT_MARGIN_SECONDS = 300.0
 """Airflow's own deferral timeout comes this long after the trigger's deadline, as a backstop only:
 the trigger's timeout event is what gives a clear message (a deferral timeout skips execute_complete)."""
@@ -79,7 +79,7 @@ class ExotelCallTrigger(BaseTrigger):
         *,
         deadline: float | None = None,
         exotel_conn_id: str = "exotel_default",
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        poll_interval: float = DEFAULT_POLL_INTERVAL_SECONDS,
         pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
         time_limit: int | None = None,
     ) -> None:

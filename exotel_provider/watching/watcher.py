@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exotel_provider.calls.model import Call
-from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment, assess_call
+from exotel_provider.calls.progress import (
+    DEFAULT_POLL_INTERVAL_SECONDS,
+    DEFAULT_PRICING_GRACE_SECONDS,
+    Assessment,
+    assess_call,
+)
 from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING
 from exotel_provider.client.async_client import ExotelAsyncClient
 from exotel_provider.client.request_budget import Clock
@@ -36,7 +41,6 @@ from exotel_provider.watching.schedule import WatchSchedule
 
 log = logging.getLogger(__name__)
 
-DEFAULT_POLL_INTERVAL = 30.0
 MAX_UNREADABLE_LOOKUPS = 3
 """How many times in a row a call's details may be unreadable before watching it ends in an error."""
 
@@ -135,7 +139,7 @@ class CallWatcher:
         self,
         sid: str,
         *,
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        poll_interval: float = DEFAULT_POLL_INTERVAL_SECONDS,
         pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
         time_limit: float | None = None,
     ) -> CallWatch:

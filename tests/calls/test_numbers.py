@@ -38,7 +38,7 @@ def test_foreign_e164_number_is_kept():
         pytest.param(9876543210, id="int-not-text"),
         pytest.param("98765", id="too-short"),
         pytest.param("+9198765432101234", id="too-long"),
-        pytest.param("0XXXXX30240", id="seed-placeholder"),
+        pytest.param("0XXXXX30240", id="documented-placeholder"),
         pytest.param("call me", id="words"),
         pytest.param("+91 98765 43210; DROP", id="junk-after"),
         pytest.param("1" * 40, id="overlong"),

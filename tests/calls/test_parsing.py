@@ -13,8 +13,8 @@ from exotel_provider.calls import CallStatus, parse_call, parse_call_page, parse
 from exotel_provider.calls.parsing import body_excerpt
 from exotel_provider.errors import ExotelResponseError
 
-# The seed's exact examples (Exotel's "connect a number to a call flow" API page).
-SEED_JSON = (
+# Exotel's documented examples, exactly (Exotel's "connect a number to a call flow" API page).
+DOCUMENTED_JSON = (
     '{ "Call": { "Sid": "80bfbec2d78bbbf10fb851f4fa165211", "ParentCallSid": null, '
     '"DateCreated": "2017-03-03 12:30:24", "DateUpdated": "2017-03-03 12:30:27", "AccountSid": "Exotel", '
     '"To": "0XXXXX40682", "From": "0XXXXX30240", "PhoneNumberSid": "0XXXXXX4890", "Status": "in-progress", '
@@ -22,7 +22,7 @@ SEED_JSON = (
     '"Direction": "outbound-api", "AnsweredBy": null, "ForwardedFrom": null, "CallerName": null, '
     '"Uri": "/v1/Accounts/Exotel/Calls.json/80bfbec2d78bbbf10fb851f4fa165211", "RecordingUrl": null } }'
 )
-SEED_XML = (
+DOCUMENTED_XML = (
     '<?xml version="1.0" encoding="UTF-8"?> <TwilioResponse> <Call> '
     "<Sid>db05188d0f6cf980cdcef8992c2b8cd4</Sid> <ParentCallSid/> <DateCreated>2017-02-22 04:35:19</DateCreated> "
     "<DateUpdated>2017-02-22 04:35:19</DateUpdated> <AccountSid>Exotel</AccountSid> <To>0XXXXX40682</To> "
@@ -43,11 +43,11 @@ def _call_xml(**fields: str) -> str:
     return f"<TwilioResponse><Call>{inner}</Call></TwilioResponse>"
 
 
-# --- the seed's examples ---------------------------------------------------------------------
+# --- the documented examples ------------------------------------------------------------------
 
 
-def test_seed_json_example_parses_every_field():
-    call = parse_call(SEED_JSON)
+def test_documented_json_example_parses_every_field():
+    call = parse_call(DOCUMENTED_JSON)
     assert call.sid == "80bfbec2d78bbbf10fb851f4fa165211"
     assert call.status is CallStatus.IN_PROGRESS
     assert call.raw_status == "in-progress"
@@ -67,7 +67,7 @@ def test_seed_json_example_parses_every_field():
 
 
 def test_xml_empty_elements_parse_as_none():
-    call = parse_call(SEED_XML)
+    call = parse_call(DOCUMENTED_XML)
     assert call.parent_call_sid is None
     assert call.end_time is None
     assert call.duration is None
@@ -78,25 +78,25 @@ def test_xml_empty_elements_parse_as_none():
     assert call.recording_url is None
 
 
-def test_seed_json_and_xml_examples_give_the_same_call():
-    # The seed's two examples differ only in Sid, timestamps and Uri; align those and compare whole Calls.
+def test_documented_json_and_xml_examples_give_the_same_call():
+    # The documentation's two examples differ only in Sid, timestamps and Uri; align those and compare whole Calls.
     aligned_xml = (
-        SEED_XML.replace("db05188d0f6cf980cdcef8992c2b8cd4", "80bfbec2d78bbbf10fb851f4fa165211")
+        DOCUMENTED_XML.replace("db05188d0f6cf980cdcef8992c2b8cd4", "80bfbec2d78bbbf10fb851f4fa165211")
         .replace("<DateCreated>2017-02-22 04:35:19", "<DateCreated>2017-03-03 12:30:24")
         .replace("<DateUpdated>2017-02-22 04:35:19", "<DateUpdated>2017-03-03 12:30:27")
         .replace("<StartTime>2017-02-22 04:35:19", "<StartTime>2017-03-03 12:30:27")
         .replace("/v1/Accounts/Exotel/Calls/", "/v1/Accounts/Exotel/Calls.json/")
     )
-    assert parse_call(aligned_xml) == parse_call(SEED_JSON)
+    assert parse_call(aligned_xml) == parse_call(DOCUMENTED_JSON)
 
 
 def test_bytes_and_text_bodies_parse_alike():
-    assert parse_call(SEED_JSON.encode()) == parse_call(SEED_JSON)
-    assert parse_call(SEED_XML.encode()) == parse_call(SEED_XML)
+    assert parse_call(DOCUMENTED_JSON.encode()) == parse_call(DOCUMENTED_JSON)
+    assert parse_call(DOCUMENTED_XML.encode()) == parse_call(DOCUMENTED_XML)
 
 
 def test_utf8_bom_is_tolerated():
-    assert parse_call(b"\xef\xbb\xbf" + SEED_JSON.encode()).sid == "80bfbec2d78bbbf10fb851f4fa165211"
+    assert parse_call(b"\xef\xbb\xbf" + DOCUMENTED_JSON.encode()).sid == "80bfbec2d78bbbf10fb851f4fa165211"
 
 
 # --- field types -----------------------------------------------------------------------------
@@ -210,7 +210,7 @@ def test_unreadable_call_answer_is_a_response_error(body):
 
 def test_xml_when_json_expected_still_parses():
     # Sniffed from the first character, so a proxy that drops ".json" does not break us.
-    assert parse_call(SEED_XML).sid == "db05188d0f6cf980cdcef8992c2b8cd4"
+    assert parse_call(DOCUMENTED_XML).sid == "db05188d0f6cf980cdcef8992c2b8cd4"
 
 
 def test_html_error_message_quotes_the_page():

@@ -9,6 +9,7 @@ from pathlib import Path
 import pendulum
 import pytest
 
+from exotel_provider.operators import campaign as campaign_module
 from exotel_provider.simulator.scripts import CallScript
 from tests.support.airflow_runs import load_dag, run_dag, task_states, xcom_values
 from tests.support.clock import VirtualClock, watchers_on
@@ -35,6 +36,9 @@ def reminders(exotel_simulator, tmp_path, monkeypatch):
     monkeypatch.setenv("EXOTEL_REPORTS_DIR", str(tmp_path / "reports"))
     monkeypatch.setenv("EXOTEL_POLL_SECONDS", "1")
     monkeypatch.setenv("EXOTEL_REDIAL_AFTER_MINUTES", "0.02")
+    # Triggers watch on the simulator's compressed clock, which runs hours ahead of the wall-clock
+    # deadline a campaign sets while placing a big day: give the wait ten (simulated) days.
+    monkeypatch.setattr(campaign_module, "DEFAULT_DEFERRED_WAIT_SECONDS", 10 * 86400.0)
     return database
 
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exotel_provider.calls.connect_request import ConnectRequest, build_connect_request
+from exotel_provider.calls.exotel_time import DEFAULT_EXOTEL_TIME_ZONE, format_exotel_time
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.status import CallStatus
 from exotel_provider.errors import ExotelCallOutcomeUnknownError, ExotelNotFoundError
-from exotel_provider.placement.reconciliation import EXOTEL_TIME_ZONE, format_exotel_time
 
 CUSTOMER = "+919876543210"
 EXOPHONE = "08047112345"
@@ -31,7 +31,7 @@ def connect_request(**overrides: Any) -> ConnectRequest:
 
 
 def listed_call(
-    sid: str, created: float, *, from_: str = "09876543210", exophone: str = EXOPHONE, zone=EXOTEL_TIME_ZONE
+    sid: str, created: float, *, from_: str = "09876543210", exophone: str = EXOPHONE, zone=DEFAULT_EXOTEL_TIME_ZONE
 ) -> Call:
     """A call as the listing shows it (ended, so listed)."""
     return Call(

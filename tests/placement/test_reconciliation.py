@@ -6,13 +6,13 @@ from zoneinfo import ZoneInfo
 
 from placement_doubles import T0, connect_request, listed_call
 
+from exotel_provider.calls.exotel_time import parse_exotel_time
 from exotel_provider.placement.reconciliation import (
     CLOCK_SKEW_SECONDS,
     ZONE_DOUBT_SECONDS,
     PlacementAttempt,
     Verdict,
     judge,
-    parse_exotel_time,
 )
 
 UTC = ZoneInfo("UTC")

@@ -12,14 +12,14 @@ from tests.support.simulator_api import AGENT, AGENT_NATIONAL, CUSTOMER, CUSTOME
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=0)
 
-SEED_FIELD_ORDER = [
+DOCUMENTED_FIELD_ORDER = [
     "Sid", "ParentCallSid", "DateCreated", "DateUpdated", "AccountSid", "To", "From", "PhoneNumberSid",
     "Status", "StartTime", "EndTime", "Duration", "Price", "Direction", "AnsweredBy", "ForwardedFrom",
     "CallerName", "Uri", "RecordingUrl",
 ]  # fmt: skip
 
 
-def test_call_flow_variant_answers_the_queued_call_in_seed_shape(
+def test_call_flow_variant_answers_the_queued_call_in_documented_shape(
     exotel_simulator: ExotelSimulator, api
 ) -> None:
     response = api.connect()
@@ -27,7 +27,7 @@ def test_call_flow_variant_answers_the_queued_call_in_seed_shape(
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     call = response.json()["Call"]
-    assert list(call) == SEED_FIELD_ORDER
+    assert list(call) == DOCUMENTED_FIELD_ORDER
     assert re.fullmatch(r"[0-9a-f]{32}", call["Sid"])
     assert call["Status"] == "queued"
     assert call["From"] == CUSTOMER_NATIONAL
@@ -57,7 +57,7 @@ def test_xml_is_the_default_answer(api) -> None:
     assert response.headers["content-type"].startswith("application/xml")
     assert response.text.startswith("<?xml")
     call = xmltodict.parse(response.text)["TwilioResponse"]["Call"]
-    assert list(call) == SEED_FIELD_ORDER
+    assert list(call) == DOCUMENTED_FIELD_ORDER
     assert call["From"] == CUSTOMER_NATIONAL
     assert call["EndTime"] is None and call["Price"] is None
     assert call["Uri"].endswith(f"/Calls/{call['Sid']}")

@@ -32,7 +32,7 @@ class ExotelApi:
         return f"http://my.exotel.com/{self.simulator.account_sid}/exoml/start_voice/{app_id}"
 
     def connect(self, *, json: bool = True, **form: Any) -> requests.Response:
-        """POST /Calls/connect; without ``To`` it is the seed's call-flow variant."""
+        """POST /Calls/connect; without ``To`` it is the documented call-flow variant."""
         body: dict[str, Any] = {"From": CUSTOMER, "CallerId": EXOPHONE}
         if "To" not in form:
             body["Url"] = self.flow_url()
