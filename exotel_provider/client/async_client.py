@@ -15,7 +15,7 @@ from exotel_provider.calls.model import Call
 from exotel_provider.calls.parsing import CallPage, parse_call, parse_call_page
 from exotel_provider.client import api_requests
 from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING, ApiRequest
-from exotel_provider.client.request_budget import Clock, RequestBudget, WallClock
+from exotel_provider.client.request_budget import AccountBudget, Clock, WallClock
 from exotel_provider.client.retry_policy import (
     RetryPolicy,
     is_retryable_placement_error,
@@ -35,7 +35,8 @@ class ExotelAsyncClient:
     """Exotel's Voice v1 calls API over one ``httpx.AsyncClient`` (Basic auth in a header, timeouts).
 
     With a ``budget``, every attempt (retries included) waits for it, and a 429 pauses it for the
-    ``Retry-After`` Exotel sent, so all requests sharing the budget back off together.
+    ``Retry-After`` Exotel sent (``X-RateLimit-*`` headers too), so all requests sharing the budget
+    back off together.
     """
 
     def __init__(
@@ -43,7 +44,7 @@ class ExotelAsyncClient:
         settings: ExotelSettings,
         *,
         retry_policy: RetryPolicy | None = None,
-        budget: RequestBudget | None = None,
+        budget: AccountBudget | None = None,
         clock: Clock | None = None,
         prefer_json: bool = True,
         http_client: httpx.AsyncClient | None = None,
@@ -162,6 +163,8 @@ class ExotelAsyncClient:
                 kind=type(err).__name__,
                 never_connected=isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout)),
             ) from None
+        if self.budget is not None:
+            self.budget.observe(response.headers)
         try:
             api_requests.raise_for_answer(
                 self.settings,

@@ -17,6 +17,7 @@ from exotel_provider.calls.model import Call
 from exotel_provider.calls.parsing import CallPage, parse_call, parse_call_page
 from exotel_provider.client import api_requests
 from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING, USER_AGENT, ApiRequest
+from exotel_provider.client.request_budget import AccountBudget
 from exotel_provider.client.retry_policy import (
     RetryPolicy,
     is_retryable_placement_error,
@@ -25,6 +26,7 @@ from exotel_provider.client.retry_policy import (
     retrying_kwargs,
 )
 from exotel_provider.client.settings import ExotelSettings
+from exotel_provider.errors import ExotelRateLimitError
 
 log = logging.getLogger(__name__)
 _log_retry = retry_logger(log)
@@ -38,7 +40,8 @@ class ExotelClient:
 
     One ``requests.Session`` is reused; every request has a timeout and Basic auth in a header.
     Answers are asked for as JSON (``.json``); ``prefer_json=False`` asks for Exotel's default XML.
-    Either way they parse into the same :class:`Call` objects.
+    Either way they parse into the same :class:`Call` objects. With a ``budget`` (the hook passes
+    the account's), every attempt waits for it and every answer's rate-limit news updates it.
     """
 
     def __init__(
@@ -49,8 +52,10 @@ class ExotelClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         prefer_json: bool = True,
+        budget: AccountBudget | None = None,
     ) -> None:
         self.settings = settings
+        self.budget = budget
         self._json = prefer_json
         self.retry_policy = retry_policy or RetryPolicy()
         self._sleep = sleep
@@ -158,6 +163,8 @@ class ExotelClient:
         return retrying(send)
 
     def _send(self, request: ApiRequest) -> requests.Response:
+        if self.budget is not None:
+            self.budget.acquire_blocking(self._sleep)
         try:
             response = self._session.request(
                 request.method,
@@ -170,13 +177,20 @@ class ExotelClient:
             raise api_requests.transport_error(
                 self.settings, request, kind=type(err).__name__, never_connected=_never_connected(err)
             ) from None
-        api_requests.raise_for_answer(
-            self.settings,
-            request,
-            status_code=response.status_code,
-            body=response.content,
-            headers=response.headers,
-        )
+        if self.budget is not None:
+            self.budget.observe(response.headers)
+        try:
+            api_requests.raise_for_answer(
+                self.settings,
+                request,
+                status_code=response.status_code,
+                body=response.content,
+                headers=response.headers,
+            )
+        except ExotelRateLimitError as err:
+            if self.budget is not None:
+                self.budget.pause(err.retry_after)
+            raise
         return response
 
 

@@ -33,7 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate-limit",
         type=int,
         default=DEFAULT_RATE_LIMIT_PER_MINUTE,
-        help="requests per simulated minute; 0 disables the limit",
+        help="requests per real (wall-clock) minute per account; 0 disables the limit",
+    )
+    parser.add_argument(
+        "--rate-limit-headers",
+        action="store_true",
+        help="send X-RateLimit-Limit/-Remaining/-Reset on every answer (unconfirmed in Exotel's docs)",
     )
     parser.add_argument(
         "--script",
@@ -70,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         api_key=args.api_key,
         api_token=args.api_token,
         rate_limit_per_minute=args.rate_limit or None,
+        send_rate_limit_headers=args.rate_limit_headers,
     )
     for number, script in scripts:
         simulator.script(number, script)

@@ -46,6 +46,12 @@ class SimulatedClock:
             self._skipped += seconds
         return self.now()
 
+    def wall_seconds(self) -> float:
+        """Real seconds since the clock started plus every :meth:`advance` jump: what a wall-clock
+        rate limit counts (a jump forward lets time pass for it too)."""
+        with self._lock:
+            return time.monotonic() - self._real_start + self._skipped
+
     def real_seconds(self, simulated_seconds: float) -> float:
         """Wall-clock seconds that ``simulated_seconds`` take to pass (as is when the clock is frozen)."""
         if self._time_scale == 0:

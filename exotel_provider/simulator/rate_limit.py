@@ -1,4 +1,4 @@
-"""A sliding-window request limit, measured on the simulated clock."""
+"""A sliding-window request limit, measured in wall-clock seconds (Exotel's limit is per real minute)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class SlidingWindowLimiter:
         self._admitted: dict[str, deque[float]] = {}
 
     def try_admit(self, key: str, now: float) -> float | None:
-        """Admit and count a request (None), or return the simulated seconds until a slot frees."""
+        """Admit and count a request (None), or return the seconds until a slot frees."""
         if self.limit is None:
             return None
         admitted = self._admitted.setdefault(key, deque())
@@ -32,6 +32,14 @@ class SlidingWindowLimiter:
             return admitted[0] + self.window_seconds - now
         admitted.append(now)
         return None
+
+    def headroom(self, key: str, now: float) -> tuple[int, float]:
+        """Requests still allowed in the window, and the seconds until its oldest request leaves it."""
+        admitted = self._admitted.get(key) or deque()
+        while admitted and admitted[0] <= now - self.window_seconds:
+            admitted.popleft()
+        reset_in = admitted[0] + self.window_seconds - now if admitted else 0.0
+        return max(0, (self.limit or 0) - len(admitted)), reset_in
 
     def clear(self) -> None:
         self._admitted.clear()
