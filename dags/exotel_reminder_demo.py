@@ -9,6 +9,7 @@ Run it offline against the local Exotel simulator: ``make demo``.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import DAG, task
@@ -43,6 +44,8 @@ with DAG(
         poke_interval=2,
         pricing_grace_seconds=30,
         timeout=600,
+        retries=2,  # waiting only reads: a retry is safe (and absorbs Airflow's deferral race)
+        retry_delay=timedelta(seconds=10),
         mode="reschedule",
     ).expand(call_sid=place_calls.output)
 

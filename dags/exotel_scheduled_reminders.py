@@ -122,6 +122,8 @@ with DAG(
         mode="reschedule",
         poke_interval=POLL_SECONDS,
         timeout=2 * 3600,
+        retries=2,  # waiting only reads: a retry is safe (and absorbs Airflow's deferral race)
+        retry_delay=datetime.timedelta(seconds=10),
         max_active_tis_per_dag=MAX_CALLS_IN_FLIGHT,
         trigger_rule="all_done",  # watch every call that was placed, even if another was refused
         map_index_template="call {{ task.call_sid[:8] }}",
@@ -167,6 +169,8 @@ with DAG(
         mode="reschedule",
         poke_interval=POLL_SECONDS,
         timeout=2 * 3600,
+        retries=2,  # waiting only reads: a retry is safe (and absorbs Airflow's deferral race)
+        retry_delay=datetime.timedelta(seconds=10),
         max_active_tis_per_dag=MAX_CALLS_IN_FLIGHT,
         trigger_rule="all_done",
         map_index_template="call {{ task.call_sid[:8] }}",

@@ -75,6 +75,8 @@ class LocalAirflow:
     heartbeat_timeout: float | None = None
     """Seconds without a heartbeat before the scheduler fails a task (a killed worker's task)."""
     extra_databases: tuple[str, ...] = ()
+    airflow_settings: dict[str, str] = field(default_factory=dict)
+    """More ``AIRFLOW__SECTION__KEY`` settings for every component."""
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, init=False)
     commands: dict[str, list[str]] = field(default_factory=dict, init=False)
     postgres: LocalPostgres | None = field(default=None, init=False)
@@ -174,6 +176,7 @@ class LocalAirflow:
             }
         )
         env.update(self._deployment_environment())
+        env.update(self.airflow_settings)
         return env
 
     def _deployment_environment(self) -> dict[str, str]:
@@ -304,11 +307,28 @@ class LocalAirflow:
         }
 
     def kill(self, name: str) -> None:
-        """SIGKILL one component's whole process group (as a crashed machine would leave it)."""
+        """SIGKILL one component and every process under it (as a crashed machine would leave it)."""
+        import psutil
+
         process = self.processes[name]
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for child in psutil.Process(process.pid).children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
+
+    def component_running(self, pid: int) -> str | None:
+        """The component a process (e.g. a task's) runs under, or None."""
+        import psutil
+
+        with contextlib.suppress(psutil.NoSuchProcess):
+            ancestors = {parent.pid for parent in psutil.Process(pid).parents()} | {pid}
+            for name, process in self.processes.items():
+                if process.pid in ancestors:
+                    return name
+        return None
 
     def restart(self, name: str) -> None:
         """Start a component that exited again, with the same command."""

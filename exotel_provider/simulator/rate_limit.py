@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
 WINDOW_SECONDS = 60.0
 
@@ -43,3 +44,14 @@ class SlidingWindowLimiter:
 
     def clear(self) -> None:
         self._admitted.clear()
+
+
+def busiest_window(times: Iterable[float], window_seconds: float = WINDOW_SECONDS) -> int:
+    """The most requests (timestamps in seconds) that fall within any ``window_seconds``."""
+    ordered = sorted(times)
+    busiest, start = 0, 0
+    for end, time in enumerate(ordered):
+        while time - ordered[start] >= window_seconds:
+            start += 1
+        busiest = max(busiest, end - start + 1)
+    return busiest
