@@ -150,8 +150,7 @@ class ExotelAsyncClient:
         return parse(body)
 
     async def _send(self, request: ApiRequest) -> tuple[int, bytes]:
-        if self.budget is not None:
-            await self.budget.acquire()
+        slot = await self.budget.acquire() if self.budget is not None else None
         try:
             response = await self._http.request(
                 request.method, request.url, params=request.params, data=_form(request.data)
@@ -163,6 +162,9 @@ class ExotelAsyncClient:
                 kind=type(err).__name__,
                 never_connected=isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout)),
             ) from None
+        finally:
+            if self.budget is not None:
+                await self.budget.arelease(slot)
         if self.budget is not None:
             self.budget.observe(response.headers)
         try:

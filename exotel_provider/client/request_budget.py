@@ -53,7 +53,8 @@ class AccountBudget:
     """What both clients need from a budget: wait for a slot (async or blocking) and learn from answers.
 
     Subclasses implement :meth:`reserve` (take a slot now, or say how long until one frees) and
-    :meth:`pause_until`; everything else is built on those two.
+    :meth:`pause_until`; everything else is built on those two. A budget that holds a request's slot
+    until its answer came back (the Redis one) also implements :meth:`reserve_slot` and :meth:`release`.
     """
 
     clock: Clock
@@ -65,24 +66,37 @@ class AccountBudget:
         """Take one request slot (0.0), or return the seconds until one may be free."""
         raise NotImplementedError
 
+    def reserve_slot(self) -> tuple[float, str | None]:
+        """:meth:`reserve`, plus what :meth:`release` needs once the answer is in (None: nothing)."""
+        return self.reserve(), None
+
+    def release(self, slot: str | None) -> None:
+        """The request holding ``slot`` got its answer (or failed): its 60 s start now."""
+
     def pause_until(self, until: float) -> None:
         """Hold every request until the epoch time ``until`` (clock seconds)."""
         raise NotImplementedError
 
-    async def acquire(self) -> None:
-        """Wait until a request may be sent, and count it."""
+    async def acquire(self) -> str | None:
+        """Wait until a request may be sent, and count it; give the slot to :meth:`arelease`."""
         while True:
-            wait = await asyncio.to_thread(self.reserve) if self.blocking_io else self.reserve()
+            wait, slot = (
+                await asyncio.to_thread(self.reserve_slot) if self.blocking_io else self.reserve_slot()
+            )
             if wait <= 0:
-                return
+                return slot
             await self.clock.sleep(max(wait, _MIN_SLEEP_SECONDS))
 
-    def acquire_blocking(self, sleep: Callable[[float], None] = time.sleep) -> None:
+    async def arelease(self, slot: str | None) -> None:
+        if slot is not None:
+            await asyncio.to_thread(self.release, slot) if self.blocking_io else self.release(slot)
+
+    def acquire_blocking(self, sleep: Callable[[float], None] = time.sleep) -> str | None:
         """The same for synchronous code (the hook's client in a worker)."""
         while True:
-            wait = self.reserve()
+            wait, slot = self.reserve_slot()
             if wait <= 0:
-                return
+                return slot
             sleep(max(wait, _MIN_SLEEP_SECONDS))
 
     def pause(self, seconds: float | None) -> None:

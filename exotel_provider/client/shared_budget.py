@@ -3,7 +3,9 @@
 Every worker and triggerer whose Exotel connection names the same ``extra.rate_limit_redis_url``
 counts its requests in one sliding-window log per account (a sorted set). A server-side Lua script
 checks and records each request atomically on Redis's own clock, so machines with skewed clocks still
-agree. A 429 or an exhausted ``X-RateLimit-Remaining`` pauses the account for everyone. When Redis
+agree. A request holds its slot from when it is let through until 60 s after its answer came back
+(a crashed process's slot is freed after a lease): however long a request takes to reach Exotel, no
+60 s window there sees more than the budget. A 429 or an exhausted ``X-RateLimit-Remaining`` pauses the account for everyone. When Redis
 cannot be reached the process falls back to its own budget (and says so), so Exotel's 429s, which
 are always safe to retry, are the worst that can happen.
 """
@@ -20,26 +22,40 @@ from exotel_provider.client.request_budget import BUDGET_WINDOW_SECONDS, Account
 
 log = logging.getLogger(__name__)
 KEY_PREFIX = "exotel:request-budget:"
+SLOT_LEASE_SECONDS = 120.0
+"""How long a request may stay unanswered before its slot counts as answered (a crashed process)."""
+_POLL_SECONDS = 1.0
+"""When every slot is held by a request in flight, ask again this often."""
 _WARN_EVERY_SECONDS = 60.0
 
-# KEYS: log, pause, sequence. ARGV: limit, window seconds. Returns "0" (granted) or seconds to wait.
+# KEYS: log, pause, sequence. ARGV: limit, window seconds, lease seconds, poll seconds.
+# Returns {"ok", slot} or {"wait", seconds}. A slot's score is when its 60 s began: while the request
+# is in flight, the end of its lease (in the future); once answered, the answer's time.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
-if paused > now then return tostring(paused - now) end
-local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+if paused > now then return {'wait', tostring(paused - now)} end
+local limit, window, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < limit then
-  local seq = redis.call('INCR', KEYS[3])
-  redis.call('ZADD', KEYS[1], now, tostring(seq))
-  local ttl = math.ceil(window * 1000) + 1000
+  local slot = tostring(redis.call('INCR', KEYS[3]))
+  redis.call('ZADD', KEYS[1], now + lease, slot)
+  local ttl = math.ceil((window + lease) * 1000) + 1000
   redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('PEXPIRE', KEYS[3], ttl)
-  return '0'
+  return {'ok', slot}
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return tostring(tonumber(oldest[2]) + window - now)
+local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
+if oldest > now then return {'wait', ARGV[4]} end  -- every slot is in flight: ask again soon
+return {'wait', tostring(oldest + window - now)}
+"""
+
+# KEYS: log. ARGV: slot. The request's answer is in: its 60 s start now (if the slot is still held).
+_RELEASE = """
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[1], 'XX', tonumber(t[1]) + tonumber(t[2]) / 1000000, ARGV[1])
+return '0'
 """
 
 # KEYS: pause. ARGV: seconds. Holds the account until Redis time + seconds (never shortens a pause).
@@ -80,6 +96,7 @@ class RedisRequestBudget(AccountBudget):
         self._redis: Any = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         self._reserve = self._redis.register_script(_RESERVE)
+        self._release = self._redis.register_script(_RELEASE)
         self._pause = self._redis.register_script(_PAUSE)
         key = KEY_PREFIX + account
         self._keys = [key, key + ":paused-until", key + ":sequence"]
@@ -89,12 +106,24 @@ class RedisRequestBudget(AccountBudget):
         return f"RedisRequestBudget({self.where}, requests_per_minute={self.requests_per_minute})"
 
     def reserve(self) -> float:
+        return self.reserve_slot()[0]
+
+    def reserve_slot(self) -> tuple[float, str | None]:
+        args = [self.requests_per_minute, BUDGET_WINDOW_SECONDS, SLOT_LEASE_SECONDS, _POLL_SECONDS]
         try:
-            wait = self._reserve(keys=self._keys, args=[self.requests_per_minute, BUDGET_WINDOW_SECONDS])
+            verdict, value = (_text(part) for part in self._reserve(keys=self._keys, args=args))
         except self._errors as err:
             self._warn(err)
-            return self.fallback.reserve()
-        return float(wait)
+            return self.fallback.reserve(), None
+        return (0.0, value) if verdict == "ok" else (float(value), None)
+
+    def release(self, slot: str | None) -> None:
+        if slot is None:
+            return
+        try:
+            self._release(keys=self._keys[:1], args=[slot])
+        except self._errors as err:
+            self._warn(err)  # the slot is freed when its lease ends
 
     def pause_until(self, until: float) -> None:
         seconds = until - self.clock.now()
@@ -115,6 +144,10 @@ class RedisRequestBudget(AccountBudget):
                 self.where,
                 type(err).__name__,
             )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def redacted_redis_url(url: str) -> str:

@@ -163,8 +163,7 @@ class ExotelClient:
         return retrying(send)
 
     def _send(self, request: ApiRequest) -> requests.Response:
-        if self.budget is not None:
-            self.budget.acquire_blocking(self._sleep)
+        slot = self.budget.acquire_blocking(self._sleep) if self.budget is not None else None
         try:
             response = self._session.request(
                 request.method,
@@ -177,6 +176,9 @@ class ExotelClient:
             raise api_requests.transport_error(
                 self.settings, request, kind=type(err).__name__, never_connected=_never_connected(err)
             ) from None
+        finally:
+            if self.budget is not None:
+                self.budget.release(slot)
         if self.budget is not None:
             self.budget.observe(response.headers)
         try:
