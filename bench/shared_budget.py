@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -110,6 +111,7 @@ def run(*, seconds: float, budget: int, simulator_limit: int = 200) -> dict[str,
     finally:
         simulator.stop(wait=False)
         redis.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def format_figures(figures: dict[str, Any], budget: int) -> str:

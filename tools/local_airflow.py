@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -75,6 +76,8 @@ class LocalAirflow:
     heartbeat_timeout: float | None = None
     """Seconds without a heartbeat before the scheduler fails a task (a killed worker's task)."""
     extra_databases: tuple[str, ...] = ()
+    keep_postgres_data: bool = True
+    """False: remove PostgreSQL's data folder on :meth:`stop` (throwaway test deployments)."""
     airflow_settings: dict[str, str] = field(default_factory=dict)
     """More ``AIRFLOW__SECTION__KEY`` settings for every component."""
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, init=False)
@@ -299,6 +302,8 @@ class LocalAirflow:
         self._stop_processes(timeout)
         for service in reversed(self.services):
             service.stop()
+        if self.postgres is not None and not self.keep_postgres_data:
+            shutil.rmtree(self.postgres.data_dir, ignore_errors=True)
 
     def exited(self) -> dict[str, int]:
         """The components (and the simulator) that are no longer running, with their exit codes."""

@@ -44,6 +44,7 @@ def celery_airflow(
         triggerers=2,
         share_budget_in_redis=True,
         heartbeat_timeout=30,
+        keep_postgres_data=False,
         connection_extra={"requests_per_minute": BUDGET},
         airflow_settings={"AIRFLOW__CORE__MAX_ACTIVE_RUNS_PER_DAG": str(LOAD_RUNS + 8)},
     )
