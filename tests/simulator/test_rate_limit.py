@@ -23,7 +23,7 @@ def test_the_201st_request_in_a_minute_is_429_until_the_window_slides(
 
     assert (refused.status_code, refused_again.status_code) == (429, 429)
     assert refused.json()["RestException"]["Status"] == 429
-    assert refused.headers["Retry-After"] == "60"
+    assert 58 <= int(refused.headers["Retry-After"]) <= 60  # the 200 took a moment of real time
     exotel_simulator.advance(60)
     assert api.list_calls().status_code == 200
 
