@@ -18,13 +18,13 @@ export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" -e ".[simulator,test]"
+	$(VENV)/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" -e ".[simulator,test,examples]"
 	touch $@
 
 $(FLOOR_VENV)/.installed: pyproject.toml
 	test -x $(FLOOR_VENV)/bin/python || $(PYTHON) -m venv $(FLOOR_VENV)
 	$(FLOOR_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(FLOOR_VENV)/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_FLOOR_VERSION)" -e ".[simulator,test]"
+	$(FLOOR_VENV)/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_FLOOR_VERSION)" -e ".[simulator,test,examples]"
 	touch $@
 
 setup: $(VENV)/.installed
@@ -35,7 +35,7 @@ setup-floor: $(FLOOR_VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 E2E_DEBIAN_PACKAGES = chromium postgresql redis-server
 $(VENV)/.e2e-installed: $(VENV)/.installed pyproject.toml
-	$(VENV)/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" -e ".[simulator,test,e2e]"
+	$(VENV)/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" -e ".[simulator,test,examples,e2e]"
 	touch $@
 
 setup-e2e: $(VENV)/.e2e-installed setup-debian

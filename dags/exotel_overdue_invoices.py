@@ -23,6 +23,7 @@ import pendulum
 from airflow.sdk import DAG, Param, task
 
 from exotel_provider.calls import TERMINAL_STATUSES
+from exotel_provider.campaigns.reminders import india_day
 from exotel_provider.notifications.exotel import ExotelCallNotifier
 from exotel_provider.operators.exotel import ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
@@ -72,10 +73,7 @@ with DAG(
     @task
     def find_overdue_invoices(params: dict[str, Any], dag_run: Any = None) -> list[dict[str, str]]:
         """Unpaid invoices more than GRACE_DAYS past their due date."""
-        as_of = (
-            params["as_of"]
-            or (dag_run.logical_date or dag_run.run_after).in_timezone(INDIA).date().isoformat()
-        )
+        as_of = india_day(params.get("as_of"), dag_run.logical_date, dag_run.run_after)
         cutoff = (datetime.date.fromisoformat(as_of) - datetime.timedelta(days=GRACE_DAYS)).isoformat()
         with INVOICES_CSV.open(newline="") as source:
             overdue = [

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 try:  # Airflow 3.2+ (task SDK 1.2+)
-    from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
+    from airflow.sdk.exceptions import (
+        AirflowFailException,
+        AirflowNotFoundException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+    )
 except ImportError:  # Airflow 3.1
     from airflow.exceptions import (  # type: ignore[no-redef]
         AirflowFailException,
+        AirflowNotFoundException,
         AirflowSensorTimeout,
         AirflowSkipException,
     )
@@ -17,4 +23,10 @@ except ImportError:  # Airflow 3.1
     from airflow.configuration import conf  # type: ignore[no-redef]
 
 
-__all__ = ["AirflowFailException", "AirflowSensorTimeout", "AirflowSkipException", "conf"]
+__all__ = [
+    "AirflowFailException",
+    "AirflowNotFoundException",
+    "AirflowSensorTimeout",
+    "AirflowSkipException",
+    "conf",
+]

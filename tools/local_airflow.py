@@ -35,6 +35,7 @@ from typing import IO, Any
 import requests
 
 from exotel_provider.simulator.state import DEFAULT_ACCOUNT_SID, DEFAULT_API_KEY, DEFAULT_API_TOKEN
+from tools import reminders_db
 from tools.local_services import LocalPostgres, LocalRedis, LocalService
 
 DEFAULT_CALLER_ID = "08047112345"
@@ -133,6 +134,11 @@ class LocalAirflow:
     def process_logs(self) -> Path:
         return self.home / "logs" / "processes"
 
+    @property
+    def reminders_database(self) -> Path:
+        """The example reminders DAG's SQLite database (``exotel_reminders_db``), seeded at start."""
+        return self.home / "reminders.db"
+
     def log_of(self, name: str) -> Path:
         return self.process_logs / f"{name}.log"
 
@@ -173,7 +179,9 @@ class LocalAirflow:
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
                 "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "600",
                 "AIRFLOW_CONN_EXOTEL_DEFAULT": json.dumps(self.connection()),
+                "AIRFLOW_CONN_EXOTEL_REMINDERS_DB": reminders_db.connection_json(self.reminders_database),
                 "EXOTEL_POLL_SECONDS": str(self.poll_seconds),
+                "EXOTEL_REDIAL_AFTER_MINUTES": "0.1",  # the reminders' redial, in a few seconds
                 "EXOTEL_REPORTS_DIR": str(self.home / "exotel_reports"),
                 "PYTHONUNBUFFERED": "1",
             }
@@ -212,6 +220,7 @@ class LocalAirflow:
         self.home.mkdir(parents=True, exist_ok=True)
         self.process_logs.mkdir(parents=True, exist_ok=True)
         self.passwords_file.write_text(json.dumps({USERNAME: self.password}))
+        reminders_db.seed_demo(self.reminders_database)
         try:
             for service in self.services:
                 service.start()

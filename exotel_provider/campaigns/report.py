@@ -12,8 +12,10 @@ _OUTCOMES = (
 )
 
 
-def render_html_report(summary: dict[str, Any], *, title: str, currency: str = "INR") -> str:
-    """Self-contained HTML (no scripts, no external files) for :func:`summarise_attempts` output."""
+def render_html_report(
+    summary: dict[str, Any], *, title: str, currency: str = "INR", chart: str | None = None
+) -> str:
+    """HTML (no scripts) for :func:`summarise_attempts` output; ``chart``: a PNG beside it to show."""
     entries = max(summary["entries"], 1)
     bars = "".join(
         f'<div class="bar"><span class="name">{name}</span>'
@@ -44,6 +46,7 @@ td, th {{ border: 1px solid #ddd; padding: .25rem .6rem; text-align: left; }}
 <h1>{escape(title)}</h1>
 <p>{summary["entries"]} people, {summary["calls"]} calls ({summary["redialled"]} redialled)</p>
 {bars}
+{f'<p><img src="{escape(chart)}" alt="Outcomes and cost per hour"></p>' if chart else ""}
 <p class="figures"><span>Total cost: <b>{summary["total_cost"]:.2f} {escape(currency)}</b></span>
 <span>Per call: <b>{summary["average_cost_per_call"]:.2f} {escape(currency)}</b></span>
 <span>Talk time: <b>{summary["total_talk_seconds"]} s</b> (average {summary["average_talk_seconds"]} s per answered call)</span></p>

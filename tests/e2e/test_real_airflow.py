@@ -3,9 +3,12 @@ LocalExecutor's workers and the triggerer, calling the Exotel simulator over HTT
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
+import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from real_airflow import AirflowApi, simulator_calls
@@ -71,29 +74,45 @@ def test_bad_conf_is_refused_by_the_rest_api_and_nobody_is_called(
     assert not [c for c in simulator_calls(local_airflow) if c["From"].endswith("98123")]
 
 
-def test_scheduled_reminders_run_once_and_summarise(airflow_api: AirflowApi, local_airflow: LocalAirflow):
-    airflow_api.unpause(REMINDERS)
-    answer = airflow_api.trigger(REMINDERS, {"due_date": "2026-08-03", "redial_after_minutes": 0})
+def test_the_scheduler_runs_the_reminders_of_its_day_and_a_second_run_calls_nobody(
+    airflow_api: AirflowApi, local_airflow: LocalAirflow
+):
+    before = len(simulator_calls(local_airflow))
+    airflow_api.unpause(REMINDERS)  # catchup=False: the scheduler makes the run of the latest 10:00
+    run = scheduled_run(airflow_api, REMINDERS)
+    run_id, day = run["dag_run_id"], india_day(run["logical_date"])
+
+    assert airflow_api.wait_for_run(REMINDERS, run_id, timeout=600) == "success"
+    assert not run.get("conf")  # the scheduler's runs carry no conf
+    assert set(airflow_api.task_states(REMINDERS, run_id).values()) == {"success"}
+    summary = airflow_api.xcom(REMINDERS, run_id, "report")
+    assert {k: summary[k] for k in ("day", "entries", "calls", "redialled", "answered", "not_answered")} == {
+        "day": day, "entries": 5, "calls": 7, "redialled": 2, "answered": 3, "not_answered": 2,
+    }  # fmt: skip
+    assert len(simulator_calls(local_airflow)) - before == 7  # busy and no-answer numbers redialled once
+    report = Path(summary["report_path"].removeprefix("file://"))
+    assert report.is_relative_to(local_airflow.home) and f"Reminder calls, {day}" in report.read_text()
+
+    answer = airflow_api.trigger(REMINDERS, {"due_date": day})
     assert answer.status_code == 200, answer.text
-    run_id = answer.json()["dag_run_id"]
+    again = answer.json()["dag_run_id"]
+    assert airflow_api.wait_for_run(REMINDERS, again, timeout=300) == "success"
+    assert airflow_api.xcom(REMINDERS, again, "call") == []
+    assert len(simulator_calls(local_airflow)) - before == 7  # nobody called a second time
 
-    assert airflow_api.wait_for_run(REMINDERS, run_id, timeout=300) == "success"
 
-    states = airflow_api.task_states(REMINDERS, run_id)
-    assert set(states.values()) == {"success"}, states
-    summary = airflow_api.xcom(REMINDERS, run_id, "summarise")
-    assert {
-        k: summary[k] for k in ("entries", "calls", "redialled", "answered", "not_answered", "failed")
-    } == {
-        "entries": 5,
-        "calls": 7,
-        "redialled": 2,
-        "answered": 3,
-        "not_answered": 2,
-        "failed": 0,
-    }
-    assert summary["total_cost"] == pytest.approx(3 * 0.5)
-    for number, expected in (("+919876500101", 1), ("+919876500102", 2), ("+919876500103", 2)):
-        assert len(simulator_calls(local_airflow, number)) == expected, number
-    report = Path(summary["report_path"])
-    assert report.is_relative_to(local_airflow.home) and "Reminder calls, 2026-08-03" in report.read_text()
+def scheduled_run(api: AirflowApi, dag_id: str, timeout: float = 180) -> dict[str, Any]:
+    """The first run the scheduler made (run_type ``scheduled``), once it exists."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = api.request("GET", f"/dags/{dag_id}/dagRuns", params={"run_type": "scheduled"}).json()
+        scheduled = [r for r in runs.get("dag_runs", []) if r["run_type"] == "scheduled"]
+        if scheduled:
+            return dict(scheduled[0])
+        time.sleep(2)
+    raise TimeoutError(f"the scheduler made no run of {dag_id} in {timeout:.0f} s")
+
+
+def india_day(iso: str) -> str:
+    moment = datetime.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return moment.astimezone(ZoneInfo("Asia/Kolkata")).date().isoformat()

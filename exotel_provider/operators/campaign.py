@@ -1,0 +1,265 @@
+"""ExotelCampaignOperator: place many calls at a controlled rate, wait for all of them in one deferral."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context
+
+from exotel_provider.calls.connect_request import ConnectRequest
+from exotel_provider.calls.model import Call
+from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS
+from exotel_provider.campaigns.outcomes import (
+    CampaignEntry,
+    count_statuses,
+    not_placed_outcome,
+    parse_entries,
+    placed_outcome,
+    with_final_call,
+)
+from exotel_provider.campaigns.pacing import RequestPacer
+from exotel_provider.campaigns.placing import CampaignPlacer, Placement
+from exotel_provider.campaigns.progress import CampaignProgress
+from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING
+from exotel_provider.errors import ExotelConfigurationError, ExotelRateLimitError, ExotelValidationError
+from exotel_provider.hooks.exotel import ExotelHook
+from exotel_provider.operators.exotel import DEFAULT_DEFERRED_WAIT_SECONDS, DEFAULT_RECONCILE_TIMEOUT
+from exotel_provider.placement.task_memory import TaskMemory
+from exotel_provider.task_errors import InvalidCallRequest, InvalidExotelConnection
+
+DEFAULT_MAX_CALLS_IN_FLIGHT = 500
+PLACEMENTS_KEY = "placements"
+"""XCom key of the outcomes as placed (before waiting), which the task completes when it resumes."""
+
+
+class ExotelCampaignOperator(BaseOperator):
+    """Call many people for one purpose: place each call once, paced, then wait for all in the triggerer.
+
+    ``calls`` is a list of dicts (templated; typically an upstream task's XCom): a unique ``key``
+    (e.g. a reminder id) plus the :class:`ExotelConnectOperator` arguments of that call
+    (``from_number``, ``app_id`` ...); the operator's own ``app_id``, ``caller_id``,
+    ``time_limit`` ... are the defaults. Calls go out evenly spaced within the connection's
+    ``requests_per_minute`` less a share left to watching, never more than ``max_calls_in_flight``
+    at once, and pause after a 429. The Sids are pushed to XCom (``placed_calls``, key → Sid) before
+    the task defers once for all of them. The return value is one outcome per call: ``key``, ``sid``,
+    final ``status``, ``price``, ``duration``, ``start_time``, ``end_time``, ``placed_at``, ``error``.
+
+    A call Exotel refuses (e.g. a DND number, 403) or that is invalid is not a task failure: its
+    outcome has status ``"not placed"`` and the error. A retry (or a cleared task) never calls anyone
+    an earlier try called: each call has its own key in the task_state_store (Airflow 3.3+).
+
+    :param calls: the campaign's calls.
+    :param max_calls_in_flight: at most this many placed calls not yet ended.
+    :param watching_reserve: requests a minute left to watching (default 5 % of the budget).
+    :param poll_interval: seconds between checks of a call while it may change.
+    :param pricing_grace_seconds: how long after a call ended to wait for its price.
+    :param wait_timeout: give up waiting after this many seconds (default a day).
+    :param reconcile_timeout: how long to look for a call whose placing answer was lost.
+    """
+
+    template_fields: Sequence[str] = (
+        "calls", "exotel_conn_id", "caller_id", "app_id", "url", "call_type", "time_limit", "time_out",
+    )  # fmt: skip
+    ui_color = "#e8f4ff"
+
+    def __init__(
+        self,
+        *,
+        calls: list[dict[str, Any]] | str,
+        app_id: str | int | None = None,
+        url: str | None = None,
+        caller_id: str | None = None,
+        call_type: str | None = None,
+        time_limit: int | str | None = None,
+        time_out: int | str | None = None,
+        exotel_conn_id: str = ExotelHook.default_conn_name,
+        max_calls_in_flight: int = DEFAULT_MAX_CALLS_IN_FLIGHT,
+        watching_reserve: int | None = None,
+        poll_interval: float = 30.0,
+        pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
+        wait_timeout: float | None = None,
+        reconcile_timeout: float = DEFAULT_RECONCILE_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if max_calls_in_flight < 1:
+            raise ExotelValidationError(
+                "max_calls_in_flight", f"{max_calls_in_flight} is not positive", "Allow at least 1 call."
+            )
+        self.calls = calls
+        self.app_id, self.url, self.caller_id, self.call_type = app_id, url, caller_id, call_type
+        self.time_limit, self.time_out = time_limit, time_out
+        self.exotel_conn_id = exotel_conn_id
+        self.max_calls_in_flight = max_calls_in_flight
+        self.watching_reserve = watching_reserve
+        self.poll_interval = poll_interval
+        self.pricing_grace_seconds = pricing_grace_seconds
+        self.wait_timeout = wait_timeout
+        self.reconcile_timeout = reconcile_timeout
+
+    @cached_property
+    def hook(self) -> ExotelHook:
+        return ExotelHook(self.exotel_conn_id)
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        entries = self._entries()
+        placements = self._place_all(entries, self._placer(context))
+        outcomes = [_outcome(placement) for placement in placements]
+        placed = {placement.key: placement.sid for placement in placements if placement.sid}
+        context["ti"].xcom_push(key="placed_calls", value=placed)  # before waiting: no Sid is lost
+        context["ti"].xcom_push(key=PLACEMENTS_KEY, value=outcomes)  # what execute_complete completes
+        if not placed:
+            return self._finish(outcomes)
+        wait = self.wait_timeout if self.wait_timeout is not None else DEFAULT_DEFERRED_WAIT_SECONDS
+        self.defer(
+            trigger=self._trigger(list(placed.values()), deadline=time.time() + wait),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=wait + 300),
+        )
+
+    def execute_complete(self, context: Context, event: Any = None) -> list[dict[str, Any]]:
+        """Resume after the trigger: each outcome completed with its call's final details."""
+        ti = context["ti"]
+        outcomes = ti.xcom_pull(task_ids=ti.task_id, key=PLACEMENTS_KEY, map_indexes=ti.map_index)
+        event = event if isinstance(event, dict) else {}
+        finals, failed = event.get("calls") or {}, event.get("failed") or {}
+        merged = []
+        for outcome in outcomes or []:
+            sid = outcome.get("sid")
+            if sid in finals:
+                outcome = with_final_call(outcome, Call.from_dict(finals[sid]))
+            elif sid:
+                outcome = {**outcome, "error": failed.get(sid, "the trigger sent no outcome for this call")}
+            merged.append(outcome)
+        return self._finish(merged)
+
+    # --- placing ---------------------------------------------------------------------------------
+
+    def _entries(self) -> list[CampaignEntry]:
+        defaults = {
+            "app_id": self.app_id, "url": self.url, "caller_id": self.caller_id, "call_type": self.call_type,
+            "time_limit": self.time_limit, "time_out": self.time_out,
+        }  # fmt: skip
+        try:
+            return parse_entries(self.calls, defaults)
+        except ExotelValidationError as err:
+            raise InvalidCallRequest.from_error(err) from None
+
+    def _placer(self, context: Context) -> CampaignPlacer:
+        """The one seam through which every call of the campaign is placed (the never-call-twice guard)."""
+        memory = TaskMemory(context)
+        if not memory.available:
+            self.log.warning(
+                "This Airflow has no task_state_store (added in Airflow 3.3): a retry of this campaign "
+                "cannot know which calls an earlier try placed. Give it retries=0 here."
+            )
+        return CampaignPlacer(
+            self.hook,
+            memory,
+            reconcile_timeout=self.reconcile_timeout,
+            poll_interval=self.poll_interval,
+        )
+
+    def _place_all(self, entries: list[CampaignEntry], placer: CampaignPlacer) -> list[Placement]:
+        """Each entry placed (or found placed by an earlier try), paced and within the in-flight cap."""
+        try:
+            budget = self.hook.settings.requests_per_minute
+        except ExotelConfigurationError as err:
+            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
+        pacer = RequestPacer.for_budget(budget, reserve=self.watching_reserve)
+        progress = CampaignProgress(len(entries))
+        self.log.info(
+            "Exotel campaign: %d calls, at most %.0f placing requests a minute (budget %d), at most %d in flight",
+            len(entries), pacer.rate_per_minute, budget, self.max_calls_in_flight,
+        )  # fmt: skip
+        placer.start()
+        in_flight: dict[str, None] = {}
+        placements = []
+        for entry in entries:
+            placement = self._place_one(entry, placer, pacer, in_flight)
+            placements.append(placement)
+            progress.count(_category(placement))
+            if progress.due():
+                self.log.info("Exotel campaign: %s", progress.line("placed or settled"))
+        self.log.info("Exotel campaign: %s", progress.line("placed or settled"))
+        return placements
+
+    def _place_one(
+        self, entry: CampaignEntry, placer: CampaignPlacer, pacer: RequestPacer, in_flight: dict[str, None]
+    ) -> Placement:
+        earlier = placer.recorded(entry.key)
+        if earlier is not None:
+            return earlier
+        try:
+            request = self._request(entry)
+        except ExotelValidationError as err:
+            return Placement(entry.key, None, error=str(err))
+        self._make_room(in_flight, pacer)
+        while True:
+            pacer.wait_turn()
+            try:
+                placement = placer.place(entry.key, request)
+            except ExotelRateLimitError as err:  # certainly not placed: wait and send it again
+                self.log.warning("Exotel: 429 while placing; pausing the campaign (%s)", err)
+                pacer.back_off(err.retry_after)
+                continue
+            if placement.sid:
+                in_flight[placement.sid] = None
+            return placement
+
+    def _request(self, entry: CampaignEntry) -> ConnectRequest:
+        try:
+            return self.hook.build_connect_request(**entry.parameters)
+        except ExotelConfigurationError as err:
+            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
+        except TypeError as err:
+            raise ExotelValidationError(
+                "calls", f"call {entry.key!r}: {err}", "Check its arguments."
+            ) from None
+
+    def _make_room(self, in_flight: dict[str, None], pacer: RequestPacer) -> None:
+        """Wait until fewer than ``max_calls_in_flight`` placed calls are still going on."""
+        while len(in_flight) >= self.max_calls_in_flight:
+            sids = list(in_flight)
+            for start in range(0, len(sids), MAX_SIDS_PER_LISTING):
+                pacer.wait_turn()
+                for sid in self.hook.get_ended_calls(sids[start : start + MAX_SIDS_PER_LISTING]):
+                    in_flight.pop(sid, None)
+            if len(in_flight) >= self.max_calls_in_flight:
+                pacer.sleep(self.poll_interval)
+
+    # --- waiting ---------------------------------------------------------------------------------
+
+    def _trigger(self, sids: list[str], *, deadline: float) -> Any:
+        from exotel_provider.triggers.campaign import ExotelCampaignTrigger
+
+        limit = int(self.time_limit) if self.time_limit not in (None, "") else None
+        return ExotelCampaignTrigger(
+            sids,
+            exotel_conn_id=self.exotel_conn_id,
+            deadline=deadline,
+            poll_interval=self.poll_interval,
+            pricing_grace_seconds=self.pricing_grace_seconds,
+            time_limit=limit,
+        )
+
+    def _finish(self, outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        counts = ", ".join(f"{status} {n}" for status, n in count_statuses(outcomes).items())
+        self.log.info("Exotel campaign: %d calls: %s", len(outcomes), counts or "none")
+        return outcomes
+
+
+def _outcome(placement: Placement) -> dict[str, Any]:
+    if placement.sid:
+        return placed_outcome(placement.key, placement.sid, placement.placed_at)
+    return not_placed_outcome(placement.key, placement.error or "not placed", unknown=placement.unknown)
+
+
+def _category(placement: Placement) -> str:
+    if placement.sid:
+        return "already placed" if placement.resumed else "placed"
+    return "outcome unknown" if placement.unknown else "not placed"

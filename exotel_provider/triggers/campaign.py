@@ -1,0 +1,128 @@
+"""ExotelCampaignTrigger: wait in the triggerer until every call of a campaign is final, in one deferral.
+
+All the campaign's calls join the shared :class:`~exotel_provider.watching.watcher.CallWatcher` of the
+connection, which asks Exotel about up to 100 of them per request within the account's request
+budget. One event comes out, when the last call is final or at the deadline:
+
+``{"status": "done", "calls": {sid: {call fields}}, "failed": {sid: message}}``
+
+``calls`` holds the final details (:data:`EVENT_CALL_FIELDS`) of each call that became final;
+``failed`` says why watching a call ended without them (a timeout, an unknown Sid).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from exotel_provider import errors
+from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment
+from exotel_provider.campaigns.progress import PROGRESS_LOG_SECONDS
+from exotel_provider.triggers.exotel import DEFAULT_POLL_INTERVAL
+
+log = logging.getLogger(__name__)
+
+DONE = "done"
+EVENT_CALL_FIELDS = ("Sid", "Status", "From", "DateCreated", "StartTime", "EndTime", "Duration", "Price")
+"""The fields of each final call the event carries (kept small: a campaign may have 10,000 calls)."""
+
+
+class ExotelCampaignTrigger(BaseTrigger):
+    """Fires once every call in ``call_sids`` is final, or at ``deadline`` with what is known then.
+
+    :param call_sids: the campaign's calls.
+    :param exotel_conn_id: the Exotel connection (read asynchronously in the triggerer).
+    :param deadline: wall-clock time (epoch seconds) after which the calls not final yet are reported
+        under ``failed``.
+    :param poll_interval: how often, at most, to ask about a call while it may change.
+    :param pricing_grace_seconds: how long after a call was first seen ended to wait for its price.
+    :param time_limit: the calls' ``TimeLimit`` if known (a call the listing never shows is looked
+        up on its own after it).
+    """
+
+    def __init__(
+        self,
+        call_sids: list[str],
+        *,
+        deadline: float,
+        exotel_conn_id: str = "exotel_default",
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
+        time_limit: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.call_sids = [str(sid) for sid in call_sids]
+        self.deadline = float(deadline)
+        self.exotel_conn_id = str(exotel_conn_id)
+        self.poll_interval = float(poll_interval)
+        self.pricing_grace_seconds = float(pricing_grace_seconds)
+        self.time_limit = None if time_limit is None else int(time_limit)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "call_sids": self.call_sids,
+                "deadline": self.deadline,
+                "exotel_conn_id": self.exotel_conn_id,
+                "poll_interval": self.poll_interval,
+                "pricing_grace_seconds": self.pricing_grace_seconds,
+                "time_limit": self.time_limit,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        # The shared watcher is released before the event is yielded, whatever the triggerer does next.
+        yield TriggerEvent(await self._outcomes())
+
+    async def _outcomes(self) -> dict[str, Any]:
+        from exotel_provider.watching.registry import shared_call_watcher
+
+        calls: dict[str, dict[str, Any]] = {}
+        failed: dict[str, str] = {}
+        try:
+            async with shared_call_watcher(self.exotel_conn_id) as watcher:
+                waits = [self._wait_one(watcher, sid, calls, failed) for sid in dict.fromkeys(self.call_sids)]
+                reporter = asyncio.ensure_future(self._report_progress(calls, failed))
+                try:
+                    await asyncio.gather(*waits)
+                finally:
+                    reporter.cancel()
+        except errors.ExotelError as err:  # the connection could not be read: no call was watched
+            failed.update({sid: str(err) for sid in self.call_sids if sid not in calls})
+        log.info("Exotel campaign: %d calls final, %d not", len(calls), len(failed))
+        return {"status": DONE, "calls": calls, "failed": failed}
+
+    async def _wait_one(
+        self, watcher: Any, sid: str, calls: dict[str, dict[str, Any]], failed: dict[str, str]
+    ) -> None:
+        """Watch one call; its final details go to ``calls``, or why there are none to ``failed``."""
+        watch = watcher.watch(
+            sid,
+            poll_interval=self.poll_interval,
+            pricing_grace_seconds=self.pricing_grace_seconds,
+            time_limit=self.time_limit,
+        )
+        try:
+            assessment: Assessment = await watcher.wait(watch, deadline=self.deadline)
+        except errors.ExotelError as err:
+            failed[sid] = str(err) or type(err).__name__
+            return
+        except Exception as err:
+            log.exception("Exotel: watching call %s failed unexpectedly", sid)
+            failed[sid] = f"{type(err).__name__}: {err}"
+            return
+        finally:
+            watcher.unwatch(watch)
+        details = assessment.call.to_dict()
+        calls[sid] = {name: details.get(name) for name in EVENT_CALL_FIELDS}
+
+    async def _report_progress(self, calls: dict[str, Any], failed: dict[str, str]) -> None:
+        total = len(set(self.call_sids))
+        while True:
+            await asyncio.sleep(PROGRESS_LOG_SECONDS)
+            log.info("Exotel campaign: %d/%d calls final so far", len(calls) + len(failed), total)
