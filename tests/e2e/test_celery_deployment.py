@@ -1,10 +1,12 @@
 """The provider on a production-shaped Airflow: CeleryExecutor with two workers and a Redis broker,
 PostgreSQL metadata DB, two triggerers, the api-server, scheduler and dag-processor, calling the
 Exotel simulator (its 200 requests per real minute limit). The Exotel connection shares its request
-budget through the same Redis. One deployment for the whole module."""
+budget through the same Redis; the reminders DAG reads its reminders from a PostgreSQL database
+(``exotel_reminders_db``). One deployment for the whole module."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
@@ -25,6 +27,8 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 ON_DEMAND = "exotel_call_on_demand"
+REMINDERS = "exotel_scheduled_reminders"
+CAMPAIGN_DAY = "2026-09-01"
 LOAD_RUNS = 40
 BUDGET = 150  # the connection's requests_per_minute (the default)
 TYPED_ERROR = re.compile(r"\b(Exotel\w*Error|CallUnsuccessfulError|ExotelWaitTimeout)\b")
@@ -47,7 +51,12 @@ def celery_airflow(
         keep_postgres_data=False,
         connection_extra={"requests_per_minute": BUDGET},
         airflow_settings={"AIRFLOW__CORE__MAX_ACTIVE_RUNS_PER_DAG": str(LOAD_RUNS + 8)},
+        extra_databases=("exotel_reminders",),
     )
+    assert airflow.postgres is not None
+    reminders_db = {"conn_type": "postgres", "host": "127.0.0.1", "port": airflow.postgres.port,
+                    "login": "airflow", "schema": "exotel_reminders"}  # fmt: skip
+    airflow.airflow_settings["AIRFLOW_CONN_EXOTEL_REMINDERS_DB"] = json.dumps(reminders_db)
     failed_before = request.session.testsfailed
     try:
         airflow.start()
@@ -91,8 +100,8 @@ def trigger(api: AirflowApi, phone: str) -> str:
     return str(answer.json()["dag_run_id"])
 
 
-def task_logs(airflow: LocalAirflow, run_id: str) -> str:
-    folder = airflow.home / "logs" / f"dag_id={ON_DEMAND}" / f"run_id={run_id}"
+def task_logs(airflow: LocalAirflow, run_id: str, dag_id: str = ON_DEMAND) -> str:
+    folder = airflow.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
     return "\n".join(path.read_text(errors="replace") for path in sorted(folder.rglob("*.log")))
 
 
@@ -131,17 +140,72 @@ def test_worker_killed_mid_placing_is_retried_on_the_other_worker_without_a_seco
     assert run_id in celery_airflow.log_of(survivor).read_text(errors="replace")
 
 
-def _worker_placing(api: AirflowApi, airflow: LocalAirflow, run_id: str, phone: str) -> str:
-    """The Celery worker whose task has sent the placing request (the call exists, no answer yet)."""
-    deadline = time.monotonic() + 180
+def _worker_placing(
+    api: AirflowApi, airflow: LocalAirflow, run_id: str, phones: str | list[str], *,
+    dag_id: str = ON_DEMAND, task_id: str = "place_call", placed: int = 1,
+) -> str:  # fmt: skip
+    """The Celery worker whose task has sent ``placed`` placing requests (the last one unanswered)."""
+    phones = [phones] if isinstance(phones, str) else phones
+    deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
-        ti = task_instance(api, run_id, "place_call")
-        if ti.get("state") == "running" and ti.get("pid") and simulator_calls(airflow, phone):
-            worker = airflow.component_running(int(ti["pid"]))
-            assert worker and worker.startswith("celery-worker-"), (ti["pid"], worker)
-            return worker
-        time.sleep(1)
-    raise TimeoutError(f"place_call of {run_id} never got to its placing request")
+        ti = dict(api.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}").json())
+        if ti.get("state") == "running" and ti.get("pid"):
+            calls = [call for phone in phones for call in simulator_calls(airflow, phone)]
+            if len(calls) >= placed:
+                worker = airflow.component_running(int(ti["pid"]))
+                assert worker and worker.startswith("celery-worker-"), (ti["pid"], worker)
+                return worker
+        time.sleep(0.5)
+    raise TimeoutError(f"{task_id} of {run_id} never got to its placing request")
+
+
+def seed_reminders(airflow: LocalAirflow, count: int) -> list[str]:
+    """``count`` reminders due on CAMPAIGN_DAY in the PostgreSQL reminders database; their phones."""
+    import psycopg2
+
+    from exotel_provider.campaigns.reminders import CREATE_REMINDER_CALLS, CREATE_REMINDERS, REMINDER_FIELDS
+    from tools.reminders_db import generated_reminders
+
+    assert airflow.postgres is not None
+    rows = generated_reminders(CAMPAIGN_DAY, count, first_number=5000)
+    insert = f"INSERT INTO reminders ({', '.join(REMINDER_FIELDS)}) VALUES ({', '.join(['%s'] * len(REMINDER_FIELDS))})"
+    with (
+        psycopg2.connect(airflow.postgres.url("exotel_reminders", driver="postgresql")) as db,
+        db.cursor() as cursor,
+    ):
+        cursor.execute(CREATE_REMINDERS)
+        cursor.execute(CREATE_REMINDER_CALLS)
+        cursor.executemany(insert, [tuple(row[name] for name in REMINDER_FIELDS) for row in rows])
+    db.close()
+    return [row["phone"] for row in rows]
+
+
+def test_reminders_from_postgres_survive_a_worker_killed_mid_campaign(
+    api: AirflowApi, celery_airflow: LocalAirflow
+):
+    phones = seed_reminders(celery_airflow, 12)
+    # The campaign's fifth placing request is answered late: the worker is mid-campaign when it dies.
+    simulator(celery_airflow, "POST", "/faults",
+              json={"kind": "delay", "method": "POST", "path": CONNECT_PATH, "delay_seconds": 120, "skip": 4})  # fmt: skip
+    api.unpause(REMINDERS)
+    answer = api.trigger(REMINDERS, {"due_date": CAMPAIGN_DAY})
+    assert answer.status_code == 200, answer.text
+    run_id = answer.json()["dag_run_id"]
+    victim = _worker_placing(api, celery_airflow, run_id, phones, dag_id=REMINDERS, task_id="call", placed=5)
+
+    celery_airflow.kill(victim)
+    try:
+        assert api.wait_for_run(REMINDERS, run_id, timeout=900) == "success"
+    finally:
+        celery_airflow.restart(victim)
+
+    assert {phone: len(simulator_calls(celery_airflow, phone)) for phone in phones} == dict.fromkeys(
+        phones, 1
+    )
+    ti = dict(api.request("GET", f"/dags/{REMINDERS}/dagRuns/{run_id}/taskInstances/call").json())
+    assert ti["try_number"] == 2
+    summary = api.xcom(REMINDERS, run_id, "report")
+    assert (summary["entries"], summary["calls"], summary["answered"]) == (12, 12, 12)
 
 
 def test_forty_runs_at_once_with_dropped_answers_and_429_bursts(
