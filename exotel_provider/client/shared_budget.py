@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from exotel_provider.client.request_budget import BUDGET_WINDOW_SECONDS, AccountBudget, Clock, WallClock
+from exotel_provider.errors import ExotelConfigurationError
 
 log = logging.getLogger(__name__)
 KEY_PREFIX = "exotel:request-budget:"
@@ -85,8 +86,13 @@ class RedisRequestBudget(AccountBudget):
         fallback: AccountBudget,
         clock: Clock | None = None,
     ) -> None:
-        import redis
-
+        try:
+            import redis
+        except ImportError:
+            raise ExotelConfigurationError(
+                "The Exotel connection's extra.rate_limit_redis_url needs the redis package: "
+                "pip install 'airflow-provider-exotel[redis]'."
+            ) from None
         if requests_per_minute < 1:
             raise ValueError(f"requests_per_minute must be >= 1, got {requests_per_minute}")
         self.requests_per_minute = requests_per_minute
