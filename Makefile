@@ -13,13 +13,16 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 
-.PHONY: setup setup-floor setup-e2e setup-debian demo airflow test test-main test-floor test-fast lint bench clean
+.PHONY: setup setup-floor setup-e2e setup-debian demo airflow test test-main test-floor test-fast lint package-check bench clean
+
+PIP_QUIET = --quiet --quiet --disable-pip-version-check --no-input
 
 $(VENV)/.installed: pyproject.toml
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" -e ".[simulator,test,examples]"
-	touch $@
+	@echo "Installing Airflow $(AIRFLOW_VERSION) and the provider into $(VENV) (a minute or two)"
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/python -m pip install $(PIP_QUIET) --upgrade pip
+	@$(VENV)/bin/python -m pip install $(PIP_QUIET) "apache-airflow==$(AIRFLOW_VERSION)" -e ".[simulator,test,examples]"
+	@touch $@
 
 $(FLOOR_VENV)/.installed: pyproject.toml
 	test -x $(FLOOR_VENV)/bin/python || $(PYTHON) -m venv $(FLOOR_VENV)
@@ -46,8 +49,9 @@ setup-debian:
 		echo "Installing $(E2E_DEBIAN_PACKAGES) from Debian packages (needs root)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(E2E_DEBIAN_PACKAGES); }
 
+# Quiet: one line per call as it progresses, the final table; Airflow's logs go to a file it names.
 demo: setup
-	$(VENV)/bin/python -m exotel_provider.simulator.run_dag exotel_reminder_demo \
+	@$(VENV)/bin/python -m exotel_provider.simulator.run_dag exotel_reminder_demo \
 		--script +919876500002=busy --script +919876500003=no-answer
 
 DB ?= sqlite
@@ -56,7 +60,7 @@ airflow: $(if $(and $(filter sqlite,$(DB)),$(filter 0,$(CELERY_WORKERS))),setup,
 	$(VENV)/bin/python -m tools.local_airflow --home $(CURDIR)/.airflow-local --dags-folder $(CURDIR)/dags \
 		--db $(DB) --celery-workers $(CELERY_WORKERS)
 
-test: test-main test-floor
+test: test-main test-floor package-check
 
 test-main: setup setup-e2e lint
 	$(VENV)/bin/python -m pytest -q
@@ -70,6 +74,21 @@ test-floor: setup-floor
 lint: setup
 	$(VENV)/bin/ruff check exotel_provider dags tests bench tools
 	$(VENV)/bin/mypy
+
+# Build the sdist and wheel, check them, install the wheel into a fresh virtual environment (Airflow
+# from PyPI) and ask that Airflow whether it sees the provider.
+PACKAGE_DIR ?= $(CURDIR)/artifacts/package
+package-check: setup
+	rm -rf $(PACKAGE_DIR) && mkdir -p $(PACKAGE_DIR)
+	$(VENV)/bin/python -m build --outdir $(PACKAGE_DIR)/dist .
+	$(VENV)/bin/twine check --strict $(PACKAGE_DIR)/dist/*
+	$(VENV)/bin/python -m tools.check_package $(PACKAGE_DIR)/dist
+	$(PYTHON) -m venv $(PACKAGE_DIR)/venv
+	$(PACKAGE_DIR)/venv/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" $(PACKAGE_DIR)/dist/*.whl
+	cd $(PACKAGE_DIR) && AIRFLOW_HOME=$(PACKAGE_DIR)/airflow-home venv/bin/airflow providers list \
+		| tee providers.txt | grep "^airflow-provider-exotel "
+	cd $(PACKAGE_DIR) && venv/bin/python -c "import exotel_provider, pathlib; \
+		p = pathlib.Path(exotel_provider.__file__).parent; assert (p / 'py.typed').is_file(); print(p)"
 
 bench: setup
 	$(VENV)/bin/python bench/watch_campaign.py

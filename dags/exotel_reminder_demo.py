@@ -1,8 +1,9 @@
 """Reminder calls, the smallest complete example: place, wait for outcome and price, summarise.
 
-One call per reminder (dynamic task mapping), one sensor per call that waits until Exotel has the
-call's final status *and* its price, then a per-call outcome table. Busy and unanswered calls are
-reported, not failed (``success_statuses=TERMINAL_STATUSES``).
+One call per customer (dynamic task mapping), one sensor per call that waits until Exotel has the
+call's final status *and* its price, then a per-customer outcome table. Each call carries the
+customer id as its ``reference``, so results are joined to customers by that key, never by map
+index. Busy and unanswered calls are reported, not failed (``success_statuses=TERMINAL_STATUSES``).
 
 Run it offline against the local Exotel simulator: ``make demo``.
 """
@@ -18,7 +19,12 @@ from exotel_provider.calls import TERMINAL_STATUSES, mask_number
 from exotel_provider.operators.exotel import ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 
-REMINDER_NUMBERS = ["+919876500001", "+919876500002", "+919876500003", "+919876500004"]
+REMINDERS = [
+    {"reference": "C-1001", "from_number": "+919876500001"},
+    {"reference": "C-1002", "from_number": "+919876500002"},
+    {"reference": "C-1003", "from_number": "+919876500003"},
+    {"reference": "C-1004", "from_number": "+919876500004"},
+]
 REMINDER_FLOW_APP_ID = "926"
 EXOPHONE = "08047112345"
 
@@ -35,11 +41,14 @@ with DAG(
         caller_id=EXOPHONE,
         time_limit=300,
         custom_field="reminder-demo",
-        map_index_template="{{ task.from_number[:3] }}XXXXXX{{ task.from_number[-4:] }}",
-    ).expand(from_number=REMINDER_NUMBERS)
+        map_index_template="{{ task.reference }}",
+    ).expand_kwargs(REMINDERS)
 
     wait_for_calls = ExotelCallSensor.partial(
         task_id="wait_for_call",
+        # the reference of the call this sensor waits for: same map index as its place_call
+        reference="{{ ti.xcom_pull(task_ids='place_call', key='reference', map_indexes=ti.map_index) }}",
+        map_index_template="{{ task.reference }}",
         success_statuses=TERMINAL_STATUSES,
         poke_interval=2,
         pricing_grace_seconds=30,
@@ -51,27 +60,25 @@ with DAG(
 
     @task
     def summarise(calls: list[dict[str, Any]]) -> dict[str, Any]:
-        """Print a per-call outcome table and return totals (also in XCom)."""
-        calls = [calls[index] for index in range(len(calls))]  # one lookup per mapped sensor
-        header = f"{'call':<10}{'number':<14}{'status':<11}{'duration s':>11}{'price':>7}"
+        """Print a per-customer outcome table and return the outcome per customer (also in XCom)."""
+        calls = list(calls[:])  # one read of all mapped results (iterating would probe past the end)
+        header = f"{'customer':<10}{'number':<15}{'status':<11}{'duration s':>11}{'price':>7}"
         lines = [header, "-" * len(header)]
-        for call in calls:
-            duration = "-" if call["Duration"] is None else call["Duration"]
-            price = "-" if call["Price"] is None else call["Price"]
+        for call in sorted(calls, key=lambda call: call["reference"]):
             lines.append(
-                f"{call['Sid'][:8]:<10}{mask_number(call['From']):<14}{call['Status']:<11}{duration:>11}{price:>7}"
+                f"{call['reference']:<10}{mask_number(call['From']):<15}{call['Status']:<11}"
+                f"{call['Duration'] if call['Duration'] is not None else '-':>11}"
+                f"{call['Price'] if call['Price'] is not None else '-':>7}"
             )
         total = sum(call["Price"] or 0 for call in calls)
-        lines.append(
-            f"{len(calls)} calls, {sum(c['Status'] == 'completed' for c in calls)} answered, "
-            f"total cost {total:.2f}"
-        )
+        answered = sum(call["Status"] == "completed" for call in calls)
+        lines.append(f"{len(calls)} calls, {answered} answered, total cost {total:.2f}")
         print("\n".join(lines))
         return {
             "calls": len(calls),
-            "answered": sum(call["Status"] == "completed" for call in calls),
+            "answered": answered,
             "total_price": total,
-            "outcomes": {call["Sid"]: call["Status"] for call in calls},
+            "outcomes": {call["reference"]: call["Status"] for call in calls},
         }
 
     summarise(wait_for_calls.output)

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from exotel_provider.client.settings import DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_TIMEOUT_SECONDS, REGION_HOSTS
+from exotel_provider.client.settings import (
+    DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_TIME_ZONE,
+    DEFAULT_TIMEOUT_SECONDS,
+    REGION_HOSTS,
+)
 
 CONN_FIELDS: dict[str, dict[str, Any]] = {
     "account_sid": {
@@ -36,6 +41,19 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "schema": {"type": ["integer", "null"], "default": DEFAULT_REQUESTS_PER_MINUTE},
         "description": "Most requests per minute the deferred watcher sends for this account (Exotel allows 200).",
     },
+    "timezone": {
+        "label": "Exotel time zone",
+        "schema": {"type": ["string", "null"], "default": DEFAULT_TIME_ZONE},
+        "description": (
+            "IANA zone Exotel gives DateCreated and other times in (default Asia/Kolkata, India time). "
+            "Finding a call whose placing answer was lost compares them with our clock."
+        ),
+    },
+    "mask_phone_numbers": {
+        "label": "Mask phone numbers in logs",
+        "schema": {"type": ["boolean", "null"], "default": True},
+        "description": "Show only the country code and last four digits of numbers in logs (default on).",
+    },
 }
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
@@ -48,6 +66,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "account_sid": "your-account-sid",
         "region": "singapore",
         "caller_id": "08047112345",
+        "timezone": DEFAULT_TIME_ZONE,
     },
 }
 
@@ -65,18 +84,22 @@ def legacy_connection_form_widgets() -> dict[str, Any]:
     """``get_connection_form_widgets`` for Airflow < 3.2 (wtforms), with the same field names."""
     from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
     from flask_babel import lazy_gettext
-    from wtforms import IntegerField, StringField
+    from wtforms import BooleanField, IntegerField, StringField
     from wtforms.validators import Optional
 
     widgets: dict[str, Any] = {}
     for name, spec in CONN_FIELDS.items():
         types = spec["schema"]["type"]
+        label, default = lazy_gettext(spec["label"]), spec["schema"].get("default")
+        if "boolean" in types:  # a checkbox: wtforms' own widget, not a text box
+            widgets[name] = BooleanField(label, description=spec["description"], default=default)
+            continue
         field_class = IntegerField if "integer" in types else StringField
         widgets[name] = field_class(
-            lazy_gettext(spec["label"]),
+            label,
             widget=BS3TextFieldWidget(),
             description=spec["description"],
             validators=[Optional()],
-            default=spec["schema"].get("default"),
+            default=default,
         )
     return widgets

@@ -38,11 +38,53 @@ class ExotelTransportError(ExotelError):
     """The request did not get an HTTP answer (connection refused, reset, timed out)."""
 
 
+class ExotelUnreachableError(ExotelTransportError):
+    """The request never reached Exotel (connection refused, DNS failure, TLS handshake failed, or
+    connecting timed out): nothing was sent, so a call-placing request placed no call.
+
+    ``cause`` is one of :data:`UNREACHABLE_CAUSES`; the message names the likely fix.
+    """
+
+    def __init__(self, message: str, *, cause: str) -> None:
+        self.cause = cause
+        super().__init__(message)
+
+
+UNREACHABLE_CAUSES = ("refused", "dns", "tls", "timeout", "connect")
+"""Why a request never reached Exotel: refused, name not resolved, TLS handshake failed, connecting
+timed out, or another failure while connecting."""
+
+
 class ExotelCallOutcomeUnknownError(ExotelTransportError):
     """A call-placing request was sent but no answer came back: the call may or may not exist.
 
-    Never retried blindly; see the operator's ``unknown_outcome`` policy.
+    Never retried blindly; see the operator's ``unknown_outcome`` policy. ``candidate_sids`` names
+    the listed calls that may be the one it placed (none when nothing matching is listed).
     """
+
+    def __init__(self, message: str, *, candidate_sids: tuple[str, ...] = ()) -> None:
+        self.candidate_sids = tuple(candidate_sids)
+        super().__init__(message)
+
+
+class ExotelPlacedCallNotFoundError(ExotelError):
+    """Exotel answered a placing request with ``call_sid``, yet reading that Sid now gives 404.
+
+    The call existed, so this is never a reason to dial again; usually the connection now points
+    at another account or region. Retrying reconnects as soon as the Sid reads again.
+    """
+
+    def __init__(self, message: str, *, call_sid: str) -> None:
+        self.call_sid = call_sid
+        super().__init__(message)
+
+
+class ExotelPlacementNotSavedError(ExotelError):
+    """A call was placed (``call_sid``) but the state store refused to keep its Sid."""
+
+    def __init__(self, message: str, *, call_sid: str) -> None:
+        self.call_sid = call_sid
+        super().__init__(message)
 
 
 class ExotelAPIError(ExotelError):
@@ -130,3 +172,10 @@ class ExotelWaitTimeout(ExotelError):
 class ExotelWatchError(ExotelError):
     """Waiting for a call in the triggerer went wrong in a way no other error describes (an
     unexpected failure inside the trigger, or an event this provider did not produce)."""
+
+
+def naming_sid(error: ExotelError, call_sid: str) -> ExotelError:
+    """``error`` with ``call_sid`` in its message: every error after Exotel answered names the call."""
+    if call_sid not in str(error) and error.args:
+        error.args = (f"Call {call_sid}: {error.args[0]}", *error.args[1:])
+    return error

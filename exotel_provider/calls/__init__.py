@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from exotel_provider.calls.connect_request import ConnectRequest, build_connect_request, flow_url
     from exotel_provider.calls.model import CALL_FIELDS, Call
-    from exotel_provider.calls.numbers import mask_number, normalise_number
+    from exotel_provider.calls.numbers import mask_number, national_form, normalise_number, same_number
     from exotel_provider.calls.parsing import (
         CallPage,
         ErrorBody,
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         assess_call,
         is_successful,
     )
+    from exotel_provider.calls.reference import REFERENCE_KEY, with_reference
     from exotel_provider.calls.status import (
         DEFAULT_SUCCESS_STATUSES,
         TERMINAL_STATUSES,
@@ -41,6 +42,10 @@ _MODULE_OF = {
     "Call": "model",
     "mask_number": "numbers",
     "normalise_number": "numbers",
+    "national_form": "numbers",
+    "same_number": "numbers",
+    "REFERENCE_KEY": "reference",
+    "with_reference": "reference",
     "CallPage": "parsing",
     "ErrorBody": "parsing",
     "parse_call": "parsing",
@@ -66,6 +71,7 @@ __all__ = [
     "CALL_FIELDS",
     "DEFAULT_PRICING_GRACE_SECONDS",
     "DEFAULT_SUCCESS_STATUSES",
+    "REFERENCE_KEY",
     "TERMINAL_STATUSES",
     "UNANSWERED_STATUSES",
     "Assessment",
@@ -81,11 +87,14 @@ __all__ = [
     "flow_url",
     "is_successful",
     "mask_number",
+    "national_form",
     "normalise_number",
     "parse_call",
     "parse_call_page",
     "parse_error_body",
     "parse_status",
+    "same_number",
+    "with_reference",
 ]
 
 

@@ -26,7 +26,7 @@ RECORDING_CHANNELS = frozenset({"single", "dual"})
 RECORDING_FORMATS = frozenset({"mp3", "mp3-hq"})
 
 FLOW_URL_TEMPLATE = "http://my.exotel.com/{account_sid}/exoml/start_voice/{app_id}"
-_FLOW_URL = re.compile(r"^https?://my\.exotel\.com/[A-Za-z0-9_.\-]+/exoml/start_voice/[0-9]+/?$")
+_FLOW_URL = re.compile(r"^https?://my\.exotel\.com/(?P<account>[A-Za-z0-9_.\-]+)/exoml/start_voice/[0-9]+/?$")
 _APP_ID = re.compile(r"^[0-9]+$")
 
 
@@ -114,7 +114,7 @@ def build_connect_request(
     status_callback_events: Iterable[str] | str | None = None,
     status_callback_content_type: str | None = None,
     custom_field: str | None = None,
-    record: bool | None = None,
+    record: bool | str | None = None,
     recording_channels: str | None = None,
     recording_format: str | None = None,
     wait_url: str | None = None,
@@ -134,7 +134,7 @@ def build_connect_request(
     return ConnectRequest(
         from_number=normalise_number(from_number, field="From"),
         to_number=None if to_number is None else normalise_number(to_number, field="To"),
-        caller_id=national_form(normalise_number(caller_id, field="CallerId")),
+        caller_id=exophone_form(normalise_number(caller_id, field="CallerId")),
         url=flow,
         call_type=_one_of("CallType", call_type, CALL_TYPES),
         time_limit=_seconds("TimeLimit", time_limit, MAX_TIME_LIMIT),
@@ -145,7 +145,7 @@ def build_connect_request(
             "StatusCallbackContentType", status_callback_content_type, STATUS_CALLBACK_CONTENT_TYPES
         ),
         custom_field=_custom_field(custom_field),
-        record=_two_number_only("Record", record, to_number),
+        record=_two_number_only("Record", _boolean("Record", record), to_number),
         recording_channels=_two_number_only(
             "RecordingChannels",
             _one_of("RecordingChannels", recording_channels, RECORDING_CHANNELS),
@@ -175,29 +175,61 @@ def _flow_target(*, account_sid: str, app_id: object, url: str | None, to_number
     if has_app:
         return flow_url(account_sid, str(app_id))
     text = str(url).strip()
-    if not _FLOW_URL.match(text):
+    match = _FLOW_URL.match(text)
+    if not match:
         raise ExotelValidationError(
             "Url",
             f"{text[:80]!r} is not an Exotel flow URL",
             "Use http://my.exotel.com/<account_sid>/exoml/start_voice/<app_id>, or pass app_id= instead.",
         )
+    if match.group("account") != account_sid:
+        raise ExotelValidationError(
+            "Url",
+            f"the flow URL belongs to account {match.group('account')!r}, but the connection's account "
+            f"is {account_sid!r}",
+            "Use a flow of the connection's own account (or pass app_id= and let the URL be built), "
+            "or use the Exotel connection of the flow's account.",
+        )
     return text
+
+
+def exophone_form(e164: str) -> str:
+    """The CallerId as Exotel takes it: an Indian ExoPhone in the national form Exotel shows,
+    any other in E.164 (a national form would lose its country)."""
+    if e164.startswith("+91"):
+        return national_form(e164)
+    return e164
 
 
 def _seconds(name: str, value: float | str | None, maximum: int) -> int | None:
     if value is None or value == "":
         return None
     try:
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        if isinstance(value, bool):
             raise ValueError
-        seconds = int(value)
-    except (TypeError, ValueError):
+        number = float(value.strip()) if isinstance(value, str) else value
+        if not isinstance(number, (int, float)) or not float(number).is_integer():
+            raise ValueError  # 600.0 and "600.0" are 600 s; 600.5 is not a whole number of seconds
+        seconds = int(number)
+    except (TypeError, ValueError, OverflowError):
         raise ExotelValidationError(
             name, f"{value!r} is not a whole number of seconds", f"Use 1 to {maximum}."
         ) from None
     if not 1 <= seconds <= maximum:
         raise ExotelValidationError(name, f"{seconds} s is out of range", f"Use 1 to {maximum} seconds.")
     return seconds
+
+
+def _boolean(name: str, value: bool | str | None) -> bool | None:
+    """A real boolean: True/False, or the strings "true"/"false" (any case); nothing else."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text in ("true", "false"):
+        return text == "true"
+    raise ExotelValidationError(
+        name, f"{value!r} is not a boolean", "Pass True or False (or the strings 'true' / 'false')."
+    )
 
 
 def _one_of(name: str, value: str | None, allowed: frozenset[str]) -> str | None:

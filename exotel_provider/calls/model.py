@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from exotel_provider.calls.status import TERMINAL_STATUSES, CallStatus
+from exotel_provider.calls.status import CallStatus, is_terminal_status
 
 # Exotel's field names, in the order of its documentation.
 CALL_FIELDS: tuple[str, ...] = (
@@ -73,8 +73,8 @@ class Call:
 
     @property
     def is_terminal(self) -> bool:
-        """The call has ended: its status will not change any more."""
-        return self.status in TERMINAL_STATUSES
+        """The call has ended: its status will not change any more (an undocumented status counts)."""
+        return is_terminal_status(self.status, self.raw_status)
 
     @property
     def is_priced(self) -> bool:

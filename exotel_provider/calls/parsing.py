@@ -23,14 +23,36 @@ _MAX_EXCERPT = 200
 
 
 @dataclass(frozen=True)
+class UnreadableEntry:
+    """One entry of a listing page that could not be read (the others still were)."""
+
+    sid: str | None
+    """The entry's Sid when it has a readable one."""
+    problem: str
+
+
+@dataclass(frozen=True)
 class CallPage:
-    """One page of the bulk call-details listing."""
+    """One page of the bulk call-details listing, read entry by entry."""
 
     calls: tuple[Call, ...]
     total: int | None = None
     page_size: int | None = None
     next_page_uri: str | None = None
     prev_page_uri: str | None = None
+    unreadable: tuple[UnreadableEntry, ...] = ()
+    """Entries that could not be read: they affect only their own call."""
+
+    def require_readable(self) -> CallPage:
+        """This page, or :class:`ExotelResponseError` when any entry was unreadable (for callers
+        that must see every listed call, such as the search for a lost call)."""
+        if self.unreadable:
+            first = self.unreadable[0]
+            raise ExotelResponseError(
+                f"{len(self.unreadable)} entries of Exotel's call listing could not be read "
+                f"(first: {first.sid or 'no Sid'}: {first.problem})"
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -191,8 +213,18 @@ def _page_from_document(document: Any) -> CallPage:
         raise ExotelResponseError("Exotel's call listing holds no list of calls")
     metadata = document.get("Metadata")
     metadata = metadata if isinstance(metadata, dict) else {}
+    calls: list[Call] = []
+    unreadable: list[UnreadableEntry] = []
+    for entry in entries:
+        try:
+            calls.append(call_from_fields(entry))
+        except Exception as err:  # one bad entry is that call's problem, not the page's
+            sid = _as_str(entry.get("Sid")) if isinstance(entry, dict) else None
+            problem = str(err) if isinstance(err, ExotelError) else f"unexpected shape ({type(err).__name__})"
+            unreadable.append(UnreadableEntry(sid, problem))
     return CallPage(
-        calls=tuple(call_from_fields(entry) for entry in entries),
+        calls=tuple(calls),
+        unreadable=tuple(unreadable),
         total=_as_int(metadata.get("Total"), "Total"),
         page_size=_as_int(metadata.get("PageSize"), "PageSize"),
         next_page_uri=_as_str(metadata.get("NextPageUri")),

@@ -8,12 +8,13 @@ failed exchange. Parsing lives in :mod:`exotel_provider.calls.parsing`; URLs in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from exotel_provider import __version__
 from exotel_provider.client.error_mapping import error_for_answer
+from exotel_provider.client.redaction import scrub_body, scrub_text
 from exotel_provider.client.retry_policy import placement_outcome_unknown
 from exotel_provider.client.settings import ExotelSettings
 from exotel_provider.errors import (
@@ -21,12 +22,15 @@ from exotel_provider.errors import (
     ExotelCallOutcomeUnknownError,
     ExotelResponseError,
     ExotelTransportError,
+    ExotelUnreachableError,
 )
 
 if TYPE_CHECKING:
     from exotel_provider.calls.connect_request import ConnectRequest
     from exotel_provider.calls.model import Call
     from exotel_provider.calls.parsing import CallPage
+
+T = TypeVar("T")
 
 MAX_SIDS_PER_LISTING = 100
 """Exotel's bulk call-details API takes at most 100 Sids (and at most 100 calls per page)."""
@@ -125,8 +129,8 @@ def raise_for_answer(
 ) -> None:
     """Raise the mapped, typed error for an HTTP error answer; nothing for a success.
 
-    For a call-placing request, a 5xx other than 503 becomes :class:`ExotelCallOutcomeUnknownError`:
-    it can come after Exotel created the call.
+    For a call-placing request, any 5xx becomes :class:`ExotelCallOutcomeUnknownError`: it can come
+    after Exotel created the call.
     """
     if status_code < 400:
         return
@@ -136,11 +140,27 @@ def raise_for_answer(
         headers=headers,
         host=settings.host,
         action=request.action,
-        secrets=(settings.api_token,),
+        secrets=settings.secrets,
+        mask_numbers=settings.mask_phone_numbers,
     )
     if request.places_call and placement_outcome_unknown(error):
         raise _outcome_unknown_after(error) from None
     raise error
+
+
+def scrubbed_body(settings: ExotelSettings, body: bytes) -> bytes:
+    """An answer body as the rest of the provider may see it: no form of the credentials in it."""
+    return scrub_body(body, settings.secrets)
+
+
+def read_answer(settings: ExotelSettings, parse: Callable[[bytes], T], body: bytes) -> T:
+    """``parse(body)``; an unreadable answer's error quotes it with phone numbers masked as configured."""
+    try:
+        return parse(body)
+    except ExotelResponseError as err:
+        raise ExotelResponseError(
+            scrub_text(str(err), settings.secrets, mask_numbers=settings.mask_phone_numbers)
+        ) from None
 
 
 def parse_placed_call(settings: ExotelSettings, *, status_code: int, body: bytes) -> Call:
@@ -148,7 +168,7 @@ def parse_placed_call(settings: ExotelSettings, *, status_code: int, body: bytes
     from exotel_provider.calls.parsing import parse_call
 
     try:
-        return parse_call(body)
+        return read_answer(settings, parse_call, body)
     except ExotelResponseError as err:
         raise ExotelCallOutcomeUnknownError(
             f"{settings.host} accepted the call-placing request (HTTP {status_code}) but its answer "
@@ -165,15 +185,58 @@ def _outcome_unknown_after(error: ExotelAPIError) -> ExotelCallOutcomeUnknownErr
 
 
 def transport_error(
-    settings: ExotelSettings, request: ApiRequest, *, kind: str, never_connected: bool
+    settings: ExotelSettings, request: ApiRequest, *, kind: str, connect_failure: str | None, detail: str = ""
 ) -> ExotelTransportError:
-    """The error for a request that got no HTTP answer (``kind`` names the library's exception)."""
-    if request.places_call and not never_connected:
+    """The error for a request that got no HTTP answer (``kind`` names the library's exception).
+
+    ``connect_failure`` is set (one of :data:`~exotel_provider.errors.UNREACHABLE_CAUSES`) when the
+    connection was never established: then nothing reached Exotel and no call can exist.
+    """
+    if connect_failure is not None:
+        return unreachable_error(settings, request, cause=connect_failure, detail=detail)
+    if request.places_call:
         return ExotelCallOutcomeUnknownError(
             f"No answer from {settings.host} while {request.action} ({kind}): the request was sent, so "
             "the call may have been placed. It is not retried automatically, to avoid calling the "
             "person twice."
         )
     return ExotelTransportError(
-        f"Could not reach {settings.host} while {request.action} ({kind}). Check the network and the host."
+        f"No answer from {settings.host} while {request.action} ({kind}). Check the network and the host."
+    )
+
+
+_LIKELY_CAUSES = {
+    "refused": (
+        "the connection was refused: nothing listens on that host and port. Check the connection's "
+        "host and port (for the local simulator: is it running, on that port?)"
+    ),
+    "dns": "the host name could not be resolved (DNS). Check the connection's host name and the network",
+    "tls": (
+        "the TLS handshake failed{detail}. Likely cause: a plain-http server behind an https URL (for "
+        "the local simulator give the host as http://127.0.0.1:<port>), the wrong port, or a "
+        "certificate this machine does not trust"
+    ),
+    "timeout": (
+        "connecting timed out. Check the connection's host and port, and any firewall or proxy "
+        "between this machine and Exotel"
+    ),
+    "connect": "the connection could not be established{detail}. Check the connection's host and port",
+}
+
+
+def unreachable_error(
+    settings: ExotelSettings, request: ApiRequest, *, cause: str, detail: str = ""
+) -> ExotelUnreachableError:
+    """A request that never reached Exotel: says so, names the likely cause, and that no call exists."""
+    reason = _LIKELY_CAUSES.get(cause, _LIKELY_CAUSES["connect"]).format(
+        detail=f" ({detail})" if detail else ""
+    )
+    consequence = (
+        "The request never reached Exotel, so no call was placed (placing it again is safe)."
+        if request.places_call
+        else "The request never reached Exotel."
+    )
+    return ExotelUnreachableError(
+        f"Could not connect to {settings.host} while {request.action}: {reason}. {consequence}",
+        cause=cause,
     )

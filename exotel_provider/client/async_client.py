@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
@@ -15,6 +16,7 @@ from exotel_provider.calls.model import Call
 from exotel_provider.calls.parsing import CallPage, parse_call, parse_call_page
 from exotel_provider.client import api_requests
 from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING, ApiRequest
+from exotel_provider.client.connect_failures import connect_failure_cause
 from exotel_provider.client.request_budget import AccountBudget, Clock, WallClock
 from exotel_provider.client.retry_policy import (
     RetryPolicy,
@@ -27,6 +29,17 @@ from exotel_provider.client.settings import ExotelSettings
 from exotel_provider.errors import ExotelRateLimitError
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class EndedCalls:
+    """What the listing said about some Sids: the ended calls it showed, and the Sids whose entries
+    it showed but could not be read (with the problem)."""
+
+    found: dict[str, Call] = field(default_factory=dict)
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+
 _log_retry = retry_logger(log)
 T = TypeVar("T")
 
@@ -111,25 +124,33 @@ class ExotelAsyncClient:
         )
         return await self._retrying(is_retryable_read_error, self._read, api_request, parse_call_page)
 
-    async def get_ended_calls_batch(self, sids: Sequence[str]) -> dict[str, Call]:
-        """The calls among at most 100 ``sids`` that Exotel lists (i.e. that have ended): one request."""
+    async def get_ended_calls_batch(self, sids: Sequence[str]) -> EndedCalls:
+        """The calls among at most 100 ``sids`` that Exotel lists (i.e. that have ended): one request.
+
+        Read entry by entry: a listed call whose entry is unreadable is named in ``unreadable``.
+        """
         wanted = set(sids)
-        found: dict[str, Call] = {}
+        ended = EndedCalls()
         page = await self.list_calls(sids=sids, page_size=MAX_SIDS_PER_LISTING)
         seen_pages: set[str] = set()
         while True:
-            found.update((call.sid, call) for call in page.calls if call.sid in wanted)
+            ended.found.update((call.sid, call) for call in page.calls if call.sid in wanted)
+            ended.unreadable.update(
+                (entry.sid, entry.problem) for entry in page.unreadable if entry.sid in wanted
+            )
             next_uri = api_requests.next_page(page, seen_pages)
             if next_uri is None:
-                return found
+                return ended
             page = await self.list_calls(page_uri=next_uri)
 
-    async def get_ended_calls(self, sids: Iterable[str]) -> dict[str, Call]:
+    async def get_ended_calls(self, sids: Iterable[str]) -> EndedCalls:
         """The calls among ``sids`` that have ended, by Sid, 100 per request."""
-        found: dict[str, Call] = {}
+        ended = EndedCalls()
         for batch in api_requests.sid_batches(sids):
-            found.update(await self.get_ended_calls_batch(batch))
-        return found
+            answer = await self.get_ended_calls_batch(batch)
+            ended.found.update(answer.found)
+            ended.unreadable.update(answer.unreadable)
+        return ended
 
     # --- transport -------------------------------------------------------------------------------
 
@@ -147,7 +168,7 @@ class ExotelAsyncClient:
     async def _read(self, request: ApiRequest, parse: Callable[[bytes], T]) -> T:
         """One attempt at a read; parsed here so an unreadable answer is simply asked for again."""
         _, body = await self._send(request)
-        return parse(body)
+        return api_requests.read_answer(self.settings, parse, body)
 
     async def _send(self, request: ApiRequest) -> tuple[int, bytes]:
         slot = await self.budget.acquire() if self.budget is not None else None
@@ -156,30 +177,29 @@ class ExotelAsyncClient:
                 request.method, request.url, params=request.params, data=_form(request.data)
             )
         except httpx.HTTPError as err:
+            # httpx raises ConnectError/ConnectTimeout only while connecting (TLS handshake included).
+            never_connected = isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout))
+            cause, detail = connect_failure_cause(err) if never_connected else (None, "")
+            if isinstance(err, httpx.ConnectTimeout):
+                cause, detail = "timeout", ""
             raise api_requests.transport_error(
-                self.settings,
-                request,
-                kind=type(err).__name__,
-                never_connected=isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout)),
+                self.settings, request, kind=type(err).__name__, connect_failure=cause, detail=detail
             ) from None
         finally:
             if self.budget is not None:
                 await self.budget.arelease(slot)
         if self.budget is not None:
             self.budget.observe(response.headers)
+        body = api_requests.scrubbed_body(self.settings, response.content)
         try:
             api_requests.raise_for_answer(
-                self.settings,
-                request,
-                status_code=response.status_code,
-                body=response.content,
-                headers=response.headers,
+                self.settings, request, status_code=response.status_code, body=body, headers=response.headers
             )
         except ExotelRateLimitError as err:
             if self.budget is not None:
                 self.budget.pause(err.retry_after)
             raise
-        return response.status_code, response.content
+        return response.status_code, body
 
 
 def _form(data: list[tuple[str, str]] | None) -> dict[str, Any] | None:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from exotel_provider.calls.parsing import body_excerpt, parse_error_body
+from exotel_provider.client.redaction import scrub_text
+from exotel_provider.client.retry_policy import MAX_RETRY_AFTER_SECONDS
 from exotel_provider.errors import (
     ExotelAPIError,
     ExotelAuthenticationError,
@@ -29,8 +31,6 @@ _BY_STATUS: dict[int, type[ExotelAPIError]] = {
     429: ExotelRateLimitError,
 }
 
-MAX_RETRY_AFTER_SECONDS = 300.0
-
 
 def error_for_answer(
     *,
@@ -40,22 +40,24 @@ def error_for_answer(
     host: str,
     action: str,
     secrets: tuple[str, ...] = (),
+    mask_numbers: bool = False,
 ) -> ExotelAPIError:
     """The exception for an HTTP error answer to ``action`` (e.g. "placing a call").
 
     The message names the status, Exotel's own message (or a body excerpt) and what to do.
-    Any of ``secrets`` found in Exotel's text is blanked out.
+    Any of ``secrets`` found in Exotel's text is blanked out (before any excerpt can cut one in
+    two); with ``mask_numbers``, phone numbers in it are masked.
     """
     error_class = _BY_STATUS.get(status_code)
     if error_class is None:
         error_class = ExotelServerError if status_code >= 500 else ExotelAPIError
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")  # before any excerpt can cut a secret in two
+    text = scrub_text(text, secrets, mask_numbers=False)
     parsed = parse_error_body(text)
     exotel_message = parsed.message if parsed and parsed.message else None
-    said = exotel_message or (body_excerpt(text) if text else "")
+    if exotel_message is not None:
+        exotel_message = scrub_text(exotel_message, secrets, mask_numbers=mask_numbers)
+    said = exotel_message or (scrub_text(body_excerpt(text), (), mask_numbers=mask_numbers) if text else "")
     message = f"HTTP {status_code} from {host} while {action}"
     if said:
         message += f": {said}"

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from exotel_provider.client.rate_limit_headers import RateLimitHint, read_rate_limit_headers
+from exotel_provider.client.retry_policy import MAX_RETRY_AFTER_SECONDS
 
 if TYPE_CHECKING:
     from exotel_provider.client.settings import ExotelSettings
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
 BUDGET_WINDOW_SECONDS = 60.0
 DEFAULT_PAUSE_AFTER_429_SECONDS = 5.0
 """How long to hold every request after a 429 that carried no ``Retry-After``."""
-MAX_PAUSE_SECONDS = 600.0
-"""The longest pause a ``Retry-After`` or ``X-RateLimit-Reset`` can impose (a ceiling against nonsense)."""
 _EPSILON = 1e-9
 _MIN_SLEEP_SECONDS = 0.001
 
@@ -101,9 +100,9 @@ class AccountBudget:
 
     def pause(self, seconds: float | None) -> None:
         """Hold every request for ``seconds`` (a 429's ``Retry-After``; a default when None), at most
-        :data:`MAX_PAUSE_SECONDS`."""
+        :data:`~exotel_provider.client.retry_policy.MAX_RETRY_AFTER_SECONDS`."""
         wait = DEFAULT_PAUSE_AFTER_429_SECONDS if seconds is None else seconds
-        self.pause_until(self.clock.now() + min(max(0.0, wait), MAX_PAUSE_SECONDS))
+        self.pause_until(self.clock.now() + min(max(0.0, wait), MAX_RETRY_AFTER_SECONDS))
 
     def observe(self, headers: Mapping[str, str]) -> RateLimitHint | None:
         """Honour Exotel's ``X-RateLimit-*`` headers of an answer: pause when none remain."""

@@ -1,10 +1,12 @@
 """When a request is retried, and how long to wait: built on tenacity.
 
 Reads (GET) are safe to repeat: they retry on transport errors, 429, 5xx and unreadable answers
-with exponential backoff and jitter, honouring ``Retry-After`` when Exotel sends it. Placing a call
-is retried only when the request provably did not take effect (the connection was never made, a
-429, or a 503 "service unavailable"); any other failure after the request was sent leaves its
-outcome unknown (see :func:`placement_outcome_unknown`).
+with exponential backoff and jitter, honouring ``Retry-After`` (up to
+:data:`MAX_RETRY_AFTER_SECONDS`) when Exotel sends it. Placing a call is retried only when no call
+can exist: a 429, or a connection that was never established. Every 5xx (503 included: a proxy may
+answer it after Exotel received the request) and any other failure after the request was sent
+leaves its outcome unknown (see :func:`placement_outcome_unknown`). A failed TLS handshake is a
+configuration problem and is never retried.
 """
 
 from __future__ import annotations
@@ -18,15 +20,17 @@ import tenacity
 
 from exotel_provider.errors import (
     ExotelAPIError,
-    ExotelCallOutcomeUnknownError,
     ExotelRateLimitError,
     ExotelResponseError,
     ExotelServerError,
     ExotelTransportError,
+    ExotelUnreachableError,
 )
 
-PLACEMENT_NOT_PROCESSED_STATUSES = frozenset({429, 503})
+PLACEMENT_NOT_PROCESSED_STATUSES = frozenset({429})
 """Error statuses that mean the call-placing request was refused before it took effect."""
+MAX_RETRY_AFTER_SECONDS = 300.0
+"""The longest ``Retry-After`` honoured (seconds, or an HTTP date): a longer one is cut to this."""
 
 
 @dataclass(frozen=True)
@@ -36,32 +40,35 @@ class RetryPolicy:
     max_attempts: int = 5
     initial_wait: float = 1.0
     max_wait: float = 60.0
+    """The longest wait of our own exponential backoff."""
     jitter: float = 1.0
+    max_retry_after: float = MAX_RETRY_AFTER_SECONDS
+    """The longest wait Exotel's ``Retry-After`` can ask for (longer ones are cut to this)."""
 
 
 def is_retryable_read_error(error: BaseException) -> bool:
-    """A GET that failed this way may simply be sent again."""
+    """A GET that failed this way may simply be sent again (not a failed TLS handshake: that is set-up)."""
+    if isinstance(error, ExotelUnreachableError) and error.cause == "tls":
+        return False
     return isinstance(
         error, (ExotelTransportError, ExotelRateLimitError, ExotelServerError, ExotelResponseError)
     )
 
 
 def is_retryable_placement_error(error: BaseException) -> bool:
-    """A call-placing POST that failed this way certainly placed no call (429, 503, or never connected)."""
-    if isinstance(error, ExotelCallOutcomeUnknownError):
-        return False
+    """A call-placing POST that failed this way certainly placed no call: a 429, or never connected."""
     if isinstance(error, ExotelAPIError):
         return error.status_code in PLACEMENT_NOT_PROCESSED_STATUSES
-    return isinstance(error, ExotelTransportError)
+    return isinstance(error, ExotelUnreachableError) and error.cause != "tls"
 
 
 def placement_outcome_unknown(error: ExotelAPIError) -> bool:
     """An error answer to a call-placing POST after which the call may nevertheless exist.
 
-    A 5xx other than 503 (500, 502 and 504 from Exotel or a gateway in front of it) can come after
-    Exotel created the call; 4xx answers and 503 mean the request was refused.
+    Every 5xx (503 included) can come from Exotel or a gateway in front of it after Exotel created
+    the call; a 4xx answer means the request was refused.
     """
-    return error.status_code >= 500 and error.status_code not in PLACEMENT_NOT_PROCESSED_STATUSES
+    return error.status_code >= 500
 
 
 class _WaitHonouringRetryAfter(tenacity.wait.wait_base):
@@ -69,13 +76,14 @@ class _WaitHonouringRetryAfter(tenacity.wait.wait_base):
 
     def __init__(self, policy: RetryPolicy) -> None:
         self._backoff = tenacity.wait_random_exponential(multiplier=policy.initial_wait, max=policy.max_wait)
-        self._max_wait = policy.max_wait
+        self._max_retry_after = policy.max_retry_after
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         outcome = retry_state.outcome
         error = outcome.exception() if outcome is not None else None
         if isinstance(error, ExotelRateLimitError) and error.retry_after is not None:
-            return min(error.retry_after, self._max_wait)
+            # Exotel's own instruction beats our backoff ceiling, up to max_retry_after.
+            return min(max(error.retry_after, 0.0), self._max_retry_after)
         return float(self._backoff(retry_state))
 
 

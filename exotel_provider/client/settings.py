@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
+from exotel_provider.client.redaction import without_url_credentials
 from exotel_provider.errors import ExotelConfigurationError
 
 REGION_HOSTS: dict[str, str] = {
@@ -22,6 +24,8 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_REQUESTS_PER_MINUTE = 150
 """Our own request budget per account: safely under Exotel's limit of 200 requests per minute."""
 EXOTEL_REQUESTS_PER_MINUTE_LIMIT = 200
+DEFAULT_TIME_ZONE = "Asia/Kolkata"
+"""The zone Exotel shows timestamps in to Indian accounts (EXOTEL_API.md: unconfirmed)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class ExotelSettings:
     mask_phone_numbers: bool = True
     rate_limit_redis_url: str | None = field(default=None, repr=False)
     """Redis that shares the request budget between processes and machines (None: one per process)."""
+    time_zone: str = DEFAULT_TIME_ZONE
+    """IANA zone of Exotel's timestamps (``DateCreated`` ...) for this account."""
 
     def __post_init__(self) -> None:
         for name, value in (
@@ -52,6 +58,13 @@ class ExotelSettings:
             raise ExotelConfigurationError(
                 "The Exotel account_sid contains '/' or spaces; copy it from Exotel's dashboard, API settings."
             )
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every form of the credentials that must never leave the client (see :mod:`.redaction`)."""
+        from exotel_provider.client.redaction import secret_forms
+
+        return secret_forms(self.api_key, self.api_token)
 
     @property
     def host(self) -> str:
@@ -77,9 +90,12 @@ class ExotelSettings:
     def page_url(self, page_uri: str) -> str:
         """Absolute URL for a paging URI from Exotel's Metadata (a path on the same host)."""
         parts = urlsplit(page_uri)
-        if parts.scheme:
-            if parts.netloc != self.host:
-                raise ExotelConfigurationError(f"Exotel paging URI points to another host: {parts.netloc}")
+        if parts.scheme or parts.netloc:
+            if parts.netloc != self.host or "@" in page_uri:
+                raise ExotelConfigurationError(
+                    "Exotel's paging URI points to another host, or carries credentials "
+                    f"({without_url_credentials(page_uri)[:120]}); not following it."
+                )
             return page_uri
         return self.base_url + (page_uri if page_uri.startswith("/") else "/" + page_uri)
 
@@ -94,8 +110,9 @@ class ExotelSettings:
         extra: Mapping[str, Any] | None = None,
     ) -> ExotelSettings:
         """Read the connection contract: login = API key, password = API token, extra.account_sid,
-        extra.region (singapore|mumbai), optional host override, extra.caller_id, extra.timeout,
-        extra.requests_per_minute, extra.mask_phone_numbers, extra.rate_limit_redis_url."""
+        extra.region (singapore|mumbai), optional host override (with extra.scheme for a bare host),
+        extra.caller_id, extra.timeout, extra.requests_per_minute, extra.mask_phone_numbers,
+        extra.timezone, extra.rate_limit_redis_url."""
         extra = dict(extra or {})
         region = str(extra.get("region") or DEFAULT_REGION).strip().lower()
         if region not in REGION_HOSTS:
@@ -103,7 +120,7 @@ class ExotelSettings:
                 f"Unknown Exotel region {region!r} in the connection's extra. Use 'singapore' "
                 "(api.exotel.com, the default) or 'mumbai' (api.in.exotel.com, for Indian accounts)."
             )
-        base_url = base_url_for(host=host, port=port, region=region)
+        base_url = base_url_for(host=host, port=port, region=region, scheme=extra.get("scheme"))
         return cls(
             account_sid=str(extra.get("account_sid") or "").strip(),
             api_key=(login or "").strip(),
@@ -115,6 +132,7 @@ class ExotelSettings:
             requests_per_minute=_request_budget(extra.get("requests_per_minute"), base_url),
             mask_phone_numbers=_boolean(extra.get("mask_phone_numbers"), default=True),
             rate_limit_redis_url=_redis_url(extra.get("rate_limit_redis_url")),
+            time_zone=_time_zone(extra.get("timezone")),
         )
 
 
@@ -125,17 +143,34 @@ _WHERE_TO_FIND = {
 }
 
 
-def base_url_for(*, host: str | None, port: int | None, region: str) -> str:
+def base_url_for(*, host: str | None, port: int | None, region: str, scheme: str | None = None) -> str:
     """The base URL: the region's host, or the connection's host override.
 
-    A bare host name means https; a full URL with scheme (and port) is used as is.
+    A bare host name means https, or ``scheme`` (extra.scheme: the URI form of a connection cannot
+    put a scheme in its host); a full URL with scheme (and port) is used as is.
     """
+    scheme = _scheme(scheme)
     if not host or not host.strip():
+        if scheme not in (None, "https"):
+            raise ExotelConfigurationError(
+                f"The Exotel connection's extra.scheme is {scheme!r} but it has no host: Exotel's "
+                "regional hosts speak https only. Set the host (e.g. 127.0.0.1:8765) or drop extra.scheme."
+            )
         return f"https://{REGION_HOSTS[region]}"
     text = host.strip()
-    host = _without_credentials(text)
+    host = without_url_credentials(text)
+    if "@" in text:
+        raise ExotelConfigurationError(
+            f"The Exotel connection's host {host!r} holds credentials; put the API key in the login "
+            "field and the token in the password field, and give only scheme, host and port."
+        )
     if "://" not in text:
-        text = "https://" + text
+        text = f"{scheme or 'https'}://{text}"
+    elif scheme is not None and not text.lower().startswith(f"{scheme}://"):
+        raise ExotelConfigurationError(
+            f"The Exotel connection's host {host!r} and its extra.scheme {scheme!r} disagree; "
+            "give the scheme in one place."
+        )
     parts = urlsplit(text)
     try:
         host_port = parts.port
@@ -160,13 +195,16 @@ def base_url_for(*, host: str | None, port: int | None, region: str) -> str:
     return f"{parts.scheme}://{netloc}"
 
 
-def _without_credentials(text: str) -> str:
-    """The host as messages may quote it: any ``user:password@`` part blanked out."""
-    scheme, separator, rest = text.rpartition("://")
-    authority, slash, path = rest.partition("/")
-    if "@" in authority:
-        authority = "***@" + authority.rpartition("@")[2]
-    return f"{scheme}{separator}{authority}{slash}{path}"
+def _scheme(value: Any) -> str | None:
+    """extra.scheme: ``http`` or ``https`` (any case), or None when unset."""
+    if value is None or str(value).strip() == "":
+        return None
+    scheme = str(value).strip().lower()
+    if scheme not in ("http", "https"):
+        raise ExotelConfigurationError(
+            f"The Exotel connection's extra.scheme must be 'http' or 'https', not {value!r}."
+        )
+    return scheme
 
 
 def _positive_number(value: Any, name: str, default: float) -> float:
@@ -219,3 +257,18 @@ def _boolean(value: Any, *, default: bool) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() not in {"false", "0", "no", "off"}
+
+
+def _time_zone(value: Any) -> str:
+    """An IANA zone name (default India time); a clear error for anything else."""
+    name = str(value).strip() if value is not None else ""
+    if not name:
+        return DEFAULT_TIME_ZONE
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        raise ExotelConfigurationError(
+            f"extra.timezone {name!r} is not an IANA time zone name; use e.g. 'Asia/Kolkata' "
+            "(the default, India time) or 'UTC': the zone Exotel gives DateCreated in."
+        ) from None
+    return name

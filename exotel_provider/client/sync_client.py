@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, TypeVar
 
 import requests
 import tenacity
@@ -17,6 +18,11 @@ from exotel_provider.calls.model import Call
 from exotel_provider.calls.parsing import CallPage, parse_call, parse_call_page
 from exotel_provider.client import api_requests
 from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING, USER_AGENT, ApiRequest
+from exotel_provider.client.connect_failures import (
+    connect_failure_cause,
+    exception_chain,
+    raised_while_connecting,
+)
 from exotel_provider.client.request_budget import AccountBudget
 from exotel_provider.client.retry_policy import (
     RetryPolicy,
@@ -29,10 +35,32 @@ from exotel_provider.client.settings import ExotelSettings
 from exotel_provider.errors import ExotelRateLimitError
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AccessCheck:
+    """What a successful access check saw of Exotel's clock."""
+
+    answered_at: float
+    """Our clock when the answer came (epoch seconds)."""
+    server_date: str | None
+    """The answer's HTTP ``Date`` header (Exotel's clock, GMT), if any."""
+    newest_call_time: str | None
+    """The newest listed call's ``DateUpdated`` (Exotel's clock, in the account's zone), if any."""
+
+
 _log_retry = retry_logger(log)
 T = TypeVar("T")
 
 __all__ = ["MAX_SIDS_PER_LISTING", "USER_AGENT", "ExotelClient"]
+
+
+class Answer(NamedTuple):
+    """What one HTTP exchange returned, the body already scrubbed of credentials."""
+
+    status_code: int
+    body: bytes
+    headers: Mapping[str, str]
 
 
 class ExotelClient:
@@ -78,26 +106,23 @@ class ExotelClient:
     # --- calls -----------------------------------------------------------------------------------
 
     def place_call(self, request: ConnectRequest) -> Call:
-        """POST ``Calls/connect``. Retried only when no call can have been placed (429, 503, no connection).
+        """POST ``Calls/connect``. Retried only when no call can have been placed (429, no connection).
 
         Raises :class:`ExotelCallOutcomeUnknownError` when the request went out but no usable answer
-        came back (no answer, a 5xx other than 503, an unreadable 200): the call may exist.
-        Never retried blindly.
+        came back (no answer, any 5xx, an unreadable 200): the call may exist. Never retried blindly.
+        A connection that was never established raises :class:`ExotelUnreachableError`.
         """
         log.info("Exotel: placing %s", request.describe(mask=self.settings.mask_phone_numbers))
         api_request = api_requests.connect_request(self.settings, request, json=self._json)
-        response = self._retrying(is_retryable_placement_error, lambda: self._send(api_request))
-        call = api_requests.parse_placed_call(
-            self.settings, status_code=response.status_code, body=response.content
-        )
-        log.info("Exotel: placed call %s (status %s)", call.sid, call.raw_status)
-        return call
+        status_code, body, _ = self._retrying(is_retryable_placement_error, lambda: self._send(api_request))
+        call = api_requests.parse_placed_call(self.settings, status_code=status_code, body=body)
+        return call  # logged by the caller once the Sid is safe (placement's guard saves it first)
 
     def get_call(self, call_sid: str, *, details: bool = False) -> Call:
         """GET one call's details (``details=True`` adds legs and conversation duration)."""
         api_request = api_requests.call_request(self.settings, call_sid, details=details, json=self._json)
         # Parsed inside the retry: an unreadable answer to a read is simply asked for again.
-        return self._retrying(is_retryable_read_error, lambda: parse_call(self._send(api_request).content))
+        return self._retrying(is_retryable_read_error, lambda: self._read(api_request, parse_call))
 
     def list_calls(
         self,
@@ -126,7 +151,9 @@ class ExotelClient:
             page_uri=page_uri,
         )
         return self._retrying(
-            is_retryable_read_error, lambda: parse_call_page(self._send(api_request).content)
+            # Strict: whoever reads the listing here (the search for a lost call) must see every entry.
+            is_retryable_read_error,
+            lambda: self._read(api_request, lambda body: parse_call_page(body).require_readable()),
         )
 
     def iter_calls(self, **filters: Any) -> Iterator[Call]:
@@ -150,9 +177,21 @@ class ExotelClient:
                     found[call.sid] = call
         return found
 
-    def check_access(self) -> None:
-        """Make the cheapest authenticated request: raises the mapped error if access fails."""
-        self.list_calls(page_size=1)
+    def check_access(self) -> AccessCheck:
+        """Make the cheapest authenticated request: raises the mapped error if access fails.
+
+        Returns Exotel's clock as its answer gives it (the ``Date`` header, the newest call's
+        ``DateUpdated``) for comparing with ours.
+        """
+        api_request = api_requests.listing_request(
+            self.settings, json=self._json, page_size=1, sort_by="DateCreated:desc"
+        )
+        response = self._retrying(is_retryable_read_error, lambda: self._send(api_request))
+        page = parse_call_page(response.body)
+        newest = page.calls[0].date_updated or page.calls[0].date_created if page.calls else None
+        return AccessCheck(
+            answered_at=time.time(), server_date=response.headers.get("Date"), newest_call_time=newest
+        )
 
     # --- transport -------------------------------------------------------------------------------
 
@@ -162,7 +201,14 @@ class ExotelClient:
         )
         return retrying(send)
 
-    def _send(self, request: ApiRequest) -> requests.Response:
+    def _read(self, request: ApiRequest, parse: Callable[[bytes], T]) -> T:
+        """One attempt at a read; parsed here so an unreadable answer is simply asked for again."""
+        _, body, _ = self._send(request)
+        return api_requests.read_answer(self.settings, parse, body)
+
+    def _send(self, request: ApiRequest) -> Answer:
+        """One HTTP exchange within the account's request budget: the status, the body (scrubbed of
+        every form of the credentials), the headers."""
         slot = self.budget.acquire_blocking(self._sleep) if self.budget is not None else None
         try:
             response = self._session.request(
@@ -173,27 +219,25 @@ class ExotelClient:
                 timeout=self.settings.timeout,
             )
         except requests.RequestException as err:
+            cause, detail = _connect_failure(err) or (None, "")
             raise api_requests.transport_error(
-                self.settings, request, kind=type(err).__name__, never_connected=_never_connected(err)
+                self.settings, request, kind=type(err).__name__, connect_failure=cause, detail=detail
             ) from None
         finally:
             if self.budget is not None:
                 self.budget.release(slot)
         if self.budget is not None:
             self.budget.observe(response.headers)
+        body = api_requests.scrubbed_body(self.settings, response.content)
         try:
             api_requests.raise_for_answer(
-                self.settings,
-                request,
-                status_code=response.status_code,
-                body=response.content,
-                headers=response.headers,
+                self.settings, request, status_code=response.status_code, body=body, headers=response.headers
             )
         except ExotelRateLimitError as err:
             if self.budget is not None:
                 self.budget.pause(err.retry_after)
             raise
-        return response
+        return Answer(response.status_code, body, response.headers)
 
 
 def _new_session() -> requests.Session:
@@ -204,10 +248,17 @@ def _new_session() -> requests.Session:
     return session
 
 
-def _never_connected(err: requests.RequestException) -> bool:
-    """The request provably never reached Exotel (so a POST placed no call)."""
+def _connect_failure(err: requests.RequestException) -> tuple[str, str] | None:
+    """Why the request provably never reached Exotel (so a POST placed no call), or None if it may have.
+
+    urllib3 raises a connect timeout or a NewConnectionError (refused, DNS) only while connecting; an
+    SSLError counts only when it was raised inside the TLS handshake, not while reading an answer.
+    """
     if isinstance(err, requests.ConnectTimeout):
-        return True
-    reason = err.args[0] if err.args else None
-    reason = getattr(reason, "reason", reason)
-    return isinstance(reason, (NewConnectionError, NameResolutionError))
+        return "timeout", ""
+    chain = list(exception_chain(err))
+    if any(isinstance(item, (NewConnectionError, NameResolutionError)) for item in chain):
+        return connect_failure_cause(err)
+    if isinstance(err, requests.exceptions.SSLError) and raised_while_connecting(err):
+        return connect_failure_cause(err)
+    return None

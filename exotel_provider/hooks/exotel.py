@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
-from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment, assess_call
+from exotel_provider.calls.progress import (
+    DEFAULT_PRICING_GRACE_SECONDS,
+    DEFAULT_WAIT_TIMEOUT_SECONDS,
+    Assessment,
+    assess_call,
+)
 from exotel_provider.client.settings import ExotelSettings
 from exotel_provider.connection_form import legacy_connection_form_widgets, legacy_ui_field_behaviour
 from exotel_provider.errors import ExotelError, ExotelWaitTimeout
@@ -168,8 +173,11 @@ class ExotelHook(BaseHook):
     ) -> Assessment:
         """Poll one call until :func:`assess_call` says it is final (ended, and priced or past grace).
 
-        Holds the caller's worker slot while it waits; deferrable mode does not.
+        Holds the caller's worker slot while it waits; deferrable mode does not. Without ``timeout``
+        it gives up after ``DEFAULT_WAIT_TIMEOUT_SECONDS``.
         """
+        if timeout is None:
+            timeout = DEFAULT_WAIT_TIMEOUT_SECONDS
         started = clock()
         ended_seen_at: float | None = None
         while True:
@@ -183,7 +191,7 @@ class ExotelHook(BaseHook):
             if assessment.is_final:
                 return assessment
             self.log.info("Exotel: %s", assessment.message)
-            if timeout is not None and now - started + poll_interval > timeout:
+            if now - started + poll_interval > timeout:
                 raise ExotelWaitTimeout(
                     f"Call {call_sid} was not final after waiting {now - started:.0f} s (timeout {timeout:.0f} s): "
                     f"{assessment.message}. Its Sid is kept in XCom; a sensor can resume waiting.",
@@ -207,20 +215,21 @@ class ExotelHook(BaseHook):
     ) -> list[Call]:
         """Look for the call a lost placing request may have made until one is listed or ``timeout``.
 
-        Exotel lists a call only once it has ended, so this waits for the call to end. Returns the
-        candidates found (empty if none appeared in time).
+        Exotel lists a call only once it has ended, so this waits for the call to end; failed reads
+        count as "not listed yet". Returns the candidates found (empty if none appeared in time);
+        whether one of them may be adopted is :func:`exotel_provider.placement.judge`'s decision.
         """
-        started = clock()
-        while True:
-            found = self.find_placed_calls(attempt, exclude=exclude)
-            if found or clock() - started + poll_interval > timeout:
-                return found
-            self.log.info(
-                "Exotel: no call from %s listed yet; looking again in %.0f s",
-                self.display_number(attempt.request.from_number),
-                poll_interval,
-            )
-            sleep(poll_interval)
+        from exotel_provider.placement.guard import FunctionClock, listed_candidates
+
+        return listed_candidates(
+            self,
+            attempt,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            exclude=exclude,
+            clock=FunctionClock(clock, sleep),
+            logger=self.log,
+        )
 
     def display_number(self, number: str | None) -> str:
         """A phone number as logs may show it: masked unless the connection's extra says otherwise."""
@@ -229,12 +238,27 @@ class ExotelHook(BaseHook):
         return mask_number(number) if self.settings.mask_phone_numbers else (number or "")
 
     def test_connection(self) -> tuple[bool, str]:
-        """Used by the UI's and CLI's connection test: one authenticated listing request."""
+        """Used by the UI's and CLI's connection test: one authenticated listing request, and a
+        warning when Exotel's clock (or the zone of its timestamps) disagrees with ours."""
+        from zoneinfo import ZoneInfo
+
+        from exotel_provider.placement.exotel_clock import clock_warnings
+
         try:
-            self.client.check_access()
+            check = self.client.check_access()
         except ExotelError as err:
             return False, str(err)
-        return True, f"Connected to Exotel account {self.settings.account_sid} at {self.settings.host}"
+        message = f"Connected to Exotel account {self.settings.account_sid} at {self.settings.host}"
+        warnings = clock_warnings(
+            our_time=check.answered_at,
+            server_date=check.server_date,
+            newest_call_time=check.newest_call_time,
+            time_zone=ZoneInfo(self.settings.time_zone),
+            zone_name=self.settings.time_zone,
+        )
+        for warning in warnings:
+            self.log.warning("Exotel: %s", warning)
+        return True, " ".join([message + ".", *(f"Warning: {w}" for w in warnings)]) if warnings else message
 
 
 __all__: Sequence[str] = ("ExotelHook", "settings_from_connection")

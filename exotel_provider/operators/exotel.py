@@ -11,18 +11,27 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, Context
 
 from exotel_provider.airflow_compat import conf
+from exotel_provider.calls.durations import optional_positive_seconds, positive_seconds
 from exotel_provider.calls.model import Call
-from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment, is_successful
-from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, CallStatus, coerce_statuses
+from exotel_provider.calls.progress import (
+    DEFAULT_PRICING_GRACE_SECONDS,
+    DEFAULT_WAIT_TIMEOUT_SECONDS,
+    Assessment,
+    is_successful,
+)
+from exotel_provider.calls.reference import REFERENCE_KEY, rendered_reference, with_reference
+from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, coerce_statuses
 from exotel_provider.errors import (
-    ExotelAPIError,
     ExotelCallOutcomeUnknownError,
     ExotelConfigurationError,
-    ExotelNotFoundError,
-    ExotelTransportError,
+    ExotelError,
     ExotelValidationError,
+    ExotelWaitTimeout,
+    naming_sid,
 )
 from exotel_provider.hooks.exotel import ExotelHook
+from exotel_provider.placement.guard import UNKNOWN_OUTCOME_POLICIES
+from exotel_provider.placement.state_store import DEFAULT_KEY_PREFIX, PlacementRecord
 from exotel_provider.placement.task_memory import TaskMemory
 from exotel_provider.task_errors import (
     CallNotSuccessful,
@@ -33,19 +42,18 @@ from exotel_provider.task_errors import (
 
 if TYPE_CHECKING:
     from exotel_provider.calls.connect_request import ConnectRequest
-    from exotel_provider.placement.reconciliation import PlacementAttempt
+    from exotel_provider.placement.guard import PlacementGuard
 
-PLACED_CALL_KEY = "exotel_placed_call_sid"
+_KEYS = PlacementRecord(None, DEFAULT_KEY_PREFIX)
+PLACED_CALL_KEY = _KEYS.sid_key
 """task_state_store key holding the Sid of the call this task instance placed (kept across retries)."""
-PENDING_PLACEMENT_KEY = "exotel_pending_placement"
+PENDING_PLACEMENT_KEY = _KEYS.pending_key
 """task_state_store key set just before the call-placing request is sent and removed once its
 outcome is known: a retry that finds it knows a call may exist and looks for it instead of dialling."""
 
-UNKNOWN_OUTCOME_POLICIES = ("reconcile", "fail")
 DEFAULT_RECONCILE_TIMEOUT = 600.0
-DEFAULT_DEFERRED_WAIT_SECONDS = 24 * 3600.0
-"""Deferred waiting without ``wait_timeout`` ends after a day: far beyond Exotel's 4-hour call limit
-plus pricing, so only a call Exotel never reports ends this way."""
+DEFAULT_DEFERRED_WAIT_SECONDS = DEFAULT_WAIT_TIMEOUT_SECONDS
+"""Waiting without ``wait_timeout`` (deferred or not) ends after the one default wait timeout."""
 
 
 class ExotelConnectOperator(BaseOperator):
@@ -55,9 +63,11 @@ class ExotelConnectOperator(BaseOperator):
     or to ``to_number``. Every parameter is validated before anything is sent. The Sid is pushed
     as the return value and under the XCom key ``call_sid`` as soon as Exotel accepts the call.
 
-    A retry of the same task instance never calls the person again: on Airflow 3.3+ the Sid is kept
-    in the task's ``task_state_store`` and the retry reconnects to that call. (Airflow 3.1/3.2 have
-    no such store; there, give this task ``retries=0`` and wait in a separate sensor task.)
+    A retry of the same task instance never calls the person again: the decision is
+    :class:`~exotel_provider.placement.PlacementGuard`'s. On Airflow 3.3+ the Sid is kept in the
+    task's ``task_state_store`` (before XCom) and a retry reconnects to that call. Airflow 3.1/3.2
+    have no such store: a retry dials only once no earlier call can be unlisted, and otherwise fails
+    safe; there, give this task ``retries=0`` and wait in a separate sensor task.
 
     :param from_number: number called first (E.164, or Indian national form with 0 / STD code).
     :param app_id: id of the call flow (applet) to connect to; the flow URL is built from it.
@@ -73,24 +83,28 @@ class ExotelConnectOperator(BaseOperator):
     :param custom_field: up to 128 characters passed to Passthru/Greeting applets.
     :param record: record a two-number call; ``recording_channels`` (single/dual),
         ``recording_format`` (mp3/mp3-hq) and ``wait_url`` also apply to two-number calls only.
+    :param reference: your own key for this call (a customer or invoice id), never sent to Exotel:
+        pushed to XCom under ``reference`` next to ``call_sid``, and added as ``reference`` to the
+        final details under ``call``, so results can be joined to your records without map indexes.
     :param exotel_conn_id: the Exotel connection.
     :param wait_for_completion: also wait until the call is final and priced; the final details
         are pushed under the XCom key ``call``. Unsuccessful outcomes raise :class:`CallNotSuccessful`.
     :param poll_interval: seconds between checks while waiting.
     :param pricing_grace_seconds: how long after the call ended to wait for its price.
     :param success_statuses: terminal statuses that count as success when waiting (default completed).
-    :param wait_timeout: give up waiting after this many seconds (the Sid stays in XCom).
+    :param wait_timeout: give up waiting after this many seconds (the Sid stays in XCom); by default
+        ``DEFAULT_WAIT_TIMEOUT_SECONDS`` (6 hours), as for the sensor and the trigger.
     :param redial_on_retry: on a retry, place a new call if the earlier one ended unanswered
         (busy, no-answer, failed, canceled). Default False: a retry never dials again.
     :param unknown_outcome: what to do when the call-placing request was sent but its outcome is
         unknown (no answer, a 5xx other than 503, an unreadable answer, or a worker that died right
         after sending it). ``"reconcile"`` (default): look for the call in Exotel's listing every
-        ``poll_interval`` seconds for up to ``reconcile_timeout`` seconds and adopt it if exactly one
-        matches; otherwise fail without retry, saying the call may have been placed. ``"fail"``:
-        fail without retry at once (after a single look when a retry finds an earlier try's
-        unresolved attempt). The person is never dialled again while a call may exist.
-    :param reconcile_timeout: how long ``"reconcile"`` keeps looking. Exotel lists a call only
-        once it has ended, so an answered call is found when it ends.
+        ``poll_interval`` seconds for up to ``reconcile_timeout`` seconds, and adopt it once it is
+        the only call that can match (see :mod:`exotel_provider.placement.reconciliation`);
+        otherwise fail without retry, naming what is known. ``"fail"``: look once, then fail so.
+        The person is never dialled again while a call may exist.
+    :param reconcile_timeout: how long ``"reconcile"`` keeps looking (seconds). Exotel lists a call
+        only once it has ended; set ``time_limit`` to bound how long that can take.
     :param deferrable: with ``wait_for_completion``, wait in the triggerer instead of a worker slot
         (default: ``[operators] default_deferrable``); the result is the same.
     """
@@ -113,6 +127,7 @@ class ExotelConnectOperator(BaseOperator):
         "recording_channels",
         "recording_format",
         "wait_url",
+        "reference",
     )
     ui_color = "#e8f4ff"
 
@@ -135,6 +150,7 @@ class ExotelConnectOperator(BaseOperator):
         recording_channels: str | None = None,
         recording_format: str | None = None,
         wait_url: str | None = None,
+        reference: str | None = None,
         exotel_conn_id: str = ExotelHook.default_conn_name,
         wait_for_completion: bool = False,
         poll_interval: float = 30.0,
@@ -170,15 +186,16 @@ class ExotelConnectOperator(BaseOperator):
         self.recording_channels = recording_channels
         self.recording_format = recording_format
         self.wait_url = wait_url
+        self.reference = reference
         self.exotel_conn_id = exotel_conn_id
         self.wait_for_completion = wait_for_completion
-        self.poll_interval = poll_interval
-        self.pricing_grace_seconds = pricing_grace_seconds
-        self.success_statuses: frozenset[CallStatus] = coerce_statuses(success_statuses)
-        self.wait_timeout = wait_timeout
+        self.poll_interval = positive_seconds("poll_interval", poll_interval)
+        self.pricing_grace_seconds = positive_seconds("pricing_grace_seconds", pricing_grace_seconds)
+        self.success_statuses: frozenset[str] = coerce_statuses(success_statuses)
+        self.wait_timeout = optional_positive_seconds("wait_timeout", wait_timeout)
         self.redial_on_retry = redial_on_retry
         self.unknown_outcome = unknown_outcome
-        self.reconcile_timeout = reconcile_timeout
+        self.reconcile_timeout = positive_seconds("reconcile_timeout", reconcile_timeout)
         self.deferrable = deferrable
 
     @cached_property
@@ -186,18 +203,20 @@ class ExotelConnectOperator(BaseOperator):
         return ExotelHook(self.exotel_conn_id)
 
     def execute(self, context: Context) -> str:
+        guard = self.placement_guard(context)
         request = self.build_request()
-        memory = TaskMemory(context)
-        call = self._call_from_earlier_try(memory) or self._call_from_unresolved_attempt(
-            context, memory, request
-        )
-        if call is None:
-            call = self._place(request, memory)
-        self._remember(context, memory, call)
+        call = self._place(guard, request)
+        self._push_sid(context, call.sid)
         if self.wait_for_completion:
             if self.deferrable:
                 self._defer_wait(call.sid, request.time_limit)
-            self._wait(context, call.sid)
+            try:
+                self._wait(context, call.sid)
+            except (CallNotSuccessful, ExotelWaitTimeout):
+                raise
+            except ExotelError as err:
+                naming_sid(err, call.sid)
+                raise
         return call.sid
 
     def execute_complete(self, context: Context, event: Any = None, call_sid: str | None = None) -> str:
@@ -242,155 +261,61 @@ class ExotelConnectOperator(BaseOperator):
 
     # --- steps -----------------------------------------------------------------------------------
 
-    def _call_from_earlier_try(self, memory: TaskMemory) -> Call | None:
-        """The call an earlier try of this task instance placed, if it must be reused."""
-        sid = memory.get(PLACED_CALL_KEY)
-        if not sid:
-            return None
+    def placement_guard(self, context: Context) -> PlacementGuard:
+        """The never-call-twice guard for this task instance's one call (its try has begun)."""
+        from zoneinfo import ZoneInfo
+
+        from exotel_provider.placement.guard import GuardPolicy, PlacementGuard
+
+        memory = TaskMemory(context)
         try:
-            call = self.hook.get_call(str(sid))
-        except ExotelNotFoundError:
-            self.log.warning("Call %s placed by an earlier try is unknown to Exotel; placing a new call", sid)
-            return None
-        if self.redial_on_retry and call.is_terminal and call.status is not CallStatus.COMPLETED:
-            self.log.info(
-                "Call %s from an earlier try ended %s; redialling as redial_on_retry asks",
-                call.sid,
-                call.raw_status,
-            )
-            return None
-        self.log.info(
-            "Reusing call %s (%s) placed by an earlier try: not calling again", call.sid, call.raw_status
-        )
-        return call
-
-    def _call_from_unresolved_attempt(
-        self, context: Context, memory: TaskMemory, request: ConnectRequest
-    ) -> Call | None:
-        """When an earlier try may have placed a call without recording it, find it (or fail).
-
-        On Airflow 3.3+ an earlier try left ``PENDING_PLACEMENT_KEY``; on 3.1/3.2 (no
-        task_state_store) every retry is treated so, with the DAG run's start as the earliest time.
-        Returns None only when dialling is safe: no earlier attempt, or one that provably placed
-        nothing.
-        """
-        from exotel_provider.placement.reconciliation import PlacementAttempt, format_exotel_time
-
-        sent_at = self._unresolved_attempt_time(context, memory)
-        if sent_at is None:
-            return None
-        attempt = PlacementAttempt(request, sent_at)
-        self.log.warning(
-            "An earlier try sent a request to call %s at %s (Exotel time) and its outcome is unknown: "
-            "looking for that call before anything else",
-            self.hook.display_number(request.from_number),
-            format_exotel_time(sent_at),
-        )
-        known = [memory.get(PLACED_CALL_KEY) or ""]
-        timeout = self.reconcile_timeout if self.unknown_outcome == "reconcile" else 0.0
-        found = self.hook.reconcile_placement(
-            attempt, timeout=timeout, poll_interval=self.poll_interval, exclude=known
-        )
-        if not found and time.time() >= attempt.certainly_listed_by():
+            time_zone = ZoneInfo(self.hook.settings.time_zone)
+        except ExotelConfigurationError as err:
+            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
+        if not memory.available:
             self.log.warning(
-                "No call from %s created since %s is listed, and any such call would have ended and "
-                "been listed by now: the earlier request placed no call; placing it now",
-                self.hook.display_number(request.from_number),
-                format_exotel_time(sent_at),
+                "This Airflow has no task_state_store (added in Airflow 3.3): a retry cannot know "
+                "whether an earlier try placed the call, so it dials only once no call from an earlier "
+                "try can be unlisted, and otherwise fails safe. Prefer retries=0 on call-placing tasks here."
             )
-            memory.delete(PENDING_PLACEMENT_KEY)
-            return None
-        return self._adopt(attempt, found, "An earlier try of this task sent a call-placing request")
+        guard = PlacementGuard(
+            memory if memory.available else None,
+            self.hook,
+            policy=GuardPolicy(
+                unknown_outcome=self.unknown_outcome,
+                reconcile_timeout=self.reconcile_timeout,
+                poll_interval=self.poll_interval,
+                redial_on_retry=self.redial_on_retry,
+            ),
+            time_zone=time_zone,
+            earlier_tries_since=earlier_tries_since(context),
+            show_number=self.hook.display_number,
+            logger=self.log,
+        )
+        guard.begin()
+        return guard
 
-    def _unresolved_attempt_time(self, context: Context, memory: TaskMemory) -> float | None:
-        if memory.available:
-            pending = memory.get(PENDING_PLACEMENT_KEY)
-            if isinstance(pending, dict) and pending.get("sent_at") is not None:
-                return float(pending["sent_at"])
-            return None
-        ti = context.get("ti")
-        if int(getattr(ti, "try_number", 1) or 1) <= 1:
-            self.log.warning(
-                "This Airflow has no task_state_store (added in Airflow 3.3): should this try die after "
-                "placing the call, a retry can only look for the call, not know it. Prefer retries=0 "
-                "on call-placing tasks here."
-            )
-            return None
-        dag_run = context.get("dag_run")
-        started = getattr(dag_run, "start_date", None) or getattr(ti, "start_date", None)
-        return started.timestamp() if started is not None else time.time()
-
-    def _place(self, request: ConnectRequest, memory: TaskMemory) -> Call:
-        """Send the request; the pending mark is kept whenever a call may exist without its Sid."""
-        from exotel_provider.placement.reconciliation import PlacementAttempt
-
-        sent_at = time.time()
-        memory.set(PENDING_PLACEMENT_KEY, {"sent_at": sent_at})
+    def _place(self, guard: PlacementGuard, request: ConnectRequest) -> Call:
+        """The guard's call; its unknown outcome fails the task without retry (a retry cannot help)."""
         try:
-            return self.hook.place_call(request)
+            return guard.place(request).call
         except ExotelCallOutcomeUnknownError as err:
-            return self._resolve_unknown_outcome(PlacementAttempt(request, sent_at), str(err))
-        except (ExotelAPIError, ExotelTransportError):
-            memory.delete(PENDING_PLACEMENT_KEY)  # refused, or never reached Exotel: no call exists
-            raise
-
-    def _resolve_unknown_outcome(self, attempt: PlacementAttempt, reason: str) -> Call:
-        if self.unknown_outcome == "fail":
-            raise CallOutcomeUnknown(f"{reason} {self._unknown_advice(attempt)}")
-        self.log.warning(
-            "Exotel: %s Looking for the call in Exotel's listing for up to %.0f s (unknown_outcome="
-            "'reconcile').",
-            reason,
-            self.reconcile_timeout,
-        )
-        found = self.hook.reconcile_placement(
-            attempt, timeout=self.reconcile_timeout, poll_interval=self.poll_interval
-        )
-        return self._adopt(attempt, found, reason)
-
-    def _adopt(self, attempt: PlacementAttempt, found: list[Call], reason: str) -> Call:
-        """The one call found for an attempt, or a no-retry failure that says what is known."""
-        from exotel_provider.placement.reconciliation import format_exotel_time
-
-        if len(found) == 1:
-            [call] = found
-            self.log.warning(
-                "Exotel: adopting call %s (%s), the call the earlier request placed: not calling again",
-                call.sid,
-                call.raw_status,
-            )
-            return call
-        number = self.hook.display_number(attempt.request.from_number)
-        if found:
-            sids = ", ".join(call.sid for call in found)
-            raise CallOutcomeUnknown(
-                f"{reason} Several calls from {number} since {format_exotel_time(attempt.sent_at)} "
-                f"could be the one it placed ({sids}); not choosing one and not calling again."
-            )
-        raise CallOutcomeUnknown(f"{reason} {self._unknown_advice(attempt)}")
-
-    def _unknown_advice(self, attempt: PlacementAttempt) -> str:
-        from exotel_provider.placement.reconciliation import format_exotel_time
-
-        number = self.hook.display_number(attempt.request.from_number)
-        return (
-            f"The call to {number} may have been placed and its Sid is unknown: Exotel lists no call "
-            f"from this number created since {format_exotel_time(attempt.sent_at)} (Exotel time), but "
-            "it lists calls only once they have ended. Check Exotel's call logs before calling again. "
-            "Clearing this task looks again and adopts the call once Exotel lists it; it dials only "
-            f"when no call can exist (after {format_exotel_time(attempt.certainly_listed_by())})."
-        )
-
-    def _remember(self, context: Context, memory: TaskMemory, call: Call) -> None:
-        """XCom first (the user's handle on the call), then the retry memory."""
-        self._push_sid(context, call.sid)
-        memory.set(PLACED_CALL_KEY, call.sid)
-        memory.delete(PENDING_PLACEMENT_KEY)
+            raise CallOutcomeUnknown(str(err), candidate_sids=err.candidate_sids) from None
 
     def _push_sid(self, context: Context, sid: str) -> None:
+        """XCom, after the guard saved the Sid in the task's state store."""
         ti = context["ti"]
-        ti.xcom_push(key="call_sid", value=sid)
-        ti.xcom_push(key="return_value", value=sid)
+        try:
+            ti.xcom_push(key="call_sid", value=sid)
+            ti.xcom_push(key="return_value", value=sid)
+        except Exception as err:
+            raise ExotelError(
+                f"Call {sid} was placed, but its Sid could not be pushed to XCom ({type(err).__name__}); "
+                "a retry reuses the call."
+            ) from err
+        reference = rendered_reference(self.reference)
+        if reference is not None:
+            ti.xcom_push(key=REFERENCE_KEY, value=reference)
 
     def _defer_wait(self, sid: str, time_limit: int | None) -> None:
         from exotel_provider.triggers.exotel import DEFERRAL_TIMEOUT_MARGIN_SECONDS, ExotelCallTrigger
@@ -424,7 +349,7 @@ class ExotelConnectOperator(BaseOperator):
         sid = assessment.call.sid
         if not assessment.priced:
             self.log.warning("Exotel: %s", assessment.message)
-        details = assessment.call.to_dict()
+        details = with_reference(assessment.call.to_dict(), self.reference)
         context["ti"].xcom_push(key="call", value=details)
         if not is_successful(assessment.call, self.success_statuses):
             raise CallNotSuccessful(
@@ -439,3 +364,14 @@ class ExotelConnectOperator(BaseOperator):
             assessment.call.duration,
             assessment.call.price,
         )
+
+
+def earlier_tries_since(context: Context | dict[str, Any]) -> float | None:
+    """On a later try (a retry or a clear), the earliest an earlier try can have sent a request: the
+    DAG run's start. None on a first try."""
+    ti = context.get("ti")
+    if int(getattr(ti, "try_number", 1) or 1) <= 1:
+        return None
+    dag_run = context.get("dag_run")
+    started = getattr(dag_run, "start_date", None) or getattr(ti, "start_date", None)
+    return started.timestamp() if started is not None else time.time()

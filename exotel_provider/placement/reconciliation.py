@@ -1,16 +1,38 @@
-"""Finding a call whose placing request was sent but whose answer was lost. Pure: no I/O.
+"""Finding the call a placing request made when its answer was lost. Pure: no I/O, no Airflow.
 
-Exotel has no idempotency key and its listing never shows ongoing calls, so a lost answer is
-resolved by looking, among the calls Exotel lists, for one from the same number, to the same
-number (two-number calls) and from the same ExoPhone, created since the request was sent.
-``DateCreated`` is read as India time, as Exotel shows it to Indian accounts.
+Exotel has no idempotency key, and its listing shows a call only once it has ended. So a lost
+answer is resolved from what the listing gives, with one rule:
+
+* **The window.** Our call, if any, was created between the moment the request was sent
+  (``sent_at``) and the moment its outcome became unknown (``settled_at``: the error, or, for a
+  retry after a lost worker, the retry itself), give or take :data:`CLOCK_SKEW_SECONDS`
+  between Exotel's clock and ours. ``DateCreated`` is read in the connection's time zone.
+* **A candidate** is a listed call in that window from the same number, to the same number (two-
+  number calls), from the same ExoPhone (``PhoneNumberSid``) where Exotel gives one, that did not
+  start before the window (``StartTime``), and that is not known to be another placement's.
+* **Complete.** The window is complete once every call created in it must have ended and been
+  listed (:meth:`PlacementAttempt.certainly_listed_by`: queueing, ringing, ``TimeLimit`` and the
+  listing delay, all generous). Before that, our own call may still be unlisted (ringing or in
+  progress) while a sibling's (another mapped task, another run, a second reminder) is listed.
+* **The decision** (:func:`judge`): two or more candidates are never told apart: fail safe
+  naming them. One candidate is adopted only when the window is complete, because only then can
+  nothing else match. No candidate in a complete window proves the request placed nothing, unless
+  a matching call is listed within :data:`ZONE_DOUBT_SECONDS` of the window: that one might be ours
+  read in the wrong zone (``extra.timezone``) or with a clock far off, so the guard fails safe
+  naming it rather than dial. Anything else means "keep looking" until the caller's deadline,
+  then fail safe.
+
+What the rule cannot tell: if the lost request never reached Exotel and exactly one other call to
+the same number, from the same ExoPhone, was created inside the window, that call is adopted.
+Nobody is called twice; the task reports that call's outcome.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,47 +40,87 @@ from exotel_provider.calls.connect_request import MAX_TIME_LIMIT, MAX_TIME_OUT, 
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.numbers import same_number
 
-EXOTEL_TIME_ZONE = ZoneInfo("Asia/Kolkata")
+DEFAULT_EXOTEL_TIME_ZONE = "Asia/Kolkata"
+EXOTEL_TIME_ZONE = ZoneInfo(DEFAULT_EXOTEL_TIME_ZONE)
 EXOTEL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 CLOCK_SKEW_SECONDS = 300.0
-"""How far Exotel's clock (or ours) may be off: the search starts this long before the request."""
+"""How far Exotel's clock (or ours) may be off: the window widens by this much on each side."""
 QUEUE_ALLOWANCE_SECONDS = 900.0
 """How long a call may wait in Exotel's queue before it rings (generous; not documented)."""
 LISTING_DELAY_SECONDS = 600.0
 """How long after its end a call may take to appear in the listing (generous; not documented)."""
+ZONE_DOUBT_SECONDS = 14 * 3600.0
+"""The largest time-zone offset: a matching call this close to the window may be ours, misread."""
 
 
 @dataclass(frozen=True)
 class PlacementAttempt:
-    """A call-placing request that was (or may have been) sent, and when."""
+    """A call-placing request that was (or may have been) sent between ``sent_at`` and ``settled_at``."""
 
     request: ConnectRequest
     sent_at: float
     """Epoch seconds just before the request was sent (or the earliest it can have been)."""
+    settled_at: float | None = None
+    """The latest it can have been sent (when its outcome became unknown); None: ``sent_at``."""
+    time_zone: tzinfo = field(default=EXOTEL_TIME_ZONE, compare=False)
+    """The zone Exotel gives ``DateCreated`` in (the connection's ``extra.timezone``)."""
+
+    @property
+    def latest_send(self) -> float:
+        return self.sent_at if self.settled_at is None else max(self.sent_at, self.settled_at)
+
+    @property
+    def created_from(self) -> float:
+        return self.sent_at - CLOCK_SKEW_SECONDS
+
+    @property
+    def created_until(self) -> float:
+        return self.latest_send + CLOCK_SKEW_SECONDS
 
     def listing_filters(self) -> dict[str, Any]:
         """Filters for the bulk listing that return every candidate (and few others)."""
         return {
             "from_numbers": [self.request.from_number],
-            "date_created": f"gte:{format_exotel_time(self.sent_at - CLOCK_SKEW_SECONDS)}",
+            "date_created": f"gte:{self.exotel_time(self.created_from - ZONE_DOUBT_SECONDS)}",
             "sort_by": "DateCreated:asc",
             "page_size": 100,
         }
 
     def matches(self, call: Call) -> bool:
         """Could ``call`` be the one this request placed?"""
+        if not self.same_parties(call):
+            return False
+        started = parse_exotel_time(call.start_time, self.time_zone)
+        if started is not None and started < self.created_from:
+            return False
+        created = parse_exotel_time(call.date_created, self.time_zone)
+        return created is None or self.created_from <= created <= self.created_until
+
+    def nearby(self, calls: Iterable[Call], *, exclude: Iterable[str] = ()) -> list[Call]:
+        """Calls between the same parties created outside the window but within
+        :data:`ZONE_DOUBT_SECONDS` of it: ours, should Exotel's zone or clock differ from ours."""
+        known = set(exclude)
+        low, high = self.created_from - ZONE_DOUBT_SECONDS, self.created_until + ZONE_DOUBT_SECONDS
+        found = []
+        for call in calls:
+            created = parse_exotel_time(call.date_created, self.time_zone)
+            if call.sid in known or not self.same_parties(call) or self.matches(call) or created is None:
+                continue
+            if low <= created <= high:
+                found.append(call)
+        return found
+
+    def same_parties(self, call: Call) -> bool:
+        """Same From, same To (two-number calls) and same ExoPhone, where Exotel gives them."""
         request = self.request
         if not same_number(call.from_, request.from_number):
             return False
         if request.to_number is not None and call.to and not same_number(call.to, request.to_number):
             return False
-        if call.phone_number_sid and not same_number(call.phone_number_sid, request.caller_id):
-            return False
-        created = parse_exotel_time(call.date_created)
-        return created is None or created >= self.sent_at - CLOCK_SKEW_SECONDS
+        return not (call.phone_number_sid and not same_number(call.phone_number_sid, request.caller_id))
 
     def candidates(self, calls: Iterable[Call], *, exclude: Iterable[str] = ()) -> list[Call]:
-        """The calls among ``calls`` this request may have placed, oldest first, without ``exclude``."""
+        """The calls among ``calls`` this request may have placed, in listing order, without ``exclude``."""
         known = set(exclude)
         found: dict[str, Call] = {}
         for call in calls:
@@ -67,27 +129,67 @@ class PlacementAttempt:
         return list(found.values())
 
     def certainly_listed_by(self) -> float:
-        """When a call this request placed would have ended and appeared in the listing.
+        """When every call created in the window has ended and appeared in the listing.
 
-        After that instant, finding no candidate proves that no call was placed.
+        From then on the candidates are all the calls the window can hold.
         """
         request = self.request
         ring = request.time_out or MAX_TIME_OUT
         talk = request.time_limit or MAX_TIME_LIMIT
-        return self.sent_at + QUEUE_ALLOWANCE_SECONDS + ring + talk + LISTING_DELAY_SECONDS
+        return self.created_until + QUEUE_ALLOWANCE_SECONDS + ring + talk + LISTING_DELAY_SECONDS
+
+    def exotel_time(self, epoch_seconds: float) -> str:
+        """An instant as Exotel writes it, in this attempt's zone."""
+        return format_exotel_time(epoch_seconds, self.time_zone)
 
 
-def format_exotel_time(epoch_seconds: float) -> str:
-    """Exotel's ``YYYY-MM-DD HH:MM:SS`` in India time."""
-    return datetime.fromtimestamp(epoch_seconds, EXOTEL_TIME_ZONE).strftime(EXOTEL_TIME_FORMAT)
+class Verdict(enum.Enum):
+    """What one look at the listing proves."""
+
+    ADOPT = "adopt"
+    """Exactly one candidate in a complete window: it is the call the request placed."""
+    NONE_PLACED = "none placed"
+    """No candidate in a complete window: the request placed no call, dialling is safe."""
+    AMBIGUOUS = "ambiguous"
+    """Several candidates: they are never told apart (fail safe naming them)."""
+    DOUBT = "doubt"
+    """No candidate in a complete window, but a call near it may be ours misread: fail safe."""
+    NOT_YET = "not yet"
+    """The window is not complete: our call may still be unlisted; look again later."""
 
 
-def parse_exotel_time(text: str | None) -> float | None:
-    """Epoch seconds of an Exotel timestamp (India time), or None when absent or unreadable."""
+def judge(
+    attempt: PlacementAttempt, candidates: list[Call], *, now: float, nearby: list[Call] | None = None
+) -> Verdict:
+    """The dial-or-not decision for one look at the listing (see the module docstring)."""
+    if len(candidates) > 1:
+        return Verdict.AMBIGUOUS
+    if now < attempt.certainly_listed_by():
+        return Verdict.NOT_YET
+    if candidates:
+        return Verdict.ADOPT
+    return Verdict.DOUBT if nearby else Verdict.NONE_PLACED
+
+
+def format_exotel_time(epoch_seconds: float, time_zone: tzinfo = EXOTEL_TIME_ZONE) -> str:
+    """Exotel's ``YYYY-MM-DD HH:MM:SS`` in ``time_zone`` (India time by default)."""
+    return datetime.fromtimestamp(epoch_seconds, time_zone).strftime(EXOTEL_TIME_FORMAT)
+
+
+def parse_exotel_time(text: str | None, time_zone: tzinfo = EXOTEL_TIME_ZONE) -> float | None:
+    """Epoch seconds of an Exotel timestamp in ``time_zone``, or None when absent or unreadable."""
     if not text:
         return None
     try:
         naive = datetime.strptime(text.strip(), EXOTEL_TIME_FORMAT)
     except ValueError:
         return None
-    return naive.replace(tzinfo=EXOTEL_TIME_ZONE).timestamp()
+    return naive.replace(tzinfo=time_zone).timestamp()
+
+
+def exotel_time_zone(name: str | None) -> tzinfo:
+    """The IANA zone ``name`` (default India time); ValueError for an unknown name."""
+    try:
+        return ZoneInfo(name or DEFAULT_EXOTEL_TIME_ZONE)
+    except (ValueError, KeyError) as err:  # ZoneInfoNotFoundError is a KeyError
+        raise ValueError(f"{name!r} is not an IANA time zone name (e.g. Asia/Kolkata, UTC)") from err

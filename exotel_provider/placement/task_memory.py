@@ -1,7 +1,7 @@
 """Small values a task instance remembers across its own retries (Airflow 3.3's task_state_store).
 
-On Airflow 3.1 and 3.2 there is no such store: :class:`TaskMemory` then remembers nothing and says
-so once in the task log, and a retry cannot know what an earlier try did.
+On Airflow 3.1 and 3.2 there is no such store: :class:`TaskMemory` then remembers nothing
+(``available`` is False), and a retry cannot know what an earlier try did.
 """
 
 from __future__ import annotations
@@ -10,14 +10,23 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from exotel_provider.placement.state_store import NEVER_EXPIRE, takes_retention
+
 log = logging.getLogger(__name__)
+
+__all__ = ["NEVER_EXPIRE", "TaskMemory"]
 
 
 class TaskMemory:
-    """A key/value memory scoped to one task instance, surviving its retries when Airflow allows."""
+    """A key/value memory scoped to one task instance, surviving its retries when Airflow allows.
+
+    Satisfies :class:`~exotel_provider.placement.state_store.StateStore`. Keys are written never
+    to expire where the store takes a ``retention`` (Airflow 3.3's does).
+    """
 
     def __init__(self, context: Mapping[str, Any]) -> None:
         self._store = context.get("task_state_store")
+        self._takes_retention = takes_retention(self._store)
 
     @property
     def available(self) -> bool:
@@ -31,7 +40,10 @@ class TaskMemory:
     def set(self, key: str, value: Any) -> None:
         if self._store is None:
             return
-        self._store.set(key, value)
+        if self._takes_retention:
+            self._store.set(key, value, retention=NEVER_EXPIRE)
+        else:
+            self._store.set(key, value)
 
     def delete(self, key: str) -> None:
         """Forget ``key`` (a no-op when absent or when there is no store)."""

@@ -13,11 +13,15 @@ from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
 from exotel_provider.airflow_compat import AirflowSensorTimeout, conf
 from exotel_provider.calls.progress import (
     DEFAULT_PRICING_GRACE_SECONDS,
+    DEFAULT_WAIT_TIMEOUT_SECONDS,
     Assessment,
     assess_call,
+    call_ended_at,
     is_successful,
+    positive_seconds,
 )
-from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, CallStatus, coerce_statuses
+from exotel_provider.calls.reference import with_reference
+from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, coerce_statuses
 from exotel_provider.errors import ExotelConfigurationError, ExotelWaitTimeout
 from exotel_provider.hooks.exotel import ExotelHook
 from exotel_provider.placement.task_memory import TaskMemory
@@ -31,8 +35,10 @@ class ExotelCallSensor(BaseSensorOperator):
     """Wait until an Exotel call has a terminal status **and** its Price, Duration and EndTime.
 
     Exotel fills in pricing minutes after a call ends; calls that never connected may never be
-    priced, so after ``pricing_grace_seconds`` the sensor stops waiting for pricing and logs a
-    warning. The final call details (Exotel's field names, ``Price`` a number) are the sensor's
+    priced, so after ``pricing_grace_seconds`` (counted from the call's own ``EndTime``, or from when
+    it was first seen ended if earlier) the sensor stops waiting for pricing and logs a warning.
+    Without ``timeout`` it gives up after ``DEFAULT_WAIT_TIMEOUT_SECONDS`` (6 hours). A status
+    Exotel does not document counts as ended, and as success only if listed in ``success_statuses``. The final call details (Exotel's field names, ``Price`` a number) are the sensor's
     XCom return value. A call ending in a status outside ``success_statuses`` (default:
     ``completed``) raises :class:`~exotel_provider.task_errors.CallNotSuccessful`, with its details
     also in XCom under the key ``call``; pass ``success_statuses=TERMINAL_STATUSES`` to accept any.
@@ -43,32 +49,41 @@ class ExotelCallSensor(BaseSensorOperator):
     give the same result for the same call.
 
     :param call_sid: the call's Sid, e.g. ``"{{ ti.xcom_pull(task_ids='place_call') }}"``.
+    :param reference: your own key for the call (e.g. the operator's ``reference``), added as
+        ``reference`` to the details in XCom.
     :param exotel_conn_id: the Exotel connection.
     :param pricing_grace_seconds: how long after the call ended to wait for its price.
     :param success_statuses: terminal statuses that count as success.
     :param deferrable: wait in the triggerer instead of a worker slot.
     """
 
-    template_fields: Sequence[str] = ("call_sid", "exotel_conn_id")
+    template_fields: Sequence[str] = ("call_sid", "exotel_conn_id", "reference")
     ui_color = "#e8f4ff"
 
     def __init__(
         self,
         *,
         call_sid: str,
+        reference: str | None = None,
         exotel_conn_id: str = ExotelHook.default_conn_name,
         pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
         success_statuses: Iterable[str] | str = DEFAULT_SUCCESS_STATUSES,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("poke_interval", 30)
+        kwargs["poke_interval"] = positive_seconds("poke_interval", kwargs.get("poke_interval", 30))
+        kwargs["timeout"] = positive_seconds("timeout", kwargs.get("timeout", DEFAULT_WAIT_TIMEOUT_SECONDS))
         super().__init__(**kwargs)
         self.deferrable = deferrable
         self.call_sid = call_sid
+        self.reference = reference
         self.exotel_conn_id = exotel_conn_id
-        self.pricing_grace_seconds = pricing_grace_seconds
-        self.success_statuses: frozenset[CallStatus] = coerce_statuses(success_statuses)
+        self.pricing_grace_seconds = positive_seconds(
+            "pricing_grace_seconds",
+            pricing_grace_seconds,
+            zero_allowed=True,  # 0: do not wait for the price
+        )
+        self.success_statuses: frozenset[str] = coerce_statuses(success_statuses)
         self._ended_seen_at: float | None = None
 
     @cached_property
@@ -128,6 +143,7 @@ class ExotelCallSensor(BaseSensorOperator):
             ended_seen_at=self._remember_end(context, call.sid) if call.is_terminal else None,
             now=time.time(),
             pricing_grace_seconds=self.pricing_grace_seconds,
+            ended_at=call_ended_at(call),
         )
         if not assessment.is_final:
             self.log.info("Exotel: %s", assessment.message)
@@ -138,7 +154,7 @@ class ExotelCallSensor(BaseSensorOperator):
         """The final details for XCom, or :class:`CallNotSuccessful` for an unsuccessful outcome."""
         if not assessment.priced:
             self.log.warning("Exotel: %s", assessment.message)
-        details = assessment.call.to_dict()
+        details = with_reference(assessment.call.to_dict(), self.reference)
         if not is_successful(assessment.call, self.success_statuses):
             context["ti"].xcom_push(key="call", value=details)
             raise CallNotSuccessful(

@@ -8,6 +8,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
+from exotel_provider.simulator.clock import DEFAULT_TIME_ZONE
 from exotel_provider.simulator.scripts import CallScript, Outcome
 from exotel_provider.simulator.state import (
     DEFAULT_ACCOUNT_SID,
@@ -26,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--time-scale", type=float, default=60.0, help="simulated seconds per real second (0 freezes time)"
     )
+    parser.add_argument(
+        "--time-zone",
+        default=DEFAULT_TIME_ZONE,
+        help="IANA zone of the timestamps it gives (DateCreated ...); default Asia/Kolkata",
+    )
     parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
     parser.add_argument("--api-key", default=DEFAULT_API_KEY)
     parser.add_argument("--api-token", default=DEFAULT_API_TOKEN)
@@ -33,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate-limit",
         type=int,
         default=DEFAULT_RATE_LIMIT_PER_MINUTE,
-        help="requests per real (wall-clock) minute per account; 0 disables the limit",
+        help="requests per real minute (wall clock, at any time scale); 0 disables the limit",
     )
     parser.add_argument(
         "--rate-limit-headers",
@@ -76,14 +82,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         api_token=args.api_token,
         rate_limit_per_minute=args.rate_limit or None,
         send_rate_limit_headers=args.rate_limit_headers,
+        time_zone=args.time_zone,
     )
     for number, script in scripts:
         simulator.script(number, script)
     print(
         f"Exotel simulator: {simulator.base_url} (account {simulator.account_sid}, x{args.time_scale} time)"
     )
-    print("Use it from Airflow with:")
-    print(f"export AIRFLOW_CONN_EXOTEL_DEFAULT={shlex.quote(simulator.connection_json())}", flush=True)
+    print("Use it from Airflow with either form of the connection (JSON or URI):")
+    print(f"export AIRFLOW_CONN_EXOTEL_DEFAULT={shlex.quote(simulator.connection_json())}")
+    print(f"export AIRFLOW_CONN_EXOTEL_DEFAULT={shlex.quote(simulator.connection_uri())}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         simulator.serve_forever()
     return 0

@@ -8,6 +8,7 @@ import math
 import re
 import time
 from collections.abc import Awaitable, Callable
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -61,6 +62,9 @@ def create_app(state: SimulatorState) -> FastAPI:
 
 
 def _add_gateway(app: FastAPI, state: SimulatorState) -> None:
+    """Authentication, rate limit, faults and the request log; the ``Date`` header of every API
+    answer is the simulated clock (Exotel's clock, as the real service's header is)."""
+
     @app.middleware("http")
     async def api_gateway(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         if not request.url.path.startswith(API_PREFIX):
@@ -79,6 +83,7 @@ def _add_gateway(app: FastAPI, state: SimulatorState) -> None:
                 if fault is not None:
                     response = await strike_after(fault, request, response)
             status_code = 0 if connection_dropped(request) else response.status_code
+            response.headers["Date"] = formatdate(state.clock.now(), usegmt=True)
             return response
         finally:
             state.record(
@@ -173,7 +178,11 @@ def _add_call_routes(app: FastAPI, state: SimulatorState) -> None:
         called: the simulator makes no outbound requests.
         """
         call = state.place_call(parse_connect_form(request.state.form))
-        return render_call(call.view(state.clock.now()), ResponseFormat.for_path(request.url.path))
+        return render_call(
+            call.view(state.clock.now()),
+            ResponseFormat.for_path(request.url.path),
+            time_zone=state.clock.time_zone,
+        )
 
     @app.get(ACCOUNT + "/Calls/{call_sid}")
     @app.get(ACCOUNT + "/Calls.json/{call_sid}")
@@ -184,23 +193,37 @@ def _add_call_routes(app: FastAPI, state: SimulatorState) -> None:
             raise ApiError(404, f"Call {sid} not found")
         details = request.query_params.get("details", "").lower() == "true"
         view = call.view(state.clock.now())
-        return render_call(view, ResponseFormat.for_path(request.url.path), details=details)
+        return render_call(
+            view, ResponseFormat.for_path(request.url.path), details=details, time_zone=state.clock.time_zone
+        )
 
     @app.get(ACCOUNT + "/Calls")
     @app.get(ACCOUNT + "/Calls.json")
     async def list_calls(request: Request, account_sid: str) -> Response:
         """Bulk call details: terminal calls only, filtered, sorted and paged by cursor."""
         now = state.clock.now()
-        query = ListingQuery.parse(parse_qs(request.url.query, keep_blank_values=True), now)
+        query = ListingQuery.parse(
+            parse_qs(request.url.query, keep_blank_values=True), now, state.clock.time_zone
+        )
         candidates = state.calls_by_sids(query.sids) if query.sids is not None else state.all_calls()
         page = select_page(candidates, query, now)
         metadata = page_metadata(page, query, request.url.path, request.query_params.multi_items())
         views = [call.view(now) for call in page.calls]
-        return render_listing(views, metadata, ResponseFormat.for_path(request.url.path))
+        return render_listing(
+            views, metadata, ResponseFormat.for_path(request.url.path), state.clock.time_zone
+        )
 
 
 def _add_control_routes(app: FastAPI, state: SimulatorState) -> None:
     """Unauthenticated helpers for tests, also from other processes; not in the request log."""
+    _add_inspection_routes(app, state)
+    _add_script_routes(app, state)
+    _add_fault_routes(app, state)
+    _add_clock_routes(app, state)
+
+
+def _add_inspection_routes(app: FastAPI, state: SimulatorState) -> None:
+    """What the simulator holds: its health, the request log, every call placed."""
 
     @app.get(CONTROL_PREFIX + "/health")
     async def health() -> dict[str, Any]:
@@ -210,7 +233,8 @@ def _add_control_routes(app: FastAPI, state: SimulatorState) -> None:
             "account_sid": state.credentials.account_sid,
             "time_scale": state.clock.time_scale,
             "sim_time": now,
-            "sim_time_text": format_exotel_time(now),
+            "sim_time_text": format_exotel_time(now, state.clock.time_zone),
+            "time_zone": state.clock.time_zone_name,
             "calls": len(state.all_calls()),
             "rate_limit_per_minute": state.rate_limit_per_minute,
         }
@@ -230,13 +254,17 @@ def _add_control_routes(app: FastAPI, state: SimulatorState) -> None:
         return JSONResponse(
             [
                 {
-                    **call_fields(call.view(now), ResponseFormat.JSON),
+                    **call_fields(call.view(now), ResponseFormat.JSON, state.clock.time_zone),
                     "Details": details_fields(call.view(now)),
                     "Request": call.request.form,
                 }
                 for call in placed
             ]
         )
+
+
+def _add_script_routes(app: FastAPI, state: SimulatorState) -> None:
+    """Read and set how calls to each number go."""
 
     @app.get(CONTROL_PREFIX + "/scripts")
     async def scripts() -> dict[str, Any]:
@@ -262,6 +290,10 @@ def _add_control_routes(app: FastAPI, state: SimulatorState) -> None:
         except (ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse({"number": national, "script": script.to_dict()})
+
+
+def _add_fault_routes(app: FastAPI, state: SimulatorState) -> None:
+    """Arm, list and clear injected faults."""
 
     @app.get(CONTROL_PREFIX + "/faults")
     async def faults() -> dict[str, Any]:
@@ -293,6 +325,10 @@ def _add_control_routes(app: FastAPI, state: SimulatorState) -> None:
         state.faults.clear()
         return {"status": "cleared"}
 
+
+def _add_clock_routes(app: FastAPI, state: SimulatorState) -> None:
+    """Move the simulated clock, or start afresh."""
+
     @app.post(CONTROL_PREFIX + "/advance")
     async def advance(request: Request) -> Response:
         """``{"seconds": 60}``: jump the simulated clock forward."""
@@ -301,7 +337,9 @@ def _add_control_routes(app: FastAPI, state: SimulatorState) -> None:
             now = state.advance(seconds)
         except (ValueError, TypeError, KeyError) as exc:
             return JSONResponse({"error": f'expected {{"seconds": <non-negative number>}}: {exc}'}, 400)
-        return JSONResponse({"sim_time": now, "sim_time_text": format_exotel_time(now)})
+        return JSONResponse(
+            {"sim_time": now, "sim_time_text": format_exotel_time(now, state.clock.time_zone)}
+        )
 
     @app.post(CONTROL_PREFIX + "/reset")
     async def reset() -> dict[str, str]:

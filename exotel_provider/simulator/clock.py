@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-INDIA_TIME = ZoneInfo("Asia/Kolkata")
+DEFAULT_TIME_ZONE = "Asia/Kolkata"
+INDIA_TIME = ZoneInfo(DEFAULT_TIME_ZONE)
 EXOTEL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -19,9 +19,14 @@ class SimulatedClock:
     that only :meth:`advance` moves it (deterministic tests).
     """
 
-    def __init__(self, time_scale: float = 1.0, *, start: float | None = None) -> None:
+    def __init__(
+        self, time_scale: float = 1.0, *, start: float | None = None, time_zone: str = DEFAULT_TIME_ZONE
+    ) -> None:
         if time_scale < 0:
             raise ValueError(f"time_scale must be >= 0, got {time_scale}")
+        self.time_zone_name = time_zone
+        self.time_zone: tzinfo = ZoneInfo(time_zone)
+        """The zone of the timestamps the simulator gives (``DateCreated`` ...): India time by default."""
         self._time_scale = float(time_scale)
         self._start = time.time() if start is None else float(start)
         self._real_start = time.monotonic()
@@ -38,6 +43,12 @@ class SimulatedClock:
             elapsed = time.monotonic() - self._real_start
             return self._start + elapsed * self._time_scale + self._skipped
 
+    def wall_seconds(self) -> float:
+        """Real seconds elapsed (whatever the time scale) plus every ``advance()``: the clock of
+        wall-clock rules such as Exotel's rate limit, which a test may still step with ``advance``."""
+        with self._lock:
+            return time.monotonic() - self._real_start + self._skipped
+
     def advance(self, seconds: float) -> float:
         """Jump forward by ``seconds`` simulated seconds; returns the new simulated time."""
         if seconds < 0:
@@ -46,12 +57,6 @@ class SimulatedClock:
             self._skipped += seconds
         return self.now()
 
-    def wall_seconds(self) -> float:
-        """Real seconds since the clock started plus every :meth:`advance` jump: what a wall-clock
-        rate limit counts (a jump forward lets time pass for it too)."""
-        with self._lock:
-            return time.monotonic() - self._real_start + self._skipped
-
     def real_seconds(self, simulated_seconds: float) -> float:
         """Wall-clock seconds that ``simulated_seconds`` take to pass (as is when the clock is frozen)."""
         if self._time_scale == 0:
@@ -59,34 +64,14 @@ class SimulatedClock:
         return simulated_seconds / self._time_scale
 
 
-def format_exotel_time(epoch_seconds: float) -> str:
-    """Exotel's ``YYYY-MM-DD HH:mm:ss`` in India time, without a zone (as Indian accounts see it)."""
-    return datetime.fromtimestamp(int(epoch_seconds), INDIA_TIME).strftime(EXOTEL_TIME_FORMAT)
+def format_exotel_time(epoch_seconds: float, time_zone: tzinfo = INDIA_TIME) -> str:
+    """Exotel's ``YYYY-MM-DD HH:mm:ss`` without a zone, in ``time_zone`` (India time by default,
+    as Indian accounts see it)."""
+    return datetime.fromtimestamp(int(epoch_seconds), time_zone).strftime(EXOTEL_TIME_FORMAT)
 
 
-def parse_exotel_time(text: str) -> float:
+def parse_exotel_time(text: str, time_zone: tzinfo = INDIA_TIME) -> float:
     """Inverse of :func:`format_exotel_time`; raises ValueError for any other shape."""
     naive = datetime.strptime(text.strip(), EXOTEL_TIME_FORMAT)
-    return naive.replace(tzinfo=INDIA_TIME).timestamp()
+    return naive.replace(tzinfo=time_zone).timestamp()
 
-
-class CompressedClock:
-    """Compressed time for asyncio code (the ``Clock`` the provider's call watchers use): simulated
-    epoch seconds that pass ``time_scale`` times faster than real ones, from ``start``.
-
-    Give it the simulator's time scale and current simulated time to make watchers, budgets and
-    deadlines run on the simulator's clock (benchmarks, fast tests).
-    """
-
-    def __init__(self, time_scale: float, *, start: float | None = None) -> None:
-        if time_scale <= 0:
-            raise ValueError(f"time_scale must be > 0, got {time_scale}")
-        self.time_scale = float(time_scale)
-        self._start = time.time() if start is None else float(start)
-        self._real_start = time.monotonic()
-
-    def now(self) -> float:
-        return self._start + (time.monotonic() - self._real_start) * self.time_scale
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds) / self.time_scale)

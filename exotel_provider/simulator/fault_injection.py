@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 from typing import Any
 
@@ -80,6 +81,8 @@ async def strike_after(fault: Fault, request: Request, response: Response) -> Re
     if kind in (FaultKind.STATUS, FaultKind.CREDENTIALS_REJECTED):
         return _error(fault, ResponseFormat.for_path(request.url.path), fault.answer_status)
     body = await _body_of(response)
+    if kind in (FaultKind.UNDOCUMENTED_STATUS, FaultKind.UNREADABLE_ENTRY):
+        return _rewrite_calls(fault, body, response)
     if kind is FaultKind.XML_INSTEAD_OF_JSON:
         try:
             document = json.loads(body)
@@ -89,6 +92,24 @@ async def strike_after(fault: Fault, request: Request, response: Response) -> Re
     return _bad_body(fault, body)
 
 
+def _rewrite_calls(fault: Fault, body: bytes, response: Response) -> Response:
+    """The JSON answer with its calls changed as the fault says (other answers pass unchanged)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return Response(body, status_code=response.status_code, media_type=response.media_type)
+    calls = document.get("Calls") if isinstance(document.get("Calls"), list) else [document.get("Call")]
+    targets = [call for call in calls if isinstance(call, dict) and fault.sid in (None, call.get("Sid"))]
+    if fault.fault_kind is FaultKind.UNREADABLE_ENTRY:
+        targets = targets[:1]
+    for call in targets:
+        if fault.fault_kind is FaultKind.UNDOCUMENTED_STATUS:
+            call["Status"] = fault.call_status
+        else:
+            call["Price"] = "N/A"
+    return render_document(document, ResponseFormat.JSON, status=response.status_code)
+
+
 def _bad_body(fault: Fault, original: bytes) -> Response:
     kind = fault.fault_kind
     status = fault.answer_status
@@ -96,7 +117,10 @@ def _bad_body(fault: Fault, original: bytes) -> Response:
         cut = original[: max(1, len(original) // 2)] if original.startswith(b"{") else b'{"Call": {"Sid": "'
         return Response(cut, status_code=status, media_type=ResponseFormat.JSON.value)
     if kind is FaultKind.HTML_PAGE:
-        return Response(HTML_ERROR_PAGE, status_code=status, media_type="text/html")
+        page = HTML_ERROR_PAGE
+        if fault.message:  # what a debugging proxy may echo, e.g. the request's headers
+            page = page.replace("<hr>", f"<pre>{html.escape(fault.message, quote=False)}</pre><hr>")
+        return Response(page, status_code=status, media_type="text/html")
     return Response(b"", status_code=status, media_type=ResponseFormat.JSON.value)
 
 

@@ -30,17 +30,25 @@ class FaultKind(StrEnum):
     XML_INSTEAD_OF_JSON = "xml_instead_of_json"
     """Exotel's XML answer although ``.json`` was asked for."""
     HTML_PAGE = "html_page"
-    """An HTML error page, as a proxy or load balancer serves it."""
+    """An HTML error page, as a proxy or load balancer serves it (with ``message`` in it, as a
+    debugging proxy echoes what it received)."""
     EMPTY_BODY = "empty_body"
     """No body at all."""
     CREDENTIALS_REJECTED = "credentials_rejected"
     """401 as if the API key/token had been revoked (give ``times=None`` for "from now on")."""
+    UNDOCUMENTED_STATUS = "undocumented_status"
+    """The calls in the answer (the one with Sid ``sid``, or all) report ``call_status``, a status
+    Exotel's documentation does not list (JSON answers)."""
+    UNREADABLE_ENTRY = "unreadable_entry"
+    """One call in the answer (the one with Sid ``sid``, or the first) has ``Price`` "N/A": an entry
+    no client can read, next to readable ones (JSON answers)."""
 
 
 _BODY_KINDS = frozenset(
     {FaultKind.MALFORMED_JSON, FaultKind.XML_INSTEAD_OF_JSON, FaultKind.HTML_PAGE, FaultKind.EMPTY_BODY}
 )
-_PROCESSED_BY_DEFAULT = _BODY_KINDS | {FaultKind.DELAY, FaultKind.DROP}
+_CALL_REWRITES = frozenset({FaultKind.UNDOCUMENTED_STATUS, FaultKind.UNREADABLE_ENTRY})
+_PROCESSED_BY_DEFAULT = _BODY_KINDS | _CALL_REWRITES | {FaultKind.DELAY, FaultKind.DROP}
 
 CONNECT_PATH = r"/Calls/connect(\.json)?$"
 """``path`` pattern of the call-placing request."""
@@ -70,7 +78,9 @@ class Fault:
     :param delay_seconds: real seconds to hold the answer (``delay`` faults).
     :param after_processing: whether the request takes effect before the fault strikes
         (a call is placed). Defaults: True for delay, drop and body faults, False for statuses.
-    :param message: the RestException message of ``status`` faults.
+    :param message: the RestException message of ``status`` faults; text shown in an ``html_page``.
+    :param sid: the call an ``undocumented_status`` or ``unreadable_entry`` fault rewrites.
+    :param call_status: the status an ``undocumented_status`` fault reports.
     """
 
     kind: str
@@ -83,6 +93,8 @@ class Fault:
     delay_seconds: float = 0.0
     after_processing: bool | None = None
     message: str | None = None
+    sid: str | None = None
+    call_status: str = "on-hold"
 
     def __post_init__(self) -> None:
         try:
@@ -107,6 +119,8 @@ class Fault:
             raise ValueError(f"delay_seconds must be >= 0, got {self.delay_seconds}")
         if kind is FaultKind.DELAY and self.delay_seconds == 0:
             raise ValueError("a delay fault needs delay_seconds > 0")
+        if kind in _CALL_REWRITES and self.after_processing is False:
+            raise ValueError(f"a {kind.value} fault rewrites an answer: it needs after_processing")
 
     @property
     def fault_kind(self) -> FaultKind:

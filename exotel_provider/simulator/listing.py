@@ -7,10 +7,11 @@ import binascii
 import bisect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 from urllib.parse import urlencode
 
-from exotel_provider.simulator.clock import parse_exotel_time
+from exotel_provider.simulator.clock import INDIA_TIME, parse_exotel_time
 from exotel_provider.simulator.errors import ApiError
 from exotel_provider.simulator.lifecycle import DIRECTION, CallStatus, SimulatedCall
 from exotel_provider.simulator.phone_numbers import InvalidPhoneNumber, to_national
@@ -47,7 +48,7 @@ class ListingQuery:
     after: int | None
 
     @classmethod
-    def parse(cls, query: Query, now: float) -> ListingQuery:
+    def parse(cls, query: Query, now: float, time_zone: tzinfo = INDIA_TIME) -> ListingQuery:
         """Validate the query string; raises :class:`ApiError` 400 naming the faulty parameter."""
         sids = _list(query, "Sid")
         if sids is not None and len(sids) > MAX_SIDS:
@@ -66,7 +67,7 @@ class ListingQuery:
             from_numbers=_numbers(query, "From"),
             to_numbers=_numbers(query, "To"),
             directions=frozenset(directions) if directions is not None else None,
-            created=_created_range(query, now),
+            created=_created_range(query, now, time_zone),
             duration=_range(query, "Duration", float),
             price=_range(query, "Price", float),
             page_size=_page_size(query),
@@ -222,9 +223,9 @@ def _range(query: Query, name: str, convert: Callable[[str], float]) -> Range | 
     return low, high
 
 
-def _created_range(query: Query, now: float) -> Range:
+def _created_range(query: Query, now: float, time_zone: tzinfo) -> Range:
     """DateCreated defaults to the last 31 days; a range may span at most a month, up to 6 months back."""
-    bounds = _range(query, "DateCreated", parse_exotel_time)
+    bounds = _range(query, "DateCreated", lambda text: parse_exotel_time(text, time_zone))
     if bounds is None:
         return now - DEFAULT_WINDOW_SECONDS, None
     low, high = bounds

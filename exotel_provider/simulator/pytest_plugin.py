@@ -3,6 +3,8 @@
 Registered as the ``exotel`` pytest11 entry point. Options come from the
 ``@pytest.mark.exotel_simulator(time_scale=..., rate_limit_per_minute=...)`` marker or from
 indirect parametrisation (``request.param``, a dict of ``ExotelSimulator`` keyword arguments).
+``exotel_connection_env`` also makes sure Airflow's metadata DB under ``$AIRFLOW_HOME`` exists and
+is current (``exotel_airflow_db``), so ``dag.test()`` works from a fresh home.
 """
 
 from __future__ import annotations
@@ -51,10 +53,19 @@ def exotel_simulator(request: pytest.FixtureRequest) -> Iterator[ExotelSimulator
         simulator.stop(wait=False)
 
 
+@pytest.fixture(scope="session")
+def exotel_airflow_db() -> None:
+    """Airflow's metadata DB under ``$AIRFLOW_HOME``, created or migrated once per session if needed."""
+    from exotel_provider.simulator.run_dag import ensure_metadata_db
+
+    ensure_metadata_db()
+
+
 @pytest.fixture
 def exotel_connection_env(
-    exotel_simulator: ExotelSimulator, monkeypatch: pytest.MonkeyPatch
+    exotel_simulator: ExotelSimulator, exotel_airflow_db: None, monkeypatch: pytest.MonkeyPatch
 ) -> ExotelSimulator:
-    """Points Airflow's ``exotel_default`` connection at the simulator (``AIRFLOW_CONN_EXOTEL_DEFAULT``)."""
+    """Points Airflow's ``exotel_default`` connection at the simulator (``AIRFLOW_CONN_EXOTEL_DEFAULT``);
+    the metadata DB is ready for ``dag.test()``."""
     monkeypatch.setenv(CONNECTION_ENV_VAR, exotel_simulator.connection_json())
     return exotel_simulator

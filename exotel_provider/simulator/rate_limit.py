@@ -1,4 +1,4 @@
-"""A sliding-window request limit, measured in wall-clock seconds (Exotel's limit is per real minute)."""
+"""A sliding-window request limit in real (wall-clock) seconds, as Exotel's is, at any time scale."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ class SlidingWindowLimiter:
         self._admitted: dict[str, deque[float]] = {}
 
     def try_admit(self, key: str, now: float) -> float | None:
-        """Admit and count a request (None), or return the seconds until a slot frees."""
+        """Admit and count a request at real time ``now`` (None), or return the real seconds until a
+        slot frees."""
         if self.limit is None:
             return None
         admitted = self._admitted.setdefault(key, deque())

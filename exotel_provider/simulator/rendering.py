@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import tzinfo
 from enum import Enum
 from typing import Any
 
 import xmltodict
 from starlette.responses import Response
 
-from exotel_provider.simulator.clock import format_exotel_time
+from exotel_provider.simulator.clock import INDIA_TIME, format_exotel_time
 from exotel_provider.simulator.lifecycle import CallView
 
 
@@ -26,8 +27,10 @@ class ResponseFormat(Enum):
         return cls.JSON if any(segment.endswith(".json") for segment in path.split("/")) else cls.XML
 
 
-def call_fields(view: CallView, response_format: ResponseFormat) -> dict[str, Any]:
-    """The Call object's fields in the seed's order, nulls as None.
+def call_fields(
+    view: CallView, response_format: ResponseFormat, time_zone: tzinfo = INDIA_TIME
+) -> dict[str, Any]:
+    """The Call object's fields in the seed's order, nulls as None; times in ``time_zone``.
 
     ``Uri`` follows the seed: ``/Calls.json/<sid>`` in JSON answers, ``/Calls/<sid>`` in XML.
     ``AnsweredBy``, ``ParentCallSid``, ``ForwardedFrom``, ``CallerName`` and ``RecordingUrl`` stay
@@ -37,15 +40,15 @@ def call_fields(view: CallView, response_format: ResponseFormat) -> dict[str, An
     return {
         "Sid": view.sid,
         "ParentCallSid": None,
-        "DateCreated": format_exotel_time(view.date_created),
-        "DateUpdated": format_exotel_time(view.date_updated),
+        "DateCreated": format_exotel_time(view.date_created, time_zone),
+        "DateUpdated": format_exotel_time(view.date_updated, time_zone),
         "AccountSid": view.account_sid,
         "To": view.to_number,
         "From": view.from_number,
         "PhoneNumberSid": view.phone_number_sid,
         "Status": view.status.value,
-        "StartTime": _time(view.start_time),
-        "EndTime": _time(view.end_time),
+        "StartTime": _time(view.start_time, time_zone),
+        "EndTime": _time(view.end_time, time_zone),
         "Duration": view.duration,
         "Price": view.price,
         "Direction": view.direction,
@@ -71,8 +74,14 @@ def details_fields(view: CallView) -> dict[str, Any]:
     }
 
 
-def render_call(view: CallView, response_format: ResponseFormat, *, details: bool = False) -> Response:
-    call = call_fields(view, response_format)
+def render_call(
+    view: CallView,
+    response_format: ResponseFormat,
+    *,
+    details: bool = False,
+    time_zone: tzinfo = INDIA_TIME,
+) -> Response:
+    call = call_fields(view, response_format, time_zone)
     if details:
         call["Details"] = details_fields(view)
     if response_format is ResponseFormat.JSON:
@@ -81,14 +90,17 @@ def render_call(view: CallView, response_format: ResponseFormat, *, details: boo
 
 
 def render_listing(
-    views: Sequence[CallView], metadata: Mapping[str, Any], response_format: ResponseFormat
+    views: Sequence[CallView],
+    metadata: Mapping[str, Any],
+    response_format: ResponseFormat,
+    time_zone: tzinfo = INDIA_TIME,
 ) -> Response:
     """JSON: ``{"Metadata": {...}, "Calls": [...]}``.
 
     The XML shape of the listing is not documented; the simulator answers
     ``<TwilioResponse><Metadata>..</Metadata><Calls><Call>..</Call>..</Calls></TwilioResponse>``.
     """
-    calls = [call_fields(view, response_format) for view in views]
+    calls = [call_fields(view, response_format, time_zone) for view in views]
     if response_format is ResponseFormat.JSON:
         return _json({"Metadata": dict(metadata), "Calls": calls})
     return _xml({"Metadata": dict(metadata), "Calls": {"Call": calls} if calls else None})
@@ -115,8 +127,8 @@ def render_document(
     return _xml(body, status=status)
 
 
-def _time(epoch_seconds: float | None) -> str | None:
-    return None if epoch_seconds is None else format_exotel_time(epoch_seconds)
+def _time(epoch_seconds: float | None, time_zone: tzinfo) -> str | None:
+    return None if epoch_seconds is None else format_exotel_time(epoch_seconds, time_zone)
 
 
 def _json(

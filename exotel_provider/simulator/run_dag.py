@@ -1,20 +1,28 @@
 """``python -m exotel_provider.simulator.run_dag DAG_ID``: run one of your DAGs against the simulator.
 
-Starts a local Exotel simulator, points the ``exotel_default`` connection at it, makes sure the
-Airflow metadata DB exists (SQLite under ``$AIRFLOW_HOME``), runs the DAG in-process with
-``dag.test()`` and prints what the simulator saw: one line per call placed, with its outcome,
-duration and price. Exits non-zero if the run did not succeed.
+Starts a local Exotel simulator, points the ``exotel_default`` connection at it, creates or
+migrates the Airflow metadata DB under ``$AIRFLOW_HOME`` when needed, runs the DAG in-process with
+``dag.test()`` and prints one line per call as it progresses (placed, ended, priced) and a table of
+what the simulator received. Airflow's own logs go to a file whose path it prints (``--verbose``
+shows them instead). Exits non-zero if the run did not succeed.
+
+The helpers ``ensure_metadata_db``, ``load_dag`` and ``xcom_value`` serve tests of your DAGs too.
+Airflow is imported only inside them: the simulator package imports nothing else of the provider.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import IO, Any
 
 from exotel_provider.simulator.__main__ import parse_script
 from exotel_provider.simulator.server import ExotelSimulator
@@ -28,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--conf", default=None, help="JSON run conf (DAG params)")
     parser.add_argument("--conn-id", default="exotel_default")
     parser.add_argument(
+        "--verbose", action="store_true", help="show Airflow's logs instead of writing a file"
+    )
+    parser.add_argument(
         "--script",
         action="append",
         default=[],
@@ -37,53 +48,206 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def ensure_metadata_db() -> None:
-    """Create/upgrade the SQLite metadata DB under $AIRFLOW_HOME (quick when it is current)."""
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
+# --- the metadata DB, DAGs and XCom: for this command and for tests of your DAGs ----------------
+
+
+def ensure_metadata_db() -> bool:
+    """Create or migrate Airflow's metadata DB (``$AIRFLOW_HOME``) if it is not current; True if it did.
+
+    The same as running ``airflow db migrate`` first; a current DB costs one quick check.
+    """
+    from airflow.utils.db import check_migrations
+
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            check_migrations(0)
+        return False
+    except Exception:  # missing tables, older revision: migrate
+        pass
+    done = subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"`airflow db migrate` failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return True
+
+
+def load_dag(dag_id: str, dags_folder: str | Path) -> Any:
+    """The DAG ``dag_id`` parsed from ``dags_folder``, ready for ``dag.test()``.
+
+    Points this process's Airflow at that folder (``dag.test()`` runs DAGs of the dags-folder bundle)
+    and makes sure the metadata DB is current.
+    """
+    folder = str(Path(dags_folder).resolve())
+    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = folder
+    from airflow import settings
+
+    settings.DAGS_FOLDER = folder
+    ensure_metadata_db()
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 3.1
+        from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
+    bag = DagBag(dag_folder=folder)
+    if dag_id not in bag.dag_ids:
+        raise LookupError(
+            f"DAG {dag_id!r} not found in {folder}; import errors: {bag.import_errors or 'none'}"
+        )
+    return bag.get_dag(dag_id)
+
+
+def xcom_value(dag_run: Any, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
+    """What a task of a finished run pushed to XCom (``map_index`` for one mapped task instance)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.scalars(
+            XComModel.get_many(
+                run_id=dag_run.run_id,
+                dag_ids=dag_run.dag_id,
+                task_ids=task_id,
+                key=key,
+                map_indexes=map_index,
+            )
+        ).all()
+        if not rows:
+            raise LookupError(f"no XCom {key!r} from {task_id} (map index {map_index}) in {dag_run.run_id}")
+        return XComModel.deserialize_value(rows[0])
+
+
+# --- what the simulator saw ---------------------------------------------------------------------
+
+
+def masked(number: str) -> str:
+    """All but the first character and the last 4 digits hidden."""
+    return number[:1] + "X" * max(len(number) - 5, 0) + number[-4:]
 
 
 def calls_table(simulator: ExotelSimulator) -> str:
-    """What the simulator recorded: one line per call, numbers masked (all but the last 4 digits)."""
+    """What the simulator recorded: one line per call, numbers masked."""
     lines = [f"{'call sid':<34}{'from':<15}{'status':<12}{'duration s':>10}{'price':>8}"]
     now = simulator.now()
     for call in simulator.placed_calls():
         view = call.view(now)
-        number = view.from_number
-        masked = number[:1] + "X" * max(len(number) - 5, 0) + number[-4:]
         duration = "-" if view.duration is None else view.duration
         price = "-" if view.price is None else view.price
-        lines.append(f"{view.sid:<34}{masked:<15}{view.status:<12}{duration:>10}{price:>8}")
+        lines.append(f"{view.sid:<34}{masked(view.from_number):<15}{view.status:<12}{duration:>10}{price:>8}")
     return "\n".join(lines)
+
+
+class CallProgress(threading.Thread):
+    """Prints a line when a call is placed, when it ends and when Exotel has priced it."""
+
+    def __init__(self, simulator: ExotelSimulator, out: IO[str], interval: float = 0.25) -> None:
+        super().__init__(name="exotel-call-progress", daemon=True)
+        self.simulator, self.out, self.interval = simulator, out, interval
+        self.reported: dict[str, set[str]] = {}
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        while not self.finished.wait(self.interval):
+            self.report()
+
+    def stop(self) -> None:
+        self.finished.set()
+        self.join()
+        self.report()
+
+    def report(self) -> None:
+        now = self.simulator.now()
+        for call in self.simulator.placed_calls():
+            view = call.view(now)
+            stages = {"placed": "placed"}
+            if view.is_terminal:
+                stages["ended"] = f"ended {view.status}"
+            if view.is_terminal and view.price is not None:
+                stages["priced"] = f"priced {view.price} ({view.duration} s)"
+            seen = self.reported.setdefault(view.sid, set())
+            for stage, text in stages.items():
+                if stage not in seen:
+                    seen.add(stage)
+                    clock = time.strftime("%H:%M:%S")
+                    print(f"{clock}  call {view.sid[:8]}  {masked(view.from_number)}  {text}", file=self.out)
+
+
+@contextlib.contextmanager
+def output_to_file(path: Path) -> Iterator[IO[str]]:
+    """Send this process's stdout and stderr (Airflow's logs) to ``path``; yield the terminal."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "w") as log, open(os.dup(saved[0]), "w", buffering=1) as terminal:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield terminal
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def leaf_results(dag: Any, dag_run: Any, width: int = 400) -> Iterator[str]:
+    """``<task_id> returned <value>`` for each last task of the DAG that returned something."""
+    for task in dag.leaves:
+        try:
+            value = xcom_value(dag_run, task.task_id)
+        except LookupError:
+            continue
+        text = json.dumps(value, default=str)
+        yield f"{task.task_id} returned {text if len(text) <= width else text[: width - 3] + '...'}"
+
+
+def airflow_home() -> Path:
+    return Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow").expanduser()
+
+
+def log_path(dag_id: str) -> Path:
+    return airflow_home() / "logs" / "run_dag" / f"{dag_id}.log"
+
+
+def run(args: argparse.Namespace, simulator: ExotelSimulator, out: IO[str]) -> int:
+    """Run the DAG with ``dag.test()``, reporting calls on ``out``; 0 if the run succeeded."""
+    progress = CallProgress(simulator, out)
+    if ensure_metadata_db():
+        print(f"Created the Airflow metadata DB (airflow db migrate) in {airflow_home()}", file=out)
+    try:
+        dag = load_dag(args.dag_id, args.dags_folder)
+    except LookupError as err:
+        print(err, file=out)
+        return 2
+    progress.start()
+    try:
+        dag_run = dag.test(run_conf=json.loads(args.conf) if args.conf else None)
+    finally:
+        progress.stop()
+    print(f"\nCalls the Exotel simulator received:\n{calls_table(simulator)}\n", file=out)
+    for line in leaf_results(dag, dag_run):
+        print(line, file=out)
+    print(f"DAG run {dag_run.run_id}: {dag_run.state}", file=out)
+    return 0 if str(dag_run.state) in ("success", "DagRunState.SUCCESS") else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    dags_folder = str(Path(args.dags_folder).resolve())
-    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = dags_folder
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-    ensure_metadata_db()
     with ExotelSimulator(time_scale=args.time_scale) as simulator:
         for text in args.script:
             number, script = parse_script(text)
             simulator.script(number, script)
         os.environ[f"AIRFLOW_CONN_{args.conn_id.upper()}"] = simulator.connection_json()
         print(f"Exotel simulator at {simulator.base_url} (time x{args.time_scale:g}); running {args.dag_id}")
-
-        try:
-            from airflow.dag_processing.dagbag import DagBag
-        except ImportError:  # Airflow 3.1
-            from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
-
-        bag = DagBag(dag_folder=dags_folder)
-        if args.dag_id not in bag.dag_ids:
-            print(f"DAG {args.dag_id!r} not found in {dags_folder}; import errors: {bag.import_errors}")
-            return 2
-        run = bag.get_dag(args.dag_id).test(run_conf=json.loads(args.conf) if args.conf else None)
-        print()
-        print("Calls the Exotel simulator received:")
-        print(calls_table(simulator))
-        print(f"\nDAG run {run.run_id}: {run.state}")
-        return 0 if str(run.state) in ("success", "DagRunState.SUCCESS") else 1
+        if args.verbose:
+            return run(args, simulator, sys.stdout)
+        path = log_path(args.dag_id)
+        print(f"Airflow's logs: {path}", flush=True)
+        with output_to_file(path) as terminal:
+            return run(args, simulator, terminal)
 
 
 if __name__ == "__main__":

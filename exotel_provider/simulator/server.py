@@ -13,6 +13,7 @@ from urllib.parse import quote
 import uvicorn
 
 from exotel_provider.simulator.app import create_app
+from exotel_provider.simulator.clock import DEFAULT_TIME_ZONE
 from exotel_provider.simulator.faults import Fault, InjectedFault
 from exotel_provider.simulator.lifecycle import SimulatedCall
 from exotel_provider.simulator.scripts import CallScript
@@ -53,7 +54,9 @@ class ExotelSimulator:
         send_retry_after: bool = True,
         send_rate_limit_headers: bool = False,
         default_script: CallScript | None = None,
+        time_zone: str = DEFAULT_TIME_ZONE,
     ) -> None:
+        """``time_zone``: the IANA zone of the timestamps it gives (``DateCreated`` ...)."""
         self.host = host
         self._requested_port = port
         self._state = SimulatorState(
@@ -65,6 +68,7 @@ class ExotelSimulator:
             send_retry_after=send_retry_after,
             send_rate_limit_headers=send_rate_limit_headers,
             default_script=default_script,
+            time_zone=time_zone,
         )
         self._socket: socket.socket | None = None
         self._bound_port: int | None = None
@@ -139,8 +143,8 @@ class ExotelSimulator:
         return sock
 
     def _make_server(self) -> uvicorn.Server:
-        config = uvicorn.Config(
-            create_app(self._state), log_level="warning", access_log=False, lifespan="off"
+        config = uvicorn.Config(  # the app sets Date from the simulated clock
+            create_app(self._state), log_level="warning", access_log=False, lifespan="off", date_header=False
         )
         return uvicorn.Server(config)
 
@@ -177,18 +181,26 @@ class ExotelSimulator:
             "login": self.api_key,
             "password": self.api_token,
             "host": self.base_url,
-            "extra": {"account_sid": self.account_sid},
+            "extra": {"account_sid": self.account_sid, **self._time_zone_extra()},
         }
+
+    def _time_zone_extra(self) -> dict[str, str]:
+        """``extra.timezone`` when the simulator is not in the default zone (India time)."""
+        name = self._state.clock.time_zone_name
+        return {} if name == DEFAULT_TIME_ZONE else {"timezone": name}
 
     def connection_json(self) -> str:
         """For ``AIRFLOW_CONN_EXOTEL_DEFAULT``."""
         return json.dumps(self.connection())
 
     def connection_uri(self) -> str:
-        """The same connection as an Airflow URI; the base URL is percent-encoded into the host."""
+        """The same connection as an Airflow URI: host and port, and ``scheme=http`` in the extra
+        (a URI cannot carry a scheme in its host)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
         return (
             f"{CONNECTION_TYPE}://{quote(self.api_key, safe='')}:{quote(self.api_token, safe='')}"
-            f"@{quote(self.base_url, safe='')}/?account_sid={quote(self.account_sid, safe='')}"
+            f"@{host}:{self.port}/?account_sid={quote(self.account_sid, safe='')}&scheme=http"
+            + "".join(f"&{name}={quote(value, safe='')}" for name, value in self._time_zone_extra().items())
         )
 
     # --- driving and inspecting it from a test ----------------------------------------------

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from exotel_provider.simulator.clock import SimulatedClock
+from exotel_provider.simulator.clock import DEFAULT_TIME_ZONE, SimulatedClock
 from exotel_provider.simulator.connect_request import ConnectRequest
 from exotel_provider.simulator.errors import ApiError
 from exotel_provider.simulator.faults import FaultPlan
@@ -84,9 +84,10 @@ class SimulatorState:
         send_retry_after: bool = True,
         send_rate_limit_headers: bool = False,
         default_script: CallScript | None = None,
+        time_zone: str = DEFAULT_TIME_ZONE,
     ) -> None:
         self.credentials = Credentials(account_sid, api_key, api_token)
-        self.clock = clock or SimulatedClock(time_scale)
+        self.clock = clock or SimulatedClock(time_scale, time_zone=time_zone)
         self.scripts = ScriptBook(default_script)
         self.send_retry_after = send_retry_after
         self.send_rate_limit_headers = send_rate_limit_headers
@@ -107,7 +108,12 @@ class SimulatorState:
         return api_key == self.credentials.api_key and api_token == self.credentials.api_token
 
     def admit(self, account_sid: str) -> float | None:
-        """Count a request against the rate limit (real seconds); None if admitted, else seconds to wait."""
+        """Count a request against the rate limit; None if admitted, else real seconds to wait.
+
+        Exotel's limit (200 a minute) is wall-clock, so it counts real seconds whatever the time
+        scale: at x60 it still admits 200 requests a real minute, not 200 a real second.
+        ``advance()`` still moves it (a test's "time passes").
+        """
         with self._lock:
             return self._limiter.try_admit(account_sid, self.clock.wall_seconds())
 

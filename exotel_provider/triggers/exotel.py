@@ -6,7 +6,7 @@ batches within the account's request budget. Each outcome is exactly one small e
 
 - ``{"status": "final", "call_sid", "message", "call": {...}, "priced", "ended_seen_at", "assessed_at"}``
 - ``{"status": "timeout", "call_sid", "message", "call": {...} or None}``
-- ``{"status": "error", "call_sid", "message", "error_type", "status_code"}``
+- ``{"status": "error", "call_sid", "message", "error_type", "status_code", "cause"}``
 
 :func:`assessment_from_event` is what ``execute_complete`` uses to turn an event back into the same
 :class:`~exotel_provider.calls.progress.Assessment` (or typed error) the polling path produces.
@@ -23,7 +23,12 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from exotel_provider import errors
 from exotel_provider.calls.model import Call
-from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment, assess_call
+from exotel_provider.calls.progress import (
+    DEFAULT_PRICING_GRACE_SECONDS,
+    DEFAULT_WAIT_TIMEOUT_SECONDS,
+    Assessment,
+    assess_call,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,7 @@ _REBUILDABLE_ERRORS: dict[str, type[errors.ExotelError]] = {
         errors.ExotelRateLimitError,
         errors.ExotelServerError,
         errors.ExotelTransportError,
+        errors.ExotelUnreachableError,
         errors.ExotelResponseError,
         errors.ExotelConfigurationError,
         errors.ExotelWatchError,
@@ -59,7 +65,8 @@ class ExotelCallTrigger(BaseTrigger):
 
     :param call_sid: the call to wait for.
     :param exotel_conn_id: the Exotel connection (read asynchronously in the triggerer).
-    :param deadline: wall-clock time (epoch seconds) after which a ``timeout`` event is sent.
+    :param deadline: wall-clock time (epoch seconds) after which a ``timeout`` event is sent; by
+        default ``DEFAULT_WAIT_TIMEOUT_SECONDS`` (6 hours) from when the trigger is created.
     :param poll_interval: how often, at most, to ask about the call while it may change.
     :param pricing_grace_seconds: how long after the call was first seen ended to wait for its price.
     :param time_limit: the call's ``TimeLimit`` if known: after it (plus ringing) the call must have
@@ -70,7 +77,7 @@ class ExotelCallTrigger(BaseTrigger):
         self,
         call_sid: str,
         *,
-        deadline: float,
+        deadline: float | None = None,
         exotel_conn_id: str = "exotel_default",
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
@@ -78,7 +85,9 @@ class ExotelCallTrigger(BaseTrigger):
     ) -> None:
         super().__init__()
         self.call_sid = str(call_sid)
-        self.deadline = float(deadline)
+        self.deadline = (
+            float(deadline) if deadline is not None else time.time() + DEFAULT_WAIT_TIMEOUT_SECONDS
+        )
         self.exotel_conn_id = str(exotel_conn_id)
         self.poll_interval = float(poll_interval)
         self.pricing_grace_seconds = float(pricing_grace_seconds)
@@ -155,6 +164,7 @@ def error_event(call_sid: str, error: BaseException) -> dict[str, Any]:
         "message": str(error) or type(error).__name__,
         "error_type": type(error).__name__,
         "status_code": getattr(error, "status_code", None),
+        "cause": getattr(error, "cause", None),
     }
 
 
@@ -211,6 +221,8 @@ def error_from_event(event: dict[str, Any]) -> errors.ExotelError:
             f"Waiting for call {event.get('call_sid')} in the triggerer failed: "
             f"{event.get('error_type')}: {message}"
         )
+    if issubclass(error_class, errors.ExotelUnreachableError):
+        return error_class(message, cause=str(event.get("cause") or "connect"))
     if issubclass(error_class, errors.ExotelRateLimitError):
         return error_class(message, status_code=int(status_code or 429))
     if issubclass(error_class, errors.ExotelAPIError):

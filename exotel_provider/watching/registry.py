@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,18 +30,8 @@ class _Entry:
 
 _watchers: dict[tuple[str, int], _Entry] = {}
 _clock: Clock | None = None
-"""None: the wall clock, shared with the hook's budget in this process."""
-
-
-@contextlib.contextmanager
-def use_clock(clock: Clock) -> Iterator[Clock]:
-    """Run watchers created inside this block on ``clock`` (the benchmark uses a simulator's clock)."""
-    global _clock
-    previous, _clock = _clock, clock
-    try:
-        yield clock
-    finally:
-        _clock = previous
+"""The clock new watchers run on; None: the wall clock, shared with the hook's budget in this
+process (tests and the benchmark put a simulated one here)."""
 
 
 def active_watchers() -> list[CallWatcher]:

@@ -3,8 +3,9 @@
 Every waiter (a trigger) registers the call it waits for; the watcher asks Exotel about all of them
 together with the bulk call-details listing, up to 100 Sids per request, on the timing rules of
 :class:`~exotel_provider.watching.schedule.WatchSchedule`, and through the client's request
-budget. A call the listing can't answer for (never shown as ended when it should have) is looked up
-on its own. Whether a call is final is decided by :func:`~exotel_provider.calls.progress.assess_call`
+budget. A call the listing can't answer for (never shown as ended when it should have, or shown in an
+entry that can't be read) is looked up on its own; a listing refused with a 4xx falls back to looking
+each call of its batch up on its own, so one bad call never stalls or fails the others. Whether a call is final is decided by :func:`~exotel_provider.calls.progress.assess_call`
 alone, with the pricing grace period counted from when the watcher first saw the call ended.
 """
 
@@ -23,12 +24,21 @@ from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING
 from exotel_provider.client.async_client import ExotelAsyncClient
 from exotel_provider.client.request_budget import Clock
 from exotel_provider.client.retry_policy import is_retryable_read_error
-from exotel_provider.errors import ExotelError, ExotelNotFoundError, ExotelResponseError, ExotelWaitTimeout
+from exotel_provider.errors import (
+    ExotelAPIError,
+    ExotelError,
+    ExotelNotFoundError,
+    ExotelRateLimitError,
+    ExotelResponseError,
+    ExotelWaitTimeout,
+)
 from exotel_provider.watching.schedule import WatchSchedule
 
 log = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL = 30.0
+MAX_UNREADABLE_LOOKUPS = 3
+"""How many times in a row a call's details may be unreadable before watching it ends in an error."""
 
 
 @dataclass(eq=False)
@@ -56,6 +66,7 @@ class _WatchedCall:
     watches: list[CallWatch] = field(default_factory=list)
     lookups: int = 0
     failures: int = 0
+    unreadable_lookups: int = 0
     ended_seen_at: float | None = None
     last_call: Call | None = None
     last_error: str | None = None
@@ -262,48 +273,81 @@ class CallWatcher:
             ended = await self.client.get_ended_calls_batch([watched.sid for watched in batch])
         except ExotelError as err:
             self.stats.failed_requests += 1
-            if not _is_transient(err):
-                for watched in batch:
-                    self._fail(watched, err)
-                return
-            log.warning("Exotel: listing %d calls failed (%s); trying again later", len(batch), err)
-            now = self.clock.now()
-            for watched in batch:
-                watched.failures += 1
-                watched.last_error = str(err)
-                watched.next_check_at = self.schedule.retry_after_error(
-                    now, watched.poll_interval, watched.failures
-                )
+            await self._after_failed_listing(batch, err)
             return
         for watched in batch:
             if self._calls.get(watched.sid) is not watched:
                 continue  # nobody waits for it any more
             watched.failures = 0
-            call = ended.get(watched.sid)
-            if call is None and self.clock.now() >= watched.next_lookup_at:
+            call = ended.found.get(watched.sid)
+            if watched.sid in ended.unreadable:
+                call = await self._look_up_unreadable(watched, ended.unreadable[watched.sid])
+            elif call is None and self.clock.now() >= watched.next_lookup_at:
                 call = await self._look_up(watched)
-                if self._calls.get(watched.sid) is not watched:
-                    continue
-            self._update(watched, call, self.clock.now())
+            if self._calls.get(watched.sid) is watched:
+                self._update(watched, call, self.clock.now())
+
+    async def _after_failed_listing(self, batch: list[_WatchedCall], err: ExotelError) -> None:
+        """A 4xx for the listing is looked into call by call; a transient failure is tried again later."""
+        if _is_refusal(err):
+            log.warning(
+                "Exotel: listing %d calls was refused (%s); looking each up on its own", len(batch), err
+            )
+            for watched in batch:
+                if self._calls.get(watched.sid) is watched:
+                    call = await self._look_up(watched)
+                    if self._calls.get(watched.sid) is watched:
+                        self._update(watched, call, self.clock.now())
+            return
+        if not _is_transient(err):
+            for watched in batch:
+                self._fail(watched, err)
+            return
+        log.warning("Exotel: listing %d calls failed (%s); trying again later", len(batch), err)
+        now = self.clock.now()
+        for watched in batch:
+            watched.failures += 1
+            watched.last_error = str(err)
+            watched.next_check_at = self.schedule.retry_after_error(
+                now, watched.poll_interval, watched.failures
+            )
 
     async def _look_up(self, watched: _WatchedCall) -> Call | None:
         """One call on its own: the listing has not shown it although it should have ended."""
-        self.stats.lookups += 1
         watched.lookups += 1
-        try:
-            call = await self.client.get_call(watched.sid)
-        except ExotelNotFoundError as err:
-            self._fail(watched, err)
-            return None
-        except ExotelError as err:
-            self.stats.failed_requests += 1
-            if not _is_transient(err):
-                self._fail(watched, err)
-                return None
-            watched.last_error = str(err)
-            call = None
+        call, transient = await self._read_on_its_own(watched)
+        if transient is not None:
+            watched.last_error = str(transient)
         watched.next_lookup_at = self.schedule.next_lookup_at(self.clock.now(), watched.lookups)
         return call
+
+    async def _look_up_unreadable(self, watched: _WatchedCall, problem: str) -> Call | None:
+        """A call whose listing entry could not be read, read on its own; after
+        :data:`MAX_UNREADABLE_LOOKUPS` unreadable answers in a row its watch ends in an error."""
+        watched.unreadable_lookups += 1
+        call, transient = await self._read_on_its_own(watched)
+        if transient is None:
+            watched.unreadable_lookups = 0
+        elif watched.unreadable_lookups >= MAX_UNREADABLE_LOOKUPS:
+            self._fail(watched, _unreadable_error(watched, problem, transient))
+        else:
+            watched.last_error = (
+                f"its listing entry could not be read ({problem}); nor its details ({transient})"
+            )
+        return call
+
+    async def _read_on_its_own(self, watched: _WatchedCall) -> tuple[Call | None, ExotelError | None]:
+        """GET one call: the call, or the transient error to try again after; a lasting error (404
+        included) ends this call's watch."""
+        self.stats.lookups += 1
+        try:
+            return await self.client.get_call(watched.sid), None
+        except ExotelError as err:
+            self.stats.failed_requests += 1
+            if isinstance(err, ExotelNotFoundError) or not _is_transient(err):
+                self._fail(watched, err)
+                return None, None
+            return None, err
 
     def _update(self, watched: _WatchedCall, call: Call | None, now: float) -> None:
         if call is not None:
@@ -362,6 +406,23 @@ class CallWatcher:
         if watched is not None and watched.last_error:
             state += f"; the last request failed: {watched.last_error}"
         return f"Call {sid} was not final by the deadline: {state}."
+
+
+def _is_refusal(error: ExotelError) -> bool:
+    """A 4xx other than 429: about the request (maybe one bad Sid), so each call is asked on its own."""
+    return (
+        isinstance(error, ExotelAPIError)
+        and not isinstance(error, ExotelRateLimitError)
+        and (400 <= error.status_code < 500)
+    )
+
+
+def _unreadable_error(watched: _WatchedCall, problem: str, error: ExotelError) -> ExotelResponseError:
+    return ExotelResponseError(
+        f"Call {watched.sid}: Exotel's answers about it could not be read {watched.unreadable_lookups} "
+        f"times in a row (its listing entry: {problem}; its details: {error}). Stopped watching it; "
+        "other calls are not affected. Check the call in Exotel's dashboard."
+    )
 
 
 def _is_transient(error: ExotelError) -> bool:

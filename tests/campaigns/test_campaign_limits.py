@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from campaign_runs import context, number, posts, run_try
-from task_doubles import DictStateStore
 
 from exotel_provider.operators.campaign import ExotelCampaignOperator
 from exotel_provider.simulator.faults import CONNECT_PATH, Fault
+from tests.support.campaign_runs import context, number, posts, run_try
+from tests.support.task_doubles import DictStateStore
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=600)
 

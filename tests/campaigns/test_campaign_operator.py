@@ -4,12 +4,12 @@ refusals reported (not raised), and a killed try resumed by the next without a s
 from __future__ import annotations
 
 import pytest
-from campaign_runs import context, number, posts, run_try
-from task_doubles import DictStateStore
 
 from exotel_provider.campaigns.placing import CALL_KEY_PREFIX
 from exotel_provider.operators.campaign import ExotelCampaignOperator
 from exotel_provider.task_errors import InvalidCallRequest
+from tests.support.campaign_runs import context, number, posts, run_try
+from tests.support.task_doubles import DictStateStore
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=600)
 

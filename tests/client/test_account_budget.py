@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from exotel_provider.client.rate_limit_headers import RateLimitHint, read_rate_limit_headers
-from exotel_provider.client.request_budget import MAX_PAUSE_SECONDS, RequestBudget, account_budget
+from exotel_provider.client.request_budget import RequestBudget, account_budget
+from exotel_provider.client.retry_policy import MAX_RETRY_AFTER_SECONDS
 from exotel_provider.client.settings import ExotelSettings
 from exotel_provider.client.sync_client import ExotelClient
 from exotel_provider.hooks.exotel import ExotelHook
@@ -114,8 +115,8 @@ def test_a_pause_never_exceeds_the_documented_ceiling():
     clock = SteppedClock()
     budget = RequestBudget(150, clock=clock)
     budget.pause(86_400)
-    assert budget.paused_until == clock.now() + MAX_PAUSE_SECONDS
-    assert budget.reserve() == pytest.approx(MAX_PAUSE_SECONDS)
+    assert budget.paused_until == clock.now() + MAX_RETRY_AFTER_SECONDS
+    assert budget.reserve() == pytest.approx(MAX_RETRY_AFTER_SECONDS)
 
 
 @pytest.mark.parametrize(

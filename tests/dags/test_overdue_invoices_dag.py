@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pendulum
 import pytest
-from airflow_runs import load_dag, run_dag, task_states, xcom_values
+
+from tests.support.airflow_runs import load_dag, run_dag, task_states, xcom_values
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=120)
 

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pendulum
 import pytest
-from airflow_runs import load_dag, run_dag, task_states, xcom_values
 
-from exotel_provider.simulator.clock import CompressedClock
 from exotel_provider.simulator.scripts import CallScript
-from exotel_provider.watching.registry import use_clock
+from tests.support.airflow_runs import load_dag, run_dag, task_states, xcom_values
+from tests.support.clock import VirtualClock, watchers_on
 from tools import reminders_db
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=600)
@@ -41,7 +40,7 @@ def scheduled_run(simulator, **kwargs):
     """A run as the scheduler makes it: no conf, the 10:00 India logical date; triggers on the
     simulator's compressed clock."""
     dag = load_dag("exotel_scheduled_reminders")
-    with use_clock(CompressedClock(simulator.state.clock.time_scale, start=simulator.now())):
+    with watchers_on(VirtualClock(simulator.state.clock.time_scale, start=simulator.now())):
         return dag, run_dag(dag, logical_date=kwargs.pop("logical_date", TEN_AM_INDIA), **kwargs)
 
 

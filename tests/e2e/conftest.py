@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from real_airflow import AirflowApi
 
+from tests.support.real_airflow import AirflowApi
 from tools.local_airflow import LocalAirflow
 
 ROOT = Path(__file__).resolve().parents[2]

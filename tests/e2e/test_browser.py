@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from real_airflow import AirflowApi, simulator_calls
 
+from tests.support.real_airflow import AirflowApi, simulator_calls
 from tools.local_airflow import USERNAME, LocalAirflow
 
 pytestmark = pytest.mark.e2e

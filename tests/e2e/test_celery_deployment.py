@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 import requests
-from real_airflow import AirflowApi, simulator_calls
 
 from exotel_provider.simulator.faults import CONNECT_PATH, LISTING_PATH
 from exotel_provider.simulator.rate_limit import busiest_window
+from tests.support.real_airflow import AirflowApi, simulator_calls
 from tools.local_airflow import LocalAirflow
 
 pytestmark = pytest.mark.e2e

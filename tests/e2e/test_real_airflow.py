@@ -11,8 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from real_airflow import AirflowApi, simulator_calls
 
+from tests.support.real_airflow import AirflowApi, simulator_calls
 from tools.local_airflow import LocalAirflow
 
 pytestmark = pytest.mark.e2e

@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from simulated_tasks import COUNTS
 
 from exotel_provider.client import retry_policy, sync_client
+from tests.support.simulated_tasks import COUNTS
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -19,9 +19,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 @pytest.fixture
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Client retries without real waiting (Retry-After is capped by max_wait)."""
+    """Client retries without real waiting (Retry-After is capped by max_retry_after)."""
     monkeypatch.setattr(
         sync_client,
         "RetryPolicy",
-        lambda: retry_policy.RetryPolicy(max_attempts=4, initial_wait=0.01, max_wait=0.02),
+        lambda: retry_policy.RetryPolicy(
+            max_attempts=4, initial_wait=0.01, max_wait=0.02, max_retry_after=0.02
+        ),
     )

@@ -1,7 +1,7 @@
 """Bad input, through the operator and sensor against the simulator: each case fails with a typed
 error naming the field and the fix, and nothing invalid ever reaches the network.
 
-Pure validation details (every parameter's edge values) are in tests/unit/calls; this suite proves
+Pure validation details (every parameter's edge values) are in tests/calls; this suite proves
 the same rejections hold end to end, before any request.
 """
 
@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 import pytest
-from simulated_tasks import COUNTS, CUSTOMER, EXOPHONE, DictStateStore, context
 
 from exotel_provider.errors import (
     ExotelConfigurationError,
@@ -24,6 +23,8 @@ from exotel_provider.operators.exotel import ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.simulator import CALL_PATH
 from exotel_provider.task_errors import InvalidCallRequest, InvalidExotelConnection
+from tests.support.operator_runs import CUSTOMER, EXOPHONE
+from tests.support.simulated_tasks import COUNTS, DictStateStore, context
 
 pytestmark = [pytest.mark.exotel_simulator(time_scale=600), pytest.mark.usefixtures("fast_retries")]
 

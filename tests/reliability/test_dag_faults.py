@@ -6,12 +6,18 @@ import datetime
 import uuid
 
 import pytest
-from airflow_runs import run_dag, task_states, xcom_values
-from simulated_tasks import COUNTS, CUSTOMER, EXOPHONE, connection_env
 
 from exotel_provider.operators.exotel import ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.simulator import CALL_PATH, CONNECT_PATH
+from tests.support.airflow_runs import run_dag, task_states, xcom_values
+from tests.support.operator_runs import CUSTOMER, EXOPHONE
+from tests.support.simulated_tasks import (
+    COUNTS,
+    connection_env,
+    die_once_before_the_sid_is_saved,
+    guard_on_simulator_clock,
+)
 
 pytestmark = [pytest.mark.exotel_simulator(time_scale=600), pytest.mark.usefixtures("fast_retries")]
 
@@ -28,7 +34,9 @@ def place_and_wait_dag(dag_id: str):
             retries=2,
             retry_delay=datetime.timedelta(seconds=0),
             poll_interval=0.05,
-            reconcile_timeout=5,
+            reconcile_timeout=2400,  # simulated seconds: the guard runs on the simulator's clock
+            time_limit=60,
+            time_out=30,
         )
         wait = ExotelCallSensor(
             task_id="wait_for_call",
@@ -56,6 +64,7 @@ def assert_called_once_and_reported(simulator, dag, dag_run) -> None:
 @pytest.fixture
 def simulator(exotel_simulator, monkeypatch):
     connection_env(monkeypatch, exotel_simulator, timeout=2.0)
+    guard_on_simulator_clock(monkeypatch, exotel_simulator)
     return exotel_simulator
 
 
@@ -71,16 +80,7 @@ def test_dropped_answer_to_the_post_is_reconciled_in_a_dag_run(simulator):
 def test_worker_death_right_after_the_post_is_retried_by_airflow_without_a_second_call(
     simulator, monkeypatch
 ):
-    original = ExotelConnectOperator._remember
-    deaths: list[str] = []
-
-    def die_once(self, context, memory, call):
-        if not deaths:
-            deaths.append(call.sid)
-            raise RuntimeError("worker lost right after Exotel answered")
-        original(self, context, memory, call)
-
-    monkeypatch.setattr(ExotelConnectOperator, "_remember", die_once)
+    deaths = die_once_before_the_sid_is_saved(monkeypatch)
     dag = place_and_wait_dag(f"fault_worker_death_{uuid.uuid4().hex[:8]}")
 
     dag_run = run_dag(dag)

@@ -16,17 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from simulated_tasks import (
-    COUNTS,
-    CUSTOMER,
-    EXOPHONE,
-    DictStateStore,
-    FakeDagRun,
-    TaskRun,
-    connection_env,
-    context,
-    run_task,
-)
 
 from exotel_provider.errors import (
     ExotelAuthenticationError,
@@ -36,6 +25,18 @@ from exotel_provider.errors import (
 from exotel_provider.operators.exotel import PENDING_PLACEMENT_KEY, ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.simulator import CALL_PATH, CONNECT_PATH, LISTING_PATH, Fault
+from tests.support.operator_runs import CUSTOMER, EXOPHONE
+from tests.support.simulated_tasks import (
+    COUNTS,
+    DictStateStore,
+    FakeDagRun,
+    TaskRun,
+    connection_env,
+    context,
+    die_once_before_the_sid_is_saved,
+    guard_on_simulator_clock,
+    run_task,
+)
 
 pytestmark = [pytest.mark.exotel_simulator(time_scale=600), pytest.mark.usefixtures("fast_retries")]
 
@@ -62,15 +63,16 @@ def get(kind: str, **fields: Any) -> Fault:
 PLACEMENT_FAULTS = [
     FaultCase("429-retry-after", (post("status", status=429, retry_after=1, times=2),), 1),
     FaultCase("429-no-retry-after", (post("status", status=429, times=2),), 1),
-    FaultCase("503-not-processed", (post("status", status=503, times=2),), 1),
-    FaultCase("500-before-accept", (post("status", status=500),), 0, ExotelCallOutcomeUnknownError),
+    # Every 5xx is an unknown outcome; the guard proves from the listing that nothing was placed
+    # (before-accept) and dials once, or adopts the call the request placed (after-accept).
+    FaultCase("503-before-accept", (post("status", status=503),), 1),
+    FaultCase("503-after-accept", (post("status", status=503, after_processing=True),), 1),
+    FaultCase("500-before-accept", (post("status", status=500),), 1),
     FaultCase("500-after-accept", (post("status", status=500, after_processing=True),), 1),
     FaultCase("502-after-accept", (post("status", status=502, after_processing=True),), 1),
     FaultCase("delay-past-timeout", (post("delay", delay_seconds=CLIENT_TIMEOUT + 0.3),), 1),
     FaultCase("drop-after-accept", (post("drop"),), 1),
-    FaultCase(
-        "drop-before-accept", (post("drop", after_processing=False),), 0, ExotelCallOutcomeUnknownError
-    ),
+    FaultCase("drop-before-accept", (post("drop", after_processing=False),), 1),
     FaultCase("malformed-json", (post("malformed_json"),), 1),
     FaultCase("xml-instead-of-json", (post("xml_instead_of_json"),), 1),
     FaultCase("html-502-page", (post("html_page"),), 1),
@@ -106,10 +108,6 @@ READ_FAULTS = [
 ]
 
 
-class WorkerDied(Exception):
-    """The worker process vanished (here: raised right after the call-placing request returned)."""
-
-
 def operator(**overrides: Any) -> ExotelConnectOperator:
     params: dict[str, Any] = {
         "task_id": "place_call",
@@ -117,8 +115,12 @@ def operator(**overrides: Any) -> ExotelConnectOperator:
         "app_id": 926,
         "caller_id": EXOPHONE,
         "wait_for_completion": True,
-        "poll_interval": 0.05,
-        "reconcile_timeout": 0.5,
+        "poll_interval": 0.1,
+        # In simulated seconds (the guard runs on the simulator's clock, x600): long enough for
+        # every call created around a lost request to be listed (TimeLimit 60, TimeOut 30).
+        "reconcile_timeout": 2400,
+        "time_limit": 60,
+        "time_out": 30,
     }
     params.update(overrides)
     return ExotelConnectOperator(**params)
@@ -127,6 +129,7 @@ def operator(**overrides: Any) -> ExotelConnectOperator:
 @pytest.fixture
 def simulator(exotel_simulator, monkeypatch):
     connection_env(monkeypatch, exotel_simulator, timeout=CLIENT_TIMEOUT)
+    guard_on_simulator_clock(monkeypatch, exotel_simulator)
     return exotel_simulator
 
 
@@ -172,16 +175,7 @@ def test_fault_on_a_single_try(simulator, case):
 @pytest.mark.parametrize("case", PLACEMENT_FAULTS, ids=lambda case: case.name)
 def test_fault_then_worker_dies_after_the_post_and_the_task_is_retried(simulator, case, monkeypatch):
     arm(simulator, case)
-    original = ExotelConnectOperator._remember
-    deaths = []
-
-    def die_once(self, context, memory, call):
-        if not deaths:
-            deaths.append(call.sid)
-            raise WorkerDied("worker lost right after Exotel answered")
-        original(self, context, memory, call)
-
-    monkeypatch.setattr(ExotelConnectOperator, "_remember", die_once)
+    deaths = die_once_before_the_sid_is_saved(monkeypatch)
     store = DictStateStore()
 
     run = run_task(operator().execute, store=store, retries=2)
@@ -220,16 +214,7 @@ def test_fault_then_task_cleared_and_rerun(simulator, case):
 @pytest.mark.parametrize("case", [c for c in PLACEMENT_FAULTS if c.calls == 1][:6], ids=lambda c: c.name)
 def test_without_state_store_a_retry_after_a_worker_death_looks_before_dialling(simulator, case, monkeypatch):
     arm(simulator, case)
-    original = ExotelConnectOperator._remember
-    deaths = []
-
-    def die_once(self, context, memory, call):
-        if not deaths:
-            deaths.append(call.sid)
-            raise WorkerDied("worker lost right after Exotel answered")
-        original(self, context, memory, call)
-
-    monkeypatch.setattr(ExotelConnectOperator, "_remember", die_once)
+    die_once_before_the_sid_is_saved(monkeypatch)
 
     run = run_task(operator().execute, store=None, retries=2, dag_run=FakeDagRun())
 

@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_runs import run_dag
-from simulated_tasks import COUNTS, CUSTOMER, EXOPHONE, DictStateStore, context, run_task
 
 from exotel_provider.client import ExotelClient
 from exotel_provider.errors import ExotelAuthenticationError, ExotelError
@@ -27,6 +25,9 @@ from exotel_provider.hooks.exotel import ExotelHook
 from exotel_provider.operators.exotel import ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.simulator import CALL_PATH, CONNECT_PATH
+from tests.support.airflow_runs import run_dag
+from tests.support.operator_runs import CUSTOMER, EXOPHONE
+from tests.support.simulated_tasks import COUNTS, DictStateStore, context, fast_operator, run_task
 
 TOKEN = "tok-SECRET-7c1f3a9e5b"
 WRONG_TOKEN = "tok-WRONG-4d2b8e6f0a"
@@ -84,19 +85,6 @@ def set_connection(monkeypatch, simulator, *, token: str = TOKEN, **extra: Any) 
     monkeypatch.setenv("AIRFLOW_CONN_EXOTEL_DEFAULT", json.dumps(connection))
 
 
-def operator(**overrides: Any) -> ExotelConnectOperator:
-    params: dict[str, Any] = {
-        "task_id": "place_call",
-        "from_number": CUSTOMER,
-        "app_id": 926,
-        "caller_id": EXOPHONE,
-        "poll_interval": 0.05,
-        "reconcile_timeout": 0.5,
-    }
-    params.update(overrides)
-    return ExotelConnectOperator(**params)
-
-
 def poke_until_done(sensor: ExotelCallSensor, simulator) -> Any:
     for _ in range(100):
         result = sensor.poke(context(DictStateStore()))
@@ -108,7 +96,7 @@ def poke_until_done(sensor: ExotelCallSensor, simulator) -> Any:
 
 def test_operator_sensor_and_reprs_never_show_the_token(exotel_simulator, monkeypatch, evidence):
     set_connection(monkeypatch, exotel_simulator)
-    task = operator(wait_for_completion=True)
+    task = fast_operator(wait_for_completion=True)
     run = run_task(task.execute, store=DictStateStore(), retries=0)
     sensor = ExotelCallSensor(task_id="wait", call_sid=run.xcom["call_sid"])
     details = poke_until_done(sensor, exotel_simulator)
@@ -144,7 +132,7 @@ def test_error_paths_never_show_the_token(exotel_simulator, monkeypatch, evidenc
     if scenario == "server-errors-on-reads":
         exotel_simulator.inject_fault("html_page", method="GET", path=CALL_PATH, times=None)
 
-    run = run_task(operator(wait_for_completion=True).execute, store=DictStateStore(), retries=1)
+    run = run_task(fast_operator(wait_for_completion=True).execute, store=DictStateStore(), retries=1)
 
     assert run.errors and all(isinstance(error, ExotelError) for error in run.errors), run.errors
     if scenario in ("wrong-token", "revoked-mid-run"):
@@ -182,7 +170,7 @@ def test_phone_numbers_are_masked_in_logs_by_default(exotel_simulator, monkeypat
     caplog.set_level(logging.INFO)
     set_connection(monkeypatch, exotel_simulator)
     exotel_simulator.inject_fault("drop", path=CONNECT_PATH)  # reconciliation logs name the number too
-    run_task(operator(wait_for_completion=True).execute, store=DictStateStore(), retries=0)
+    run_task(fast_operator(wait_for_completion=True).execute, store=DictStateStore(), retries=0)
 
     out, err = capfd.readouterr()
     logged = out + err + "\n".join(record.getMessage() for record in caplog.records)
@@ -196,7 +184,7 @@ def test_phone_numbers_are_logged_in_full_when_the_connection_opts_out(
     caplog.set_level(logging.INFO)
     set_connection(monkeypatch, exotel_simulator, mask_phone_numbers=False)
     exotel_simulator.inject_fault("drop", path=CONNECT_PATH)
-    run_task(operator(wait_for_completion=True).execute, store=DictStateStore(), retries=0)
+    run_task(fast_operator(wait_for_completion=True).execute, store=DictStateStore(), retries=0)
 
     out, err = capfd.readouterr()
     logged = out + err + "\n".join(record.getMessage() for record in caplog.records)

@@ -6,9 +6,9 @@ import re
 
 import pytest
 import xmltodict
-from conftest import AGENT, AGENT_NATIONAL, CUSTOMER, CUSTOMER_NATIONAL, EXOPHONE
 
 from exotel_provider.simulator.server import ExotelSimulator
+from tests.support.simulator_api import AGENT, AGENT_NATIONAL, CUSTOMER, CUSTOMER_NATIONAL, EXOPHONE
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=0)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import requests
-from conftest import CUSTOMER
 
 from exotel_provider.simulator import CALL_PATH, CONNECT_PATH, LISTING_PATH, Fault
 from exotel_provider.simulator.server import ExotelSimulator
+from tests.support.simulator_api import CUSTOMER
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=0)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import AGENT, CUSTOMER
 
 from exotel_provider.simulator import CallScript
 from exotel_provider.simulator.server import ExotelSimulator
+from tests.support.simulator_api import AGENT, CUSTOMER
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=0)
 

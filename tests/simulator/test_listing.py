@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import xmltodict
-from conftest import AGENT, AGENT_NATIONAL, CUSTOMER
 
 from exotel_provider.simulator.clock import format_exotel_time
 from exotel_provider.simulator.server import ExotelSimulator
+from tests.support.simulator_api import AGENT, AGENT_NATIONAL, CUSTOMER
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=0)
 

@@ -46,11 +46,12 @@ def test_connection_uri_round_trips_through_airflow() -> None:
 
     connection = connection_module.Connection(conn_id="exotel_default", uri=simulator.connection_uri())
 
-    assert (connection.conn_type, connection.host) == ("exotel", "http://127.0.0.1:5555")
+    assert (connection.conn_type, connection.host, connection.port) == ("exotel", "127.0.0.1", 5555)
     assert (connection.login, connection.password) == ("sim-key", "t/o:k+en")
-    assert connection.extra_dejson == {"account_sid": "acme"}
+    assert connection.extra_dejson == {"account_sid": "acme", "scheme": "http"}
 
 
+@pytest.mark.integration
 def test_stopped_simulator_can_be_restarted_on_a_new_port() -> None:
     simulator = ExotelSimulator(time_scale=0)
     with simulator:

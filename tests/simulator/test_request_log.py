@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import AGENT, CUSTOMER, CUSTOMER_NATIONAL
 
 from exotel_provider.simulator.server import ExotelSimulator
+from tests.support.simulator_api import AGENT, CUSTOMER, CUSTOMER_NATIONAL
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=0)
 

@@ -13,7 +13,11 @@ import json
 import math
 
 import pytest
-from trigger_helpers import (
+
+from exotel_provider.triggers.exotel import ExotelCallTrigger
+from exotel_provider.watching.registry import active_watchers
+from tests.support.clock import VirtualClock, watchers_on
+from tests.support.trigger_helpers import (
     first_event,
     listing_requests,
     lookup_requests,
@@ -23,21 +27,17 @@ from trigger_helpers import (
     wait_until,
 )
 
-from exotel_provider.simulator.clock import CompressedClock
-from exotel_provider.triggers.exotel import ExotelCallTrigger
-from exotel_provider.watching.registry import active_watchers, use_clock
-
 OUTCOMES = ["completed", "busy", "no-answer", "failed", "canceled"]
 
 
 @pytest.fixture
 def clock():
-    compressed = CompressedClock(1000)
-    with use_clock(compressed):
+    compressed = VirtualClock(1000)
+    with watchers_on(compressed):
         yield compressed
 
 
-def trigger(sid: str, clock: CompressedClock, **overrides) -> ExotelCallTrigger:
+def trigger(sid: str, clock: VirtualClock, **overrides) -> ExotelCallTrigger:
     params = {"deadline": clock.now() + 7200, "poll_interval": 30.0, "pricing_grace_seconds": 600.0}
     params.update(overrides)
     return ExotelCallTrigger(sid, **params)
@@ -142,7 +142,8 @@ async def test_rate_limited_listing_is_retried_after_retry_after_instead_of_fail
     await wait_until(lambda: len(active_watchers()) == 1)
     [watcher] = active_watchers()
     await wait_until(lambda: any(r.status_code == 429 for r in frozen_simulator.requests))
-    assert watcher.client.budget.paused_until > 0  # a 429 holds every request of the account
+    # a 429 holds every request of the account (once the client has read the answer the simulator logged)
+    await wait_until(lambda: watcher.client.budget.paused_until > 0)
 
     frozen_simulator.advance(1000)  # the rate-limit window moves on; the calls are final
     events = await asyncio.gather(*tasks)

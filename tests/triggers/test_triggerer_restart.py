@@ -10,15 +10,14 @@ from __future__ import annotations
 import asyncio
 import importlib
 
-from task_doubles import RecordingTaskInstance
-from trigger_helpers import first_event, number, wait_until
-
 from exotel_provider.calls import TERMINAL_STATUSES
 from exotel_provider.operators.exotel import ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
-from exotel_provider.simulator.clock import CompressedClock
 from exotel_provider.triggers.exotel import ExotelCallTrigger
-from exotel_provider.watching.registry import active_watchers, use_clock
+from exotel_provider.watching.registry import active_watchers
+from tests.support.clock import VirtualClock, watchers_on
+from tests.support.task_doubles import RecordingTaskInstance
+from tests.support.trigger_helpers import first_event, number, wait_until
 
 
 def rebuilt(trigger: ExotelCallTrigger) -> ExotelCallTrigger:
@@ -36,8 +35,8 @@ async def test_trigger_run_again_after_a_triggerer_restart_neither_redials_nor_l
         task_id="place_call", from_number=customer, app_id=926, caller_id="08047112345"
     ).execute({"ti": RecordingTaskInstance()})
 
-    clock = CompressedClock(1000)
-    with use_clock(clock):
+    clock = VirtualClock(1000)
+    with watchers_on(clock):
         original = ExotelCallTrigger(sid, deadline=clock.now() + 7200, poll_interval=30.0)
         first_run = asyncio.ensure_future(first_event(original))
         await wait_until(lambda: len(active_watchers()) == 1)

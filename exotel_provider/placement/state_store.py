@@ -1,0 +1,99 @@
+"""What the guard keeps for one call in a small key/value state store (and the store's protocol)."""
+
+from __future__ import annotations
+
+import inspect
+from datetime import timedelta
+from typing import Any, Protocol
+
+DEFAULT_KEY_PREFIX = "exotel_"
+"""One call per task: keys ``exotel_placed_call_sid``, ``exotel_pending_placement``, ``exotel_guarded``."""
+
+
+NEVER_EXPIRE = timedelta.max
+"""Airflow's ``airflow.sdk.NEVER_EXPIRE`` (the same object): a key kept whatever
+``[state_store] default_retention_days`` says."""
+
+
+class StateStore(Protocol):
+    """A key/value store that survives the retries of one task (Airflow 3.3's task_state_store)."""
+
+    def get(self, key: str) -> Any: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class PlacementRecord:
+    """The keys of one guarded call (``<prefix>placed_call_sid`` ...); a None store keeps nothing."""
+
+    def __init__(self, store: StateStore | None, prefix: str = DEFAULT_KEY_PREFIX) -> None:
+        self.store = store
+        self._takes_retention = takes_retention(store)
+        self.sid_key = f"{prefix}placed_call_sid"
+        """The Sid Exotel answered with, written before anything else happens."""
+        self.pending_key = f"{prefix}pending_placement"
+        """``{"sent_at": t}`` while a sent request's outcome is unknown; ``settled_at`` once it failed."""
+        self.guarded_key = f"{prefix}guarded"
+        """Written when the guard first runs: its absence on a retry means the state was emptied."""
+
+    @property
+    def available(self) -> bool:
+        return self.store is not None
+
+    def sid(self) -> str | None:
+        value = self._get(self.sid_key)
+        return str(value) if value else None
+
+    def save_sid(self, sid: str) -> None:
+        self._set(self.sid_key, sid)
+
+    def pending(self) -> tuple[float, float | None] | None:
+        """``(sent_at, settled_at)`` of a request whose outcome is unknown, if any."""
+        value = self._get(self.pending_key)
+        if not isinstance(value, dict) or value.get("sent_at") is None:
+            return None
+        settled = value.get("settled_at")
+        return float(value["sent_at"]), None if settled is None else float(settled)
+
+    def mark_pending(self, sent_at: float, settled_at: float | None = None) -> None:
+        value: dict[str, float] = {"sent_at": sent_at}
+        if settled_at is not None:
+            value["settled_at"] = settled_at
+        self._set(self.pending_key, value)
+
+    def clear_pending(self) -> None:
+        if self.store is not None and self.store.get(self.pending_key) is not None:
+            self.store.delete(self.pending_key)
+
+    def was_guarded(self) -> bool:
+        return self._get(self.guarded_key) is not None
+
+    def mark_guarded(self, now: float) -> None:
+        if self.store is not None and self.store.get(self.guarded_key) is None:
+            self._set(self.guarded_key, {"since": now})
+
+    def _get(self, key: str) -> Any:
+        return None if self.store is None else self.store.get(key)
+
+    def _set(self, key: str, value: Any) -> None:
+        """Written never to expire where the store takes a ``retention`` (Airflow 3.3's does)."""
+        if self.store is None:
+            return
+        if self._takes_retention:
+            self.store.set(key, value, retention=NEVER_EXPIRE)  # type: ignore[call-arg]
+        else:
+            self.store.set(key, value)
+
+
+def takes_retention(store: Any) -> bool:
+    """Does ``store.set`` accept ``retention=`` (Airflow 3.3's task_state_store)?"""
+    setter = getattr(store, "set", None)
+    if setter is None:
+        return False
+    try:
+        parameters = inspect.signature(setter).parameters
+    except (TypeError, ValueError):
+        return False
+    return "retention" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())

@@ -1,0 +1,64 @@
+"""The request budget: never more than N requests in any 60 s, and a pause after a 429."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import pytest
+
+from exotel_provider.client.request_budget import DEFAULT_PAUSE_AFTER_429_SECONDS, RequestBudget
+from tests.support.clock import VirtualClock
+
+
+def max_in_any_window(times: list[float], window: float = 60.0) -> int:
+    recent: deque[float] = deque()
+    peak = 0
+    for t in times:
+        recent.append(t)
+        while recent[0] <= t - window:
+            recent.popleft()
+        peak = max(peak, len(recent))
+    return peak
+
+
+@pytest.mark.parametrize("budget", [1, 7, 150, 200])
+async def test_never_more_than_the_budget_in_any_minute(budget):
+    clock = VirtualClock(start=1_000_000.0)
+    limiter = RequestBudget(budget, clock=clock)
+    granted = []
+    for _ in range(budget * 4):
+        await limiter.acquire()
+        granted.append(clock.now())
+    assert max_in_any_window(granted) <= budget
+    assert limiter.granted == budget * 4
+
+
+async def test_sustained_rate_is_at_least_nine_tenths_of_the_budget():
+    clock = VirtualClock(start=1_000_000.0)
+    limiter = RequestBudget(150, clock=clock)
+    start = clock.now()
+    for _ in range(150 * 5):
+        await limiter.acquire()
+    assert clock.now() - start <= 750 / (0.9 * 150) * 60  # the burst is the tenth kept in reserve
+
+
+async def test_pause_holds_every_request_for_retry_after():
+    clock = VirtualClock(start=1_000_000.0)
+    limiter = RequestBudget(150, clock=clock)
+    await limiter.acquire()
+    limiter.pause(42.0)
+    paused_at = clock.now()
+    await limiter.acquire()
+    assert clock.now() >= paused_at + 42.0
+
+
+async def test_pause_without_retry_after_uses_the_default():
+    clock = VirtualClock(start=1_000_000.0)
+    limiter = RequestBudget(150, clock=clock)
+    limiter.pause(None)
+    assert limiter.paused_until == clock.now() + DEFAULT_PAUSE_AFTER_429_SECONDS
+
+
+def test_budget_must_be_positive():
+    with pytest.raises(ValueError):
+        RequestBudget(0)
