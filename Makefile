@@ -1,7 +1,8 @@
 # One-command entry points. Each creates its virtual environment when missing.
 #   make demo        set up, start the local Exotel simulator and run the reminder demo DAG
 #   make test        set up and run the whole test suite (also against the oldest supported Airflow)
-#   make airflow     start the simulator and a full local Airflow with the example DAGs (Ctrl-C stops)
+#   make airflow     start the simulator and a full local Airflow with the example DAGs (Ctrl-C stops);
+#                    DB=postgres for a local PostgreSQL metadata DB, CELERY_WORKERS=2 for the CeleryExecutor
 PYTHON ?= python3
 VENV ?= .venv
 FLOOR_VENV ?= .venv-floor
@@ -12,7 +13,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 
-.PHONY: setup setup-floor setup-e2e demo airflow test test-main test-floor test-fast lint package-check bench clean
+.PHONY: setup setup-floor setup-e2e setup-debian demo airflow test test-main test-floor test-fast lint package-check bench clean
 
 PIP_QUIET = --quiet --quiet --disable-pip-version-check --no-input
 
@@ -32,24 +33,32 @@ $(FLOOR_VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 setup-floor: $(FLOOR_VENV)/.installed
 
-# The end-to-end layer drives Debian's Chromium with Playwright (never a downloaded browser).
+# The end-to-end layer drives Debian's Chromium with Playwright (never a downloaded browser) and
+# starts a Celery deployment on Debian's PostgreSQL and Redis.
 CHROMIUM ?= /usr/bin/chromium
-$(VENV)/.e2e-installed: $(VENV)/.installed
-	$(VENV)/bin/python -m pip install --quiet -e ".[simulator,test,examples,e2e]"
+E2E_DEBIAN_PACKAGES = chromium postgresql redis-server
+$(VENV)/.e2e-installed: $(VENV)/.installed pyproject.toml
+	$(VENV)/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" -e ".[simulator,test,examples,e2e]"
 	touch $@
 
-setup-e2e: $(VENV)/.e2e-installed
-	@test -x $(CHROMIUM) || { \
-		echo "Installing Chromium from Debian packages (needs root)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+setup-e2e: $(VENV)/.e2e-installed setup-debian
+
+# Debian packages the end-to-end layer and `make airflow DB=postgres` need (installing needs root).
+setup-debian:
+	@test -x $(CHROMIUM) && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null || { \
+		echo "Installing $(E2E_DEBIAN_PACKAGES) from Debian packages (needs root)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(E2E_DEBIAN_PACKAGES); }
 
 # Quiet: one line per call as it progresses, the final table; Airflow's logs go to a file it names.
 demo: setup
 	@$(VENV)/bin/python -m exotel_provider.simulator.run_dag exotel_reminder_demo \
 		--script +919876500002=busy --script +919876500003=no-answer
 
-airflow: setup
-	$(VENV)/bin/python -m tools.local_airflow --home $(CURDIR)/.airflow-local --dags-folder $(CURDIR)/dags
+DB ?= sqlite
+CELERY_WORKERS ?= 0
+airflow: $(if $(and $(filter sqlite,$(DB)),$(filter 0,$(CELERY_WORKERS))),setup,setup-e2e)
+	$(VENV)/bin/python -m tools.local_airflow --home $(CURDIR)/.airflow-local --dags-folder $(CURDIR)/dags \
+		--db $(DB) --celery-workers $(CELERY_WORKERS)
 
 test: test-main test-floor package-check
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from datetime import timedelta
 
 from airflow.sdk import DAG, Param, task
 
@@ -70,7 +71,8 @@ with DAG(
         caller_id="{{ params.caller_id or '' }}",
         custom_field="{{ dag_run.run_id }}",
         time_limit=600,
-        retries=0,
+        retries=2,  # safe: a retry finds the call an earlier try placed instead of dialling again
+        retry_delay=timedelta(seconds=10),
     )
 
     @task.short_circuit
@@ -84,6 +86,8 @@ with DAG(
         mode="reschedule",
         poke_interval=POLL_SECONDS,
         timeout=3600,
+        retries=2,  # waiting only reads: a retry is safe (and absorbs Airflow's deferral race)
+        retry_delay=timedelta(seconds=10),
         **({"deferrable": True} if WAIT_IN_TRIGGERER else {}),
     )
 

@@ -100,6 +100,8 @@ with DAG(
         mode="reschedule",
         poke_interval=POLL_SECONDS,
         timeout=2 * 3600,
+        retries=2,  # waiting only reads: a retry is safe (and absorbs Airflow's deferral race)
+        retry_delay=datetime.timedelta(seconds=10),
         max_active_tis_per_dag=10,
     ).expand(call_sid=call_customer.output)
 

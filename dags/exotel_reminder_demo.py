@@ -10,6 +10,7 @@ Run it offline against the local Exotel simulator: ``make demo``.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import DAG, task
@@ -52,6 +53,8 @@ with DAG(
         poke_interval=2,
         pricing_grace_seconds=30,
         timeout=600,
+        retries=2,  # waiting only reads: a retry is safe (and absorbs Airflow's deferral race)
+        retry_delay=timedelta(seconds=10),
         mode="reschedule",
     ).expand(call_sid=place_calls.output)
 

@@ -2,9 +2,12 @@
 
 Starts, each as its own process group with its own log file under ``<home>/logs/processes``:
 the Exotel simulator, then ``airflow api-server``, ``scheduler``, ``dag-processor`` and
-``triggerer`` with the LocalExecutor and a SQLite metadata DB in ``<home>``. The ``exotel_default``
-connection points at the simulator; the example DAGs are loaded; the simple auth manager has one
-admin user whose password is written to ``<home>/simple_auth_manager_passwords.json``.
+``triggerer``. By default: the LocalExecutor and a SQLite metadata DB in ``<home>`` (one machine, a
+few runs at a time: trying DAGs out). ``--db postgres`` puts the metadata DB in a local PostgreSQL;
+``--celery-workers N`` (implies PostgreSQL) adds a Redis broker and N Celery workers, as production
+runs it. The ``exotel_default`` connection points at the simulator; the example DAGs are loaded; the
+simple auth manager has one admin user whose password is written to
+``<home>/simple_auth_manager_passwords.json``. A component that dies is reported; the others go on.
 
 The end-to-end tests drive the same class (:class:`LocalAirflow`) on free ports.
 """
@@ -13,13 +16,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,8 +36,8 @@ import requests
 
 from exotel_provider.simulator.state import DEFAULT_ACCOUNT_SID, DEFAULT_API_KEY, DEFAULT_API_TOKEN
 from tools import reminders_db
+from tools.local_services import LocalPostgres, LocalRedis, LocalService
 
-AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 DEFAULT_CALLER_ID = "08047112345"
 USERNAME = "admin"
 
@@ -45,7 +51,8 @@ def free_port() -> int:
 
 @dataclass
 class LocalAirflow:
-    """The simulator plus the four Airflow components, started and stopped together."""
+    """The simulator plus the Airflow components (and, for PostgreSQL or Celery, their services),
+    started and stopped together."""
 
     home: Path
     dags_folder: Path
@@ -56,7 +63,28 @@ class LocalAirflow:
     scripts: Sequence[str] = ()
     password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     startup_timeout: float = 240.0
+    database: str = "sqlite"
+    """``sqlite`` (a file in ``home``) or ``postgres`` (a local PostgreSQL; needed for Celery)."""
+    celery_workers: int = 0
+    """0: the LocalExecutor. N: the CeleryExecutor with a Redis broker and N workers."""
+    worker_concurrency: int = 4
+    triggerers: int = 1
+    simulator_options: Sequence[str] = ()
+    """More ``python -m exotel_provider.simulator`` options (e.g. ``--rate-limit-headers``)."""
+    connection_extra: dict[str, Any] = field(default_factory=dict)
+    share_budget_in_redis: bool = False
+    """Put the Redis broker's URL in the connection's ``extra.rate_limit_redis_url``."""
+    heartbeat_timeout: float | None = None
+    """Seconds without a heartbeat before the scheduler fails a task (a killed worker's task)."""
+    extra_databases: tuple[str, ...] = ()
+    keep_postgres_data: bool = True
+    """False: remove PostgreSQL's data folder on :meth:`stop` (throwaway test deployments)."""
+    airflow_settings: dict[str, str] = field(default_factory=dict)
+    """More ``AIRFLOW__SECTION__KEY`` settings for every component."""
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, init=False)
+    commands: dict[str, list[str]] = field(default_factory=dict, init=False)
+    postgres: LocalPostgres | None = field(default=None, init=False)
+    redis: LocalRedis | None = field(default=None, init=False)
     _log_files: list[IO[bytes]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
@@ -64,6 +92,29 @@ class LocalAirflow:
         self.dags_folder = Path(self.dags_folder).resolve()
         self.api_port = self.api_port or free_port()
         self.simulator_port = self.simulator_port or free_port()
+        if self.celery_workers:
+            self.database = "postgres"
+        if self.database not in ("sqlite", "postgres"):
+            raise ValueError(f"database must be 'sqlite' or 'postgres', not {self.database!r}")
+        if self.database == "postgres":
+            self.postgres = LocalPostgres(
+                name="postgres",
+                log_path=self.log_of("postgres"),
+                data_dir=_postgres_data_dir(self.home),
+                port=free_port(),
+                databases=("airflow", *self.extra_databases),
+            )
+        if self.celery_workers or self.share_budget_in_redis:
+            self.redis = LocalRedis(name="redis", log_path=self.log_of("redis"), port=free_port())
+
+    @property
+    def components(self) -> list[str]:
+        """The Airflow processes by name (``celery-worker-1``, ``triggerer-2``, ...)."""
+        names = ["api-server", "scheduler", "dag-processor"]
+        names += [
+            f"triggerer-{n}" if self.triggerers > 1 else "triggerer" for n in range(1, self.triggerers + 1)
+        ]
+        return names + [f"celery-worker-{n}" for n in range(1, self.celery_workers + 1)]
 
     # --- where things are -------------------------------------------------------------------------
 
@@ -92,12 +143,15 @@ class LocalAirflow:
         return self.process_logs / f"{name}.log"
 
     def connection(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"account_sid": DEFAULT_ACCOUNT_SID, "caller_id": DEFAULT_CALLER_ID}
+        if self.share_budget_in_redis and self.redis is not None:
+            extra["rate_limit_redis_url"] = self.redis.url
         return {
             "conn_type": "exotel",
             "login": DEFAULT_API_KEY,
             "password": DEFAULT_API_TOKEN,
             "host": self.simulator_url,
-            "extra": {"account_sid": DEFAULT_ACCOUNT_SID, "caller_id": DEFAULT_CALLER_ID},
+            "extra": {**extra, **self.connection_extra},
         }
 
     def environment(self) -> dict[str, str]:
@@ -132,6 +186,24 @@ class LocalAirflow:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        env.update(self._deployment_environment())
+        env.update(self.airflow_settings)
+        return env
+
+    def _deployment_environment(self) -> dict[str, str]:
+        """The metadata DB, the executor and its broker, as the chosen deployment needs them."""
+        env: dict[str, str] = {}
+        if self.postgres is not None:
+            env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = self.postgres.url()
+            env["AIRFLOW__CORE__PARALLELISM"] = "32"
+        if self.celery_workers and self.redis is not None and self.postgres is not None:
+            env["AIRFLOW__CORE__EXECUTOR"] = "CeleryExecutor"
+            env["AIRFLOW__CELERY__BROKER_URL"] = self.redis.url
+            env["AIRFLOW__CELERY__RESULT_BACKEND"] = "db+" + self.postgres.url()
+            env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] = str(self.worker_concurrency)
+        if self.heartbeat_timeout is not None:
+            env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"] = str(int(self.heartbeat_timeout))
+            env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL"] = "5"
         return env
 
     def _jwt_secret(self) -> str:
@@ -150,15 +222,29 @@ class LocalAirflow:
         self.passwords_file.write_text(json.dumps({USERNAME: self.password}))
         reminders_db.seed_demo(self.reminders_database)
         try:
+            for service in self.services:
+                service.start()
             self._spawn("simulator", self._simulator_command())
             self._run_once("db-migrate", [sys.executable, "-m", "airflow", "db", "migrate"])
-            for component in AIRFLOW_COMPONENTS:
-                self._spawn(component, [sys.executable, "-m", "airflow", component])
+            for component in self.components:
+                self._spawn(component, self._component_command(component))
             self.wait_until_healthy()
         except BaseException:
             self.stop()
             raise
         return self
+
+    @property
+    def services(self) -> list[LocalService]:
+        return [service for service in (self.postgres, self.redis) if service is not None]
+
+    def _component_command(self, name: str) -> list[str]:
+        airflow = [sys.executable, "-m", "airflow"]
+        if name.startswith("celery-worker-"):
+            return [*airflow, "celery", "worker", "--celery-hostname", f"{name}@%h", "--skip-serve-logs"]
+        if name.startswith("triggerer-"):
+            return [*airflow, "triggerer", "--skip-serve-logs"]  # one log-server port per machine
+        return [*airflow, name]
 
     def _simulator_command(self) -> list[str]:
         command = [
@@ -172,9 +258,10 @@ class LocalAirflow:
         ]
         for script in self.scripts:
             command += ["--script", script]
-        return command
+        return command + list(self.simulator_options)
 
     def _spawn(self, name: str, command: list[str]) -> None:
+        self.commands[name] = command
         log = self.log_of(name).open("ab")
         self._log_files.append(log)
         self.processes[name] = subprocess.Popen(
@@ -220,7 +307,50 @@ class LocalAirflow:
         raise TimeoutError(f"still waiting for {waiting_for} after {self.startup_timeout:.0f} s")
 
     def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM each process group, then SIGKILL what is left."""
+        """SIGTERM each process group, then SIGKILL what is left; then the services."""
+        self._stop_processes(timeout)
+        for service in reversed(self.services):
+            service.stop()
+        if self.postgres is not None and not self.keep_postgres_data:
+            shutil.rmtree(self.postgres.data_dir, ignore_errors=True)
+
+    def exited(self) -> dict[str, int]:
+        """The components (and the simulator) that are no longer running, with their exit codes."""
+        return {
+            name: code for name, process in self.processes.items() if (code := process.poll()) is not None
+        }
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one component and every process under it (as a crashed machine would leave it)."""
+        import psutil
+
+        process = self.processes[name]
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for child in psutil.Process(process.pid).children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+    def component_running(self, pid: int) -> str | None:
+        """The component a process (e.g. a task's) runs under, or None."""
+        import psutil
+
+        with contextlib.suppress(psutil.NoSuchProcess):
+            ancestors = {parent.pid for parent in psutil.Process(pid).parents()} | {pid}
+            for name, process in self.processes.items():
+                if process.pid in ancestors:
+                    return name
+        return None
+
+    def restart(self, name: str) -> None:
+        """Start a component that exited again, with the same command."""
+        if self.processes[name].poll() is None:
+            raise RuntimeError(f"{name} is still running")
+        self._spawn(name, self.commands[name])
+
+    def _stop_processes(self, timeout: float) -> None:
         for process in self.processes.values():
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
@@ -261,9 +391,7 @@ class LocalAirflow:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m tools.local_airflow", description=__doc__
-    )
+    parser = argparse.ArgumentParser(prog="python -m tools.local_airflow", description=__doc__)
     parser.add_argument("--home", default=".airflow-local", help="AIRFLOW_HOME for this Airflow")
     parser.add_argument("--dags-folder", default="dags")
     parser.add_argument("--port", type=int, default=8080, help="the Airflow UI and API")
@@ -271,6 +399,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--time-scale", type=float, default=60.0, help="simulated seconds per real second")
     parser.add_argument("--poll-seconds", type=float, default=2.0, help="how often DAGs check a call")
     parser.add_argument("--script", action="append", default=[], metavar="NUMBER=OUTCOME")
+    parser.add_argument(
+        "--db",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the metadata database (postgres: local)",
+    )
+    parser.add_argument(
+        "--celery-workers", type=int, default=0, help="use the CeleryExecutor with this many workers"
+    )
     return parser
 
 
@@ -289,6 +426,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         time_scale=args.time_scale,
         poll_seconds=args.poll_seconds,
         scripts=args.script,
+        database=args.db,
+        celery_workers=args.celery_workers,
+        share_budget_in_redis=args.celery_workers > 0,
         **({"password": password} if password else {}),
     )
     print(
@@ -312,14 +452,31 @@ Ctrl-C stops everything.""",
         flush=True,
     )
     try:
-        while all(process.poll() is None for process in airflow.processes.values()):
-            time.sleep(1)
-        print("A component exited; stopping.", file=sys.stderr)
-        return 1
+        _watch(airflow)
+        return 0
     except KeyboardInterrupt:
         return 0
     finally:
         airflow.stop()
+
+
+def _watch(airflow: LocalAirflow) -> None:
+    """Report each component that exits; the others keep running (Ctrl-C stops all)."""
+    reported: set[str] = set()
+    while len(reported) < len(airflow.processes):
+        for name, code in airflow.exited().items():
+            if name not in reported:
+                reported.add(name)
+                print(f"{name} exited with {code} (see {airflow.log_of(name)}); the others keep running.",
+                      file=sys.stderr, flush=True)  # fmt: skip
+        time.sleep(1)
+    print("Every component has exited.", file=sys.stderr)
+
+
+def _postgres_data_dir(home: Path) -> Path:
+    """PostgreSQL's data folder for this home: outside it, where the ``postgres`` user may enter."""
+    digest = hashlib.sha256(str(home).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"exotel-airflow-postgres-{digest}"
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

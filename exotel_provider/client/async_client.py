@@ -17,7 +17,7 @@ from exotel_provider.calls.parsing import CallPage, parse_call, parse_call_page
 from exotel_provider.client import api_requests
 from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING, ApiRequest
 from exotel_provider.client.connect_failures import connect_failure_cause
-from exotel_provider.client.request_budget import Clock, RequestBudget, WallClock
+from exotel_provider.client.request_budget import AccountBudget, Clock, WallClock
 from exotel_provider.client.retry_policy import (
     RetryPolicy,
     is_retryable_placement_error,
@@ -48,7 +48,8 @@ class ExotelAsyncClient:
     """Exotel's Voice v1 calls API over one ``httpx.AsyncClient`` (Basic auth in a header, timeouts).
 
     With a ``budget``, every attempt (retries included) waits for it, and a 429 pauses it for the
-    ``Retry-After`` Exotel sent, so all requests sharing the budget back off together.
+    ``Retry-After`` Exotel sent (``X-RateLimit-*`` headers too), so all requests sharing the budget
+    back off together.
     """
 
     def __init__(
@@ -56,7 +57,7 @@ class ExotelAsyncClient:
         settings: ExotelSettings,
         *,
         retry_policy: RetryPolicy | None = None,
-        budget: RequestBudget | None = None,
+        budget: AccountBudget | None = None,
         clock: Clock | None = None,
         prefer_json: bool = True,
         http_client: httpx.AsyncClient | None = None,
@@ -170,8 +171,7 @@ class ExotelAsyncClient:
         return api_requests.read_answer(self.settings, parse, body)
 
     async def _send(self, request: ApiRequest) -> tuple[int, bytes]:
-        if self.budget is not None:
-            await self.budget.acquire()
+        slot = await self.budget.acquire() if self.budget is not None else None
         try:
             response = await self._http.request(
                 request.method, request.url, params=request.params, data=_form(request.data)
@@ -185,6 +185,11 @@ class ExotelAsyncClient:
             raise api_requests.transport_error(
                 self.settings, request, kind=type(err).__name__, connect_failure=cause, detail=detail
             ) from None
+        finally:
+            if self.budget is not None:
+                await self.budget.arelease(slot)
+        if self.budget is not None:
+            self.budget.observe(response.headers)
         body = api_requests.scrubbed_body(self.settings, response.content)
         try:
             api_requests.raise_for_answer(

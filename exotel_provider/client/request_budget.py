@@ -1,15 +1,27 @@
 """The request budget: at most N requests per minute to one Exotel account, and a pause after a 429.
 
-Exotel allows 200 requests per minute per account. The async client asks its :class:`RequestBudget`
-before every attempt, so batched watching, single-call lookups and retries all count. Time comes
-from a :class:`Clock`, so the same code runs on the wall clock or on a simulator's faster clock.
+Exotel allows 200 requests per minute per account, shared by everything that uses the account. Both
+clients ask their budget before every attempt (placing, reading, watching, reconciling, retries),
+and tell it what each answer said: a 429's ``Retry-After`` and Exotel's ``X-RateLimit-*`` headers.
+:func:`account_budget` gives one budget per account per process; with the connection's
+``extra.rate_limit_redis_url`` the budget is shared through Redis by every process and machine
+(:mod:`exotel_provider.client.shared_budget`). Time comes from a :class:`Clock`, so the same code
+runs on the wall clock or on a simulator's faster clock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Protocol
+
+from exotel_provider.client.rate_limit_headers import RateLimitHint, read_rate_limit_headers
+from exotel_provider.client.retry_policy import MAX_RETRY_AFTER_SECONDS
+
+if TYPE_CHECKING:
+    from exotel_provider.client.settings import ExotelSettings
 
 BUDGET_WINDOW_SECONDS = 60.0
 DEFAULT_PAUSE_AFTER_429_SECONDS = 5.0
@@ -36,12 +48,76 @@ class WallClock:
         await asyncio.sleep(max(0.0, seconds))
 
 
-class RequestBudget:
+class AccountBudget:
+    """What both clients need from a budget: wait for a slot (async or blocking) and learn from answers.
+
+    Subclasses implement :meth:`reserve` (take a slot now, or say how long until one frees) and
+    :meth:`pause_until`; everything else is built on those two. A budget that holds a request's slot
+    until its answer came back (the Redis one) also implements :meth:`reserve_slot` and :meth:`release`.
+    """
+
+    clock: Clock
+    requests_per_minute: int
+    blocking_io = False
+    """True when :meth:`reserve` does network I/O: the async path then runs it in a thread."""
+
+    def reserve(self) -> float:
+        """Take one request slot (0.0), or return the seconds until one may be free."""
+        raise NotImplementedError
+
+    def reserve_slot(self) -> tuple[float, str | None]:
+        """:meth:`reserve`, plus what :meth:`release` needs once the answer is in (None: nothing)."""
+        return self.reserve(), None
+
+    def release(self, slot: str | None) -> None:
+        """The request holding ``slot`` got its answer (or failed): its 60 s start now."""
+
+    def pause_until(self, until: float) -> None:
+        """Hold every request until the epoch time ``until`` (clock seconds)."""
+        raise NotImplementedError
+
+    async def acquire(self) -> str | None:
+        """Wait until a request may be sent, and count it; give the slot to :meth:`arelease`."""
+        while True:
+            wait, slot = (
+                await asyncio.to_thread(self.reserve_slot) if self.blocking_io else self.reserve_slot()
+            )
+            if wait <= 0:
+                return slot
+            await self.clock.sleep(max(wait, _MIN_SLEEP_SECONDS))
+
+    async def arelease(self, slot: str | None) -> None:
+        if slot is not None:
+            await asyncio.to_thread(self.release, slot) if self.blocking_io else self.release(slot)
+
+    def acquire_blocking(self, sleep: Callable[[float], None] = time.sleep) -> str | None:
+        """The same for synchronous code (the hook's client in a worker)."""
+        while True:
+            wait, slot = self.reserve_slot()
+            if wait <= 0:
+                return slot
+            sleep(max(wait, _MIN_SLEEP_SECONDS))
+
+    def pause(self, seconds: float | None) -> None:
+        """Hold every request for ``seconds`` (a 429's ``Retry-After``; a default when None), at most
+        :data:`~exotel_provider.client.retry_policy.MAX_RETRY_AFTER_SECONDS`."""
+        wait = DEFAULT_PAUSE_AFTER_429_SECONDS if seconds is None else seconds
+        self.pause_until(self.clock.now() + min(max(0.0, wait), MAX_RETRY_AFTER_SECONDS))
+
+    def observe(self, headers: Mapping[str, str]) -> RateLimitHint | None:
+        """Honour Exotel's ``X-RateLimit-*`` headers of an answer: pause when none remain."""
+        hint = read_rate_limit_headers(headers, now=self.clock.now())
+        if hint is not None and hint.remaining == 0:
+            self.pause(hint.reset_in if hint.reset_in is not None else DEFAULT_PAUSE_AFTER_429_SECONDS)
+        return hint
+
+
+class RequestBudget(AccountBudget):
     """A token bucket that never lets more than ``requests_per_minute`` requests through in any 60 s.
 
     The bucket holds up to ``burst`` tokens and refills at ``(requests_per_minute - burst) / 60`` per
     second, so a full bucket plus a minute of refill is exactly the budget. :meth:`pause` (after a
-    429) holds every request until the given time has passed and empties the bucket.
+    429) holds every request until the given time has passed and empties the bucket. Thread-safe.
     """
 
     def __init__(
@@ -49,13 +125,10 @@ class RequestBudget:
     ) -> None:
         if requests_per_minute < 1:
             raise ValueError(f"requests_per_minute must be >= 1, got {requests_per_minute}")
-        self.requests_per_minute = requests_per_minute
-        self.clock: Clock = clock or WallClock()
-        self.burst = burst if burst is not None else max(1, requests_per_minute // 10)
-        if not 1 <= self.burst <= requests_per_minute:
-            raise ValueError(f"burst must be from 1 to {requests_per_minute}, got {self.burst}")
-        refill_per_window = max(requests_per_minute - self.burst, 1)
-        self._rate = refill_per_window / BUDGET_WINDOW_SECONDS
+        self.clock = clock or WallClock()
+        self._lock = threading.Lock()
+        self._tokens = 0.0
+        self._set_rate(requests_per_minute, burst)
         self._tokens = float(self.burst)
         self._updated_at = self.clock.now()
         self._paused_until = 0.0
@@ -65,28 +138,39 @@ class RequestBudget:
     def __repr__(self) -> str:
         return f"RequestBudget(requests_per_minute={self.requests_per_minute}, burst={self.burst})"
 
-    async def acquire(self) -> None:
-        """Wait until a request may be sent, and count it."""
-        while True:
+    def _set_rate(self, requests_per_minute: int, burst: int | None) -> None:
+        self.requests_per_minute = requests_per_minute
+        self.burst = burst if burst is not None else max(1, requests_per_minute // 10)
+        if not 1 <= self.burst <= requests_per_minute:
+            raise ValueError(f"burst must be from 1 to {requests_per_minute}, got {self.burst}")
+        self._rate = max(requests_per_minute - self.burst, 1) / BUDGET_WINDOW_SECONDS
+        self._tokens = min(self._tokens, float(self.burst))
+
+    def limit_to(self, requests_per_minute: int) -> None:
+        """Lower the budget in place (a second connection to the account asks for less); never raises it."""
+        with self._lock:
+            if requests_per_minute < self.requests_per_minute:
+                self._refill(self.clock.now())
+                self._set_rate(requests_per_minute, None)
+
+    def reserve(self) -> float:
+        with self._lock:
             now = self.clock.now()
             if now < self._paused_until:
-                await self.clock.sleep(self._paused_until - now)
-                continue
+                return self._paused_until - now
             self._refill(now)
             if self._tokens >= 1.0 - _EPSILON:
                 self._tokens = max(0.0, self._tokens - 1.0)
                 self.granted += 1
-                return
-            await self.clock.sleep(max((1.0 - self._tokens) / self._rate, _MIN_SLEEP_SECONDS))
+                return 0.0
+            return (1.0 - self._tokens) / self._rate
 
-    def pause(self, seconds: float | None) -> None:
-        """Hold every request for ``seconds`` (a 429's ``Retry-After``; a default when None)."""
-        wait = DEFAULT_PAUSE_AFTER_429_SECONDS if seconds is None else max(0.0, seconds)
-        now = self.clock.now()
-        self._refill(now)
-        self._tokens = 0.0
-        self._paused_until = max(self._paused_until, now + wait)
-        self._updated_at = max(self._updated_at, self._paused_until)
+    def pause_until(self, until: float) -> None:
+        with self._lock:
+            self._refill(self.clock.now())
+            self._tokens = 0.0
+            self._paused_until = max(self._paused_until, until)
+            self._updated_at = max(self._updated_at, self._paused_until)
 
     @property
     def paused_until(self) -> float:
@@ -96,3 +180,46 @@ class RequestBudget:
         if now > self._updated_at:
             self._tokens = min(float(self.burst), self._tokens + (now - self._updated_at) * self._rate)
             self._updated_at = now
+
+
+_budgets: dict[tuple[str, str, int], RequestBudget] = {}
+_shared: dict[tuple[str, str, str, int], AccountBudget] = {}
+_registry_lock = threading.Lock()
+
+
+def account_budget(settings: ExotelSettings, clock: Clock | None = None) -> AccountBudget:
+    """The budget of one Exotel account (host + account Sid): one per process, or shared through Redis.
+
+    Two connections to one account share it; when they give different ``requests_per_minute`` the
+    smaller one holds for both (the account's limit is one).
+    """
+    clock = clock or _WALL_CLOCK
+    with _registry_lock:
+        local = _process_budget(settings, clock)
+        if not settings.rate_limit_redis_url:
+            return local
+        key = (settings.rate_limit_redis_url, settings.host, settings.account_sid, id(clock))
+        shared = _shared.get(key)
+        if shared is None:
+            from exotel_provider.client.shared_budget import RedisRequestBudget
+
+            shared = _shared[key] = RedisRequestBudget(
+                settings.rate_limit_redis_url,
+                account=f"{settings.host}/{settings.account_sid}",
+                requests_per_minute=settings.requests_per_minute,
+                fallback=local,
+            )
+        shared.requests_per_minute = min(shared.requests_per_minute, settings.requests_per_minute)
+        return shared
+
+
+def _process_budget(settings: ExotelSettings, clock: Clock) -> RequestBudget:
+    key = (settings.host, settings.account_sid, id(clock))
+    budget = _budgets.get(key)
+    if budget is None:
+        budget = _budgets[key] = RequestBudget(settings.requests_per_minute, clock=clock)
+    budget.limit_to(settings.requests_per_minute)
+    return budget
+
+
+_WALL_CLOCK = WallClock()

@@ -41,6 +41,8 @@ class ExotelSettings:
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
     mask_phone_numbers: bool = True
+    rate_limit_redis_url: str | None = field(default=None, repr=False)
+    """Redis that shares the request budget between processes and machines (None: one per process)."""
     time_zone: str = DEFAULT_TIME_ZONE
     """IANA zone of Exotel's timestamps (``DateCreated`` ...) for this account."""
 
@@ -110,7 +112,7 @@ class ExotelSettings:
         """Read the connection contract: login = API key, password = API token, extra.account_sid,
         extra.region (singapore|mumbai), optional host override (with extra.scheme for a bare host),
         extra.caller_id, extra.timeout, extra.requests_per_minute, extra.mask_phone_numbers,
-        extra.timezone."""
+        extra.timezone, extra.rate_limit_redis_url."""
         extra = dict(extra or {})
         region = str(extra.get("region") or DEFAULT_REGION).strip().lower()
         if region not in REGION_HOSTS:
@@ -129,6 +131,7 @@ class ExotelSettings:
             timeout=_positive_number(extra.get("timeout"), "timeout", DEFAULT_TIMEOUT_SECONDS),
             requests_per_minute=_request_budget(extra.get("requests_per_minute"), base_url),
             mask_phone_numbers=_boolean(extra.get("mask_phone_numbers"), default=True),
+            rate_limit_redis_url=_redis_url(extra.get("rate_limit_redis_url")),
             time_zone=_time_zone(extra.get("timezone")),
         )
 
@@ -230,6 +233,22 @@ def _request_budget(value: Any, base_url: str) -> int:
             f"{EXOTEL_REQUESTS_PER_MINUTE_LIMIT} (Exotel's limit per account), not {value!r}."
         )
     return int(budget)
+
+
+def _redis_url(value: Any) -> str | None:
+    """extra.rate_limit_redis_url: a redis://, rediss:// or unix:// URL (never quoted: it may hold a password)."""
+    if value is None or not str(value).strip():
+        return None
+    url = str(value).strip()
+    if urlsplit(url).scheme not in _REDIS_SCHEMES:
+        raise ExotelConfigurationError(
+            "The Exotel connection's extra.rate_limit_redis_url must be a redis://, rediss:// or "
+            "unix:// URL (for example redis://redis.internal:6379/0)."
+        )
+    return url
+
+
+_REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 
 
 def _boolean(value: Any, *, default: bool) -> bool:

@@ -23,6 +23,7 @@ from exotel_provider.client.connect_failures import (
     exception_chain,
     raised_while_connecting,
 )
+from exotel_provider.client.request_budget import AccountBudget
 from exotel_provider.client.retry_policy import (
     RetryPolicy,
     is_retryable_placement_error,
@@ -31,6 +32,7 @@ from exotel_provider.client.retry_policy import (
     retrying_kwargs,
 )
 from exotel_provider.client.settings import ExotelSettings
+from exotel_provider.errors import ExotelRateLimitError
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,8 @@ class ExotelClient:
 
     One ``requests.Session`` is reused; every request has a timeout and Basic auth in a header.
     Answers are asked for as JSON (``.json``); ``prefer_json=False`` asks for Exotel's default XML.
-    Either way they parse into the same :class:`Call` objects.
+    Either way they parse into the same :class:`Call` objects. With a ``budget`` (the hook passes
+    the account's), every attempt waits for it and every answer's rate-limit news updates it.
     """
 
     def __init__(
@@ -77,8 +80,10 @@ class ExotelClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         prefer_json: bool = True,
+        budget: AccountBudget | None = None,
     ) -> None:
         self.settings = settings
+        self.budget = budget
         self._json = prefer_json
         self.retry_policy = retry_policy or RetryPolicy()
         self._sleep = sleep
@@ -202,7 +207,9 @@ class ExotelClient:
         return api_requests.read_answer(self.settings, parse, body)
 
     def _send(self, request: ApiRequest) -> Answer:
-        """One HTTP exchange: the status, the body (scrubbed of every form of the credentials), the headers."""
+        """One HTTP exchange within the account's request budget: the status, the body (scrubbed of
+        every form of the credentials), the headers."""
+        slot = self.budget.acquire_blocking(self._sleep) if self.budget is not None else None
         try:
             response = self._session.request(
                 request.method,
@@ -216,10 +223,20 @@ class ExotelClient:
             raise api_requests.transport_error(
                 self.settings, request, kind=type(err).__name__, connect_failure=cause, detail=detail
             ) from None
+        finally:
+            if self.budget is not None:
+                self.budget.release(slot)
+        if self.budget is not None:
+            self.budget.observe(response.headers)
         body = api_requests.scrubbed_body(self.settings, response.content)
-        api_requests.raise_for_answer(
-            self.settings, request, status_code=response.status_code, body=body, headers=response.headers
-        )
+        try:
+            api_requests.raise_for_answer(
+                self.settings, request, status_code=response.status_code, body=body, headers=response.headers
+            )
+        except ExotelRateLimitError as err:
+            if self.budget is not None:
+                self.budget.pause(err.retry_after)
+            raise
         return Answer(response.status_code, body, response.headers)
 
 

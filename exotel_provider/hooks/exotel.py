@@ -100,9 +100,12 @@ class ExotelHook(BaseHook):
 
     @cached_property
     def client(self) -> ExotelClient:
+        from exotel_provider.client.request_budget import account_budget
         from exotel_provider.client.sync_client import ExotelClient
 
-        return ExotelClient(self.settings, retry_policy=self.retry_policy)
+        return ExotelClient(
+            self.settings, retry_policy=self.retry_policy, budget=account_budget(self.settings)
+        )
 
     def get_conn(self) -> ExotelClient:
         return self.client

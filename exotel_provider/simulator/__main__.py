@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="requests per real minute (wall clock, at any time scale); 0 disables the limit",
     )
     parser.add_argument(
+        "--rate-limit-headers",
+        action="store_true",
+        help="send X-RateLimit-Limit/-Remaining/-Reset on every answer (unconfirmed in Exotel's docs)",
+    )
+    parser.add_argument(
         "--script",
         action="append",
         default=[],
@@ -76,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         api_key=args.api_key,
         api_token=args.api_token,
         rate_limit_per_minute=args.rate_limit or None,
+        send_rate_limit_headers=args.rate_limit_headers,
         time_zone=args.time_zone,
     )
     for number, script in scripts:

@@ -79,6 +79,7 @@ def _add_gateway(app: FastAPI, state: SimulatorState) -> None:
                 response = await strike_before(fault, request)
             else:
                 response = _refusal(request, state) or await call_next(request)
+                response.headers.update(state.rate_limit_headers(_account_of(request.url.path)))
                 if fault is not None:
                     response = await strike_after(fault, request, response)
             status_code = 0 if connection_dropped(request) else response.status_code
@@ -104,14 +105,14 @@ def _refusal(request: Request, state: SimulatorState) -> Response | None:
 
     Choices: a wrong account Sid gets 401 like the docs' wrong-host case; 401 answers are not
     counted against the rate limit (they are not attributable to the account); ``Retry-After``
-    (real seconds, rounded up) is sent but the unconfirmed ``X-RateLimit-*`` headers are not.
+    (real seconds, rounded up) is sent; the unconfirmed ``X-RateLimit-*`` headers only when asked.
     """
     response_format = ResponseFormat.for_path(request.url.path)
     api_key, api_token = _basic_auth(request.headers.get("authorization"))
     if not state.is_authorised(api_key, api_token):
         return render_error(401, "Authentication failed: check the API key and token", response_format)
     match = _ACCOUNT_IN_PATH.match(request.url.path)
-    account_sid = match.group("account") if match else ""
+    account_sid = _account_of(request.url.path)
     if match and account_sid != state.credentials.account_sid:
         message = f"Authentication failed: these credentials do not belong to account {account_sid!r}"
         return render_error(401, message, response_format)
@@ -123,6 +124,11 @@ def _refusal(request: Request, state: SimulatorState) -> Response | None:
         headers["Retry-After"] = str(max(1, math.ceil(wait)))
     limit = state.rate_limit_per_minute
     return render_error(429, f"Too many requests: at most {limit} per minute", response_format, headers)
+
+
+def _account_of(path: str) -> str:
+    match = _ACCOUNT_IN_PATH.match(path)
+    return match.group("account") if match else ""
 
 
 def _basic_auth(header: str | None) -> tuple[str | None, str | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
 WINDOW_SECONDS = 60.0
 
@@ -34,5 +35,24 @@ class SlidingWindowLimiter:
         admitted.append(now)
         return None
 
+    def headroom(self, key: str, now: float) -> tuple[int, float]:
+        """Requests still allowed in the window, and the seconds until its oldest request leaves it."""
+        admitted = self._admitted.get(key) or deque()
+        while admitted and admitted[0] <= now - self.window_seconds:
+            admitted.popleft()
+        reset_in = admitted[0] + self.window_seconds - now if admitted else 0.0
+        return max(0, (self.limit or 0) - len(admitted)), reset_in
+
     def clear(self) -> None:
         self._admitted.clear()
+
+
+def busiest_window(times: Iterable[float], window_seconds: float = WINDOW_SECONDS) -> int:
+    """The most requests (timestamps in seconds) that fall within any ``window_seconds``."""
+    ordered = sorted(times)
+    busiest, start = 0, 0
+    for end, time in enumerate(ordered):
+        while time - ordered[start] >= window_seconds:
+            start += 1
+        busiest = max(busiest, end - start + 1)
+    return busiest

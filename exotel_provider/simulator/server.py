@@ -52,6 +52,7 @@ class ExotelSimulator:
         api_token: str = DEFAULT_API_TOKEN,
         rate_limit_per_minute: int | None = DEFAULT_RATE_LIMIT_PER_MINUTE,
         send_retry_after: bool = True,
+        send_rate_limit_headers: bool = False,
         default_script: CallScript | None = None,
         time_zone: str = DEFAULT_TIME_ZONE,
     ) -> None:
@@ -65,6 +66,7 @@ class ExotelSimulator:
             time_scale=time_scale,
             rate_limit_per_minute=rate_limit_per_minute,
             send_retry_after=send_retry_after,
+            send_rate_limit_headers=send_rate_limit_headers,
             default_script=default_script,
             time_zone=time_zone,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import uuid
 from collections.abc import Iterable
@@ -81,6 +82,7 @@ class SimulatorState:
         clock: SimulatedClock | None = None,
         rate_limit_per_minute: int | None = DEFAULT_RATE_LIMIT_PER_MINUTE,
         send_retry_after: bool = True,
+        send_rate_limit_headers: bool = False,
         default_script: CallScript | None = None,
         time_zone: str = DEFAULT_TIME_ZONE,
     ) -> None:
@@ -88,6 +90,7 @@ class SimulatorState:
         self.clock = clock or SimulatedClock(time_scale, time_zone=time_zone)
         self.scripts = ScriptBook(default_script)
         self.send_retry_after = send_retry_after
+        self.send_rate_limit_headers = send_rate_limit_headers
         self.faults = FaultPlan()
         self._limiter = SlidingWindowLimiter(rate_limit_per_minute)
         self._calls: dict[str, SimulatedCall] = {}
@@ -113,6 +116,19 @@ class SimulatorState:
         """
         with self._lock:
             return self._limiter.try_admit(account_sid, self.clock.wall_seconds())
+
+    def rate_limit_headers(self, account_sid: str) -> dict[str, str]:
+        """``X-RateLimit-Limit/-Remaining/-Reset`` (seconds) for an answer, when asked to send them."""
+        limit = self.rate_limit_per_minute
+        if not self.send_rate_limit_headers or limit is None:
+            return {}
+        with self._lock:
+            remaining, reset_in = self._limiter.headroom(account_sid, self.clock.wall_seconds())
+        return {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(math.ceil(reset_in)),
+        }
 
     def place_call(self, request: ConnectRequest) -> SimulatedCall:
         """Create the call the script allows, or raise the script's refusal as an :class:`ApiError`."""

@@ -1,8 +1,9 @@
 """One CallWatcher per (connection, event loop) in a triggerer process, shared by all its triggers.
 
 The first trigger for a connection reads the connection (asynchronously) and creates the watcher;
-later ones join it; the last one to leave closes it and its HTTP client. Request budgets are shared
-per Exotel account, so two connections to the same account never add up past the account's budget.
+later ones join it; the last one to leave closes it and its HTTP client. Every watcher's client asks
+the account's request budget (:func:`~exotel_provider.client.request_budget.account_budget`), the
+same one the hook's client in this process uses, so two connections to one account share it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from exotel_provider.client.request_budget import Clock, RequestBudget, WallClock
+from exotel_provider.client.request_budget import Clock, account_budget
 
 if TYPE_CHECKING:
-    from exotel_provider.client.settings import ExotelSettings
     from exotel_provider.watching.watcher import CallWatcher
 
 
@@ -29,9 +29,9 @@ class _Entry:
 
 
 _watchers: dict[tuple[str, int], _Entry] = {}
-_budgets: dict[tuple[str, str, int], RequestBudget] = {}
-_clock: Clock = WallClock()
-"""The clock new watchers run on (tests and the benchmark put a simulated one here)."""
+_clock: Clock | None = None
+"""The clock new watchers run on; None: the wall clock, shared with the hook's budget in this
+process (tests and the benchmark put a simulated one here)."""
 
 
 def active_watchers() -> list[CallWatcher]:
@@ -41,15 +41,6 @@ def active_watchers() -> list[CallWatcher]:
         for entry in _watchers.values()
         if entry.ready.done() and not entry.ready.cancelled() and entry.ready.exception() is None
     ]
-
-
-def account_budget(settings: ExotelSettings, clock: Clock) -> RequestBudget:
-    """The process-wide budget of one Exotel account (host + account Sid) on one clock."""
-    key = (settings.host, settings.account_sid, id(clock))
-    budget = _budgets.get(key)
-    if budget is None or budget.requests_per_minute != settings.requests_per_minute:
-        budget = _budgets[key] = RequestBudget(settings.requests_per_minute, clock=clock)
-    return budget
 
 
 @contextlib.asynccontextmanager
@@ -103,6 +94,6 @@ async def _create_watcher(exotel_conn_id: str) -> CallWatcher:
 
     connection = await BaseHook.aget_connection(exotel_conn_id)
     settings = settings_from_connection(connection)
-    clock = _clock
-    client = ExotelAsyncClient(settings, budget=account_budget(settings, clock), clock=clock)
-    return CallWatcher(client, clock=clock)
+    budget = account_budget(settings, _clock)
+    client = ExotelAsyncClient(settings, budget=budget, clock=budget.clock)
+    return CallWatcher(client, clock=budget.clock)

@@ -29,7 +29,7 @@ def reminders(exotel_simulator, tmp_path, monkeypatch):
     """The simulator as exotel_default (budget scaled with its clock), a seeded reminders database,
     reports in tmp_path, fast polling and a redial after a moment. Returns the database path."""
     connection = exotel_simulator.connection()
-    connection["extra"]["requests_per_minute"] = 6000  # the simulator's own limit is per simulated minute
+    connection["extra"]["requests_per_minute"] = 6000  # the budget counts the triggers' compressed minutes
     monkeypatch.setenv("AIRFLOW_CONN_EXOTEL_DEFAULT", json.dumps(connection))
     database = reminders_db.seed(tmp_path / "reminders.db", reminders_db.sample_reminders())
     monkeypatch.setenv("AIRFLOW_CONN_EXOTEL_REMINDERS_DB", reminders_db.connection_json(database))

@@ -124,7 +124,9 @@ def test_listing_omits_ongoing_calls_and_finds_ended_ones(exotel_connection_env)
 
 def test_get_ended_calls_batches_100_sids_per_request(exotel_connection_env):
     hook = ExotelHook()
-    sids = [hook.connect_to_flow(CUSTOMER, app_id=926, caller_id=EXOPHONE).sid for _ in range(150)]
+    unbudgeted = ExotelClient(hook.settings)  # 150 calls at once: more than the hook's budget allows
+    request = hook.build_connect_request(from_number=CUSTOMER, app_id=926, caller_id=EXOPHONE)
+    sids = [unbudgeted.place_call(request).sid for _ in range(150)]
     exotel_connection_env.advance(600)
     before = len(exotel_connection_env.requests)
     ended = hook.get_ended_calls(sids)
