@@ -13,7 +13,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 
-.PHONY: setup setup-floor setup-e2e setup-debian demo airflow test test-main test-floor test-fast lint package-check bench clean
+.PHONY: setup setup-floor setup-e2e setup-debian demo airflow test test-main test-floor test-fast lint package-check bench bench-campaign clean
 
 PIP_QUIET = --quiet --quiet --disable-pip-version-check --no-input
 
@@ -92,6 +92,10 @@ package-check: setup
 
 bench: setup
 	$(VENV)/bin/python bench/watch_campaign.py
+
+# The reminders DAG (one campaign task) against per-call mapped tasks, in a real local Airflow.
+bench-campaign: setup
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/python bench/reminder_campaign.py
 
 clean:
 	rm -rf $(VENV) $(FLOOR_VENV) .airflow .airflow-floor .airflow-local artifacts
