@@ -32,13 +32,6 @@ everything but the simulator)."""
 
 NO_AIRFLOW = {"calls", "client", "placement", "watching"}
 
-KNOWN_BREACHES = {
-    ("watching/registry.py", "airflow.sdk"),
-    ("watching/registry.py", "exotel_provider.hooks.exotel"),
-}
-"""Imports that break the rules today, each to be removed (the test fails once one is gone, so
-that this list only shrinks): the watcher registry reads the Airflow connection itself, which
-belongs in the trigger that uses it."""
 
 
 def imports_of(path: Path) -> set[str]:
@@ -87,13 +80,7 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 
 def test_every_layer_imports_only_what_it_may():
     found = set().union(*(breaches(path) for path in MODULES))
-    assert found - KNOWN_BREACHES == set()
-
-
-def test_known_breaches_are_still_there():
-    """When a known breach is fixed, take it off KNOWN_BREACHES so that it cannot come back."""
-    found = set().union(*(breaches(path) for path in MODULES))
-    assert KNOWN_BREACHES - found == set()
+    assert found == set()
 
 
 @pytest.mark.parametrize(

@@ -75,32 +75,44 @@ def call_request(
     )
 
 
+@dataclass(frozen=True)
+class ListingQuery:
+    """The bulk call-details listing's filters: the one value both clients (and the search for a
+    lost call) build a listing request from."""
+
+    sids: Sequence[str] = ()
+    status: str | None = None
+    date_created: str | None = None
+    from_numbers: Sequence[str] = ()
+    page_size: int | None = None
+    sort_by: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        """Exotel's query parameters, absent filters left out."""
+        if len(self.sids) > MAX_SIDS_PER_LISTING:
+            raise ValueError(f"Exotel lists at most {MAX_SIDS_PER_LISTING} Sids per request, got {len(self.sids)}")
+        filters: dict[str, Any] = {
+            "Sid": ",".join(self.sids) or None,
+            "Status": self.status,
+            "DateCreated": self.date_created,
+            "From": ",".join(self.from_numbers) or None,
+            "PageSize": self.page_size,
+            "SortBy": self.sort_by,
+        }
+        return {name: value for name, value in filters.items() if value is not None}
+
+
 def listing_request(
     settings: ExotelSettings,
+    query: ListingQuery | None = None,
     *,
     json: bool = True,
-    sids: Sequence[str] = (),
-    status: str | None = None,
-    date_created: str | None = None,
-    from_numbers: Sequence[str] = (),
-    page_size: int | None = None,
-    sort_by: str | None = None,
     page_uri: str | None = None,
 ) -> ApiRequest:
     """One page of the bulk call-details listing; ``page_uri`` (a ``NextPageUri``) for the next one."""
     if page_uri:
         return ApiRequest("GET", settings.page_url(page_uri), "listing calls")
-    if len(sids) > MAX_SIDS_PER_LISTING:
-        raise ValueError(f"Exotel lists at most {MAX_SIDS_PER_LISTING} Sids per request, got {len(sids)}")
-    filters: dict[str, Any] = {
-        "Sid": ",".join(sids) or None,
-        "Status": status,
-        "DateCreated": date_created,
-        "From": ",".join(from_numbers) or None,
-        "PageSize": page_size,
-        "SortBy": sort_by,
-    }
-    params = {name: value for name, value in filters.items() if value is not None}
+    params = (query or ListingQuery()).params()
     return ApiRequest("GET", settings.calls_url(json=json), "listing calls", params=params)
 
 

@@ -15,7 +15,7 @@ from exotel_provider.calls.connect_request import ConnectRequest
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.parsing import CallPage, parse_call, parse_call_page
 from exotel_provider.client import api_requests
-from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING, ApiRequest
+from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING, ApiRequest, ListingQuery
 from exotel_provider.client.connect_failures import connect_failure_cause
 from exotel_provider.client.request_budget import AccountBudget, Clock, WallClock
 from exotel_provider.client.retry_policy import (
@@ -100,27 +100,11 @@ class ExotelAsyncClient:
         return await self._retrying(is_retryable_read_error, self._read, api_request, parse_call)
 
     async def list_calls(
-        self,
-        *,
-        sids: Sequence[str] = (),
-        status: str | None = None,
-        date_created: str | None = None,
-        from_numbers: Sequence[str] = (),
-        page_size: int | None = None,
-        sort_by: str | None = None,
-        page_uri: str | None = None,
+        self, query: ListingQuery | None = None, *, page_uri: str | None = None, **filters: Any
     ) -> CallPage:
-        """One page of the bulk call-details listing. Ongoing calls are never listed by Exotel."""
+        """One page of the bulk call-details listing (as :meth:`ExotelClient.list_calls`)."""
         api_request = api_requests.listing_request(
-            self.settings,
-            json=self._json,
-            sids=sids,
-            status=status,
-            date_created=date_created,
-            from_numbers=from_numbers,
-            page_size=page_size,
-            sort_by=sort_by,
-            page_uri=page_uri,
+            self.settings, query or ListingQuery(**filters), json=self._json, page_uri=page_uri
         )
         return await self._retrying(is_retryable_read_error, self._read, api_request, parse_call_page)
 
@@ -131,7 +115,7 @@ class ExotelAsyncClient:
         """
         wanted = set(sids)
         ended = EndedCalls()
-        page = await self.list_calls(sids=sids, page_size=MAX_SIDS_PER_LISTING)
+        page = await self.list_calls(ListingQuery(sids=sids, page_size=MAX_SIDS_PER_LISTING))
         seen_pages: set[str] = set()
         while True:
             ended.found.update((call.sid, call) for call in page.calls if call.sid in wanted)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
@@ -17,7 +17,7 @@ from exotel_provider.calls.connect_request import ConnectRequest
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.parsing import CallPage, parse_call, parse_call_page
 from exotel_provider.client import api_requests
-from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING, USER_AGENT, ApiRequest
+from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING, USER_AGENT, ApiRequest, ListingQuery
 from exotel_provider.client.connect_failures import (
     connect_failure_cause,
     exception_chain,
@@ -125,30 +125,15 @@ class ExotelClient:
         return self._retrying(is_retryable_read_error, lambda: self._read(api_request, parse_call))
 
     def list_calls(
-        self,
-        *,
-        sids: Sequence[str] = (),
-        status: str | None = None,
-        date_created: str | None = None,
-        from_numbers: Sequence[str] = (),
-        page_size: int | None = None,
-        sort_by: str | None = None,
-        page_uri: str | None = None,
+        self, query: ListingQuery | None = None, *, page_uri: str | None = None, **filters: Any
     ) -> CallPage:
         """One page of the bulk call-details listing. Ongoing calls are never listed by Exotel.
 
-        ``page_uri`` (a ``NextPageUri`` from an earlier page) fetches the following page.
+        Filters as a :class:`ListingQuery` or its fields as keywords; ``page_uri`` (a ``NextPageUri``
+        from an earlier page) fetches the following page.
         """
         api_request = api_requests.listing_request(
-            self.settings,
-            json=self._json,
-            sids=sids,
-            status=status,
-            date_created=date_created,
-            from_numbers=from_numbers,
-            page_size=page_size,
-            sort_by=sort_by,
-            page_uri=page_uri,
+            self.settings, query or ListingQuery(**filters), json=self._json, page_uri=page_uri
         )
         return self._retrying(
             # Strict: whoever reads the listing here (the search for a lost call) must see every entry.
@@ -184,7 +169,7 @@ class ExotelClient:
         ``DateUpdated``) for comparing with ours.
         """
         api_request = api_requests.listing_request(
-            self.settings, json=self._json, page_size=1, sort_by="DateCreated:desc"
+            self.settings, ListingQuery(page_size=1, sort_by="DateCreated:desc"), json=self._json
         )
         response = self._retrying(is_retryable_read_error, lambda: self._send(api_request))
         page = parse_call_page(response.body)

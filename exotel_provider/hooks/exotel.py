@@ -43,6 +43,11 @@ def settings_from_connection(connection: Any) -> ExotelSettings:
     )
 
 
+async def settings_for_connection(exotel_conn_id: str) -> ExotelSettings:
+    """The connection contract, read without blocking the event loop (triggers, ``async_notify``)."""
+    return settings_from_connection(await BaseHook.aget_connection(exotel_conn_id))
+
+
 def _plain_extra(extra: Mapping[str, Any] | None) -> dict[str, Any]:
     """Accept both plain keys and the UI's prefixed ``extra__exotel__<name>`` keys."""
     plain: dict[str, Any] = {}

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook, BaseNotifier, Context
+from airflow.sdk import BaseNotifier, Context
 
 from exotel_provider.calls.connect_request import MAX_CUSTOM_FIELD_LENGTH
 from exotel_provider.errors import ExotelAPIError, ExotelError
-from exotel_provider.hooks.exotel import ExotelHook, settings_from_connection
+from exotel_provider.hooks.exotel import ExotelHook, settings_for_connection
 from exotel_provider.notifications.claim_store import AirflowVariableClaimStore
 from exotel_provider.paging.escalation import (
     DEFAULT_ESCALATION_POLL_SECONDS,
@@ -158,7 +158,7 @@ class ExotelCallNotifier(BaseNotifier):
         """In the triggerer (Deadline Alerts): the connection and Exotel are reached asynchronously."""
         from exotel_provider.client.async_client import ExotelAsyncClient
 
-        settings = settings_from_connection(await BaseHook.aget_connection(self.exotel_conn_id))
+        settings = await settings_for_connection(self.exotel_conn_id)
         requests = self._connect_requests(settings, context)
         page = await asyncio.to_thread(self._claim, context)  # Variables: a sync SDK call, off the loop
         if not page.won:

@@ -13,6 +13,7 @@ budget. One event comes out, when the last call is final or at the deadline:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -80,12 +81,15 @@ class ExotelCampaignTrigger(BaseTrigger):
         yield TriggerEvent(await self._outcomes())
 
     async def _outcomes(self) -> dict[str, Any]:
+        from exotel_provider.hooks.exotel import settings_for_connection
         from exotel_provider.watching.registry import shared_call_watcher
 
         calls: dict[str, dict[str, Any]] = {}
         failed: dict[str, str] = {}
         try:
-            async with shared_call_watcher(self.exotel_conn_id) as watcher:
+            async with shared_call_watcher(
+                self.exotel_conn_id, functools.partial(settings_for_connection, self.exotel_conn_id)
+            ) as watcher:
                 waits = [self._wait_one(watcher, sid, calls, failed) for sid in dict.fromkeys(self.call_sids)]
                 reporter = asyncio.ensure_future(self._report_progress(calls, failed))
                 try:

@@ -14,6 +14,7 @@ batches within the account's request budget. Each outcome is exactly one small e
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -111,10 +112,13 @@ class ExotelCallTrigger(BaseTrigger):
         yield TriggerEvent(await self._outcome())
 
     async def _outcome(self) -> dict[str, Any]:
+        from exotel_provider.hooks.exotel import settings_for_connection
         from exotel_provider.watching.registry import shared_call_watcher
 
         try:
-            async with shared_call_watcher(self.exotel_conn_id) as watcher:
+            async with shared_call_watcher(
+                self.exotel_conn_id, functools.partial(settings_for_connection, self.exotel_conn_id)
+            ) as watcher:
                 watch = watcher.watch(
                     self.call_sid,
                     poll_interval=self.poll_interval,

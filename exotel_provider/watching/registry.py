@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from exotel_provider.client.request_budget import Clock, account_budget
 
 if TYPE_CHECKING:
+    from exotel_provider.client.settings import ExotelSettings
     from exotel_provider.watching.watcher import CallWatcher
+
+SettingsLoader = Callable[[], Awaitable["ExotelSettings"]]
+"""Reads a connection's settings without blocking the event loop (the trigger passes its hook's)."""
 
 
 @dataclass(eq=False)
@@ -44,8 +48,12 @@ def active_watchers() -> list[CallWatcher]:
 
 
 @contextlib.asynccontextmanager
-async def shared_call_watcher(exotel_conn_id: str) -> AsyncIterator[CallWatcher]:
-    """The shared watcher for this connection, held for the duration of the block."""
+async def shared_call_watcher(exotel_conn_id: str, load_settings: SettingsLoader) -> AsyncIterator[CallWatcher]:
+    """The shared watcher for this connection, held for the duration of the block.
+
+    ``load_settings`` reads the connection when the watcher is first created (the Airflow adapter
+    supplies it, so that watching itself knows nothing of Airflow).
+    """
     loop = asyncio.get_running_loop()
     key = (exotel_conn_id, id(loop))
     entry = _watchers.get(key)
@@ -57,7 +65,7 @@ async def shared_call_watcher(exotel_conn_id: str) -> AsyncIterator[CallWatcher]
     try:
         if creating:
             try:
-                entry.ready.set_result(await _create_watcher(exotel_conn_id))
+                entry.ready.set_result(await _create_watcher(load_settings))
             except BaseException as err:
                 if _watchers.get(key) is entry:
                     del _watchers[key]
@@ -85,15 +93,11 @@ async def _leave(key: tuple[str, int], entry: _Entry) -> None:
         await entry.ready.result().aclose()
 
 
-async def _create_watcher(exotel_conn_id: str) -> CallWatcher:
-    from airflow.sdk import BaseHook
-
+async def _create_watcher(load_settings: SettingsLoader) -> CallWatcher:
     from exotel_provider.client.async_client import ExotelAsyncClient
-    from exotel_provider.hooks.exotel import settings_from_connection
     from exotel_provider.watching.watcher import CallWatcher
 
-    connection = await BaseHook.aget_connection(exotel_conn_id)
-    settings = settings_from_connection(connection)
+    settings = await load_settings()
     budget = account_budget(settings, _clock)
     client = ExotelAsyncClient(settings, budget=budget, clock=budget.clock)
     return CallWatcher(client, clock=budget.clock)

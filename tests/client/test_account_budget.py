@@ -3,6 +3,7 @@ fed by what Exotel's answers say (429 ``Retry-After``, ``X-RateLimit-*``)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from exotel_provider.client.request_budget import RequestBudget, account_budget
 from exotel_provider.client.retry_policy import MAX_RETRY_AFTER_SECONDS
 from exotel_provider.client.settings import ExotelSettings
 from exotel_provider.client.sync_client import ExotelClient
-from exotel_provider.hooks.exotel import ExotelHook
+from exotel_provider.hooks.exotel import ExotelHook, settings_for_connection
 from exotel_provider.simulator.server import ExotelSimulator
 from exotel_provider.watching.registry import shared_call_watcher
 
@@ -66,7 +67,9 @@ def test_other_accounts_and_hosts_have_budgets_of_their_own():
 
 async def test_the_hook_in_a_worker_and_the_watcher_in_a_triggerer_ask_one_budget(exotel_connection_env):
     hook = ExotelHook()
-    async with shared_call_watcher("exotel_default") as watcher:
+    async with shared_call_watcher(
+        "exotel_default", functools.partial(settings_for_connection, "exotel_default")
+    ) as watcher:
         assert watcher.client.budget is hook.client.budget
     assert hook.client.budget is account_budget(hook.settings)
 
