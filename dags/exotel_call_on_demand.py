@@ -21,10 +21,13 @@ from datetime import timedelta
 from airflow.sdk import DAG, Param, task
 
 from exotel_provider.calls import DEFAULT_POLL_INTERVAL_SECONDS
-from exotel_provider.operators.exotel import ExotelConnectOperator
+from exotel_provider.operators.exotel import DEFAULT_RECONCILE_TIMEOUT, ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 
 POLL_SECONDS = float(os.environ.get("EXOTEL_POLL_SECONDS", DEFAULT_POLL_INTERVAL_SECONDS))
+RECONCILE_SECONDS = float(os.environ.get("EXOTEL_RECONCILE_SECONDS", DEFAULT_RECONCILE_TIMEOUT))
+"""How long a lost placing answer is looked for in Exotel's listing before failing safe (the local
+Airflow uses a minute, so that a fail-safe outcome shows quickly)."""
 """How often the call's status is checked (the local demo and the tests use a few seconds)."""
 WAIT_IN_TRIGGERER = "deferrable" in inspect.signature(ExotelCallSensor.__init__).parameters
 """Deferrable waiting frees the worker slot; older provider versions reschedule instead."""
@@ -71,6 +74,7 @@ with DAG(
         caller_id="{{ params.caller_id or '' }}",
         custom_field="{{ dag_run.run_id }}",
         time_limit=600,
+        reconcile_timeout=RECONCILE_SECONDS,
         retries=2,  # safe: a retry finds the call an earlier try placed instead of dialling again
         retry_delay=timedelta(seconds=10),
     )

@@ -181,6 +181,7 @@ class LocalAirflow:
                 "AIRFLOW_CONN_EXOTEL_DEFAULT": json.dumps(self.connection()),
                 "AIRFLOW_CONN_EXOTEL_REMINDERS_DB": reminders_db.connection_json(self.reminders_database),
                 "EXOTEL_POLL_SECONDS": str(self.poll_seconds),
+                "EXOTEL_RECONCILE_SECONDS": "60",  # a lost placing answer fails safe within a minute
                 "EXOTEL_REDIAL_AFTER_MINUTES": "0.1",  # the reminders' redial, in a few seconds
                 "EXOTEL_REPORTS_DIR": str(self.home / "exotel_reports"),
                 "PYTHONUNBUFFERED": "1",

@@ -31,7 +31,9 @@ REMINDERS = "exotel_scheduled_reminders"
 CAMPAIGN_DAY = "2026-09-01"
 LOAD_RUNS = 40
 BUDGET = 150  # the connection's requests_per_minute (the default)
-TYPED_ERROR = re.compile(r"\b(Exotel\w*Error|CallUnsuccessfulError|ExotelWaitTimeout)\b")
+TYPED_ERROR = re.compile(
+    r"\b(Exotel\w*Error|CallUnsuccessfulError|ExotelWaitTimeout|CallOutcomeUnknown|CallNotSuccessful)\b"
+)
 
 
 @pytest.fixture(scope="module")
@@ -129,15 +131,19 @@ def test_worker_killed_mid_placing_is_retried_on_the_other_worker_without_a_seco
 
     celery_airflow.kill(victim)
     try:
-        assert api.wait_for_run(ON_DEMAND, run_id, timeout=420) == "success"
+        state = api.wait_for_run(ON_DEMAND, run_id, timeout=600)
     finally:
         celery_airflow.restart(victim)
 
     [call] = simulator_calls(celery_airflow, phone)  # nobody is called twice
-    assert api.xcom(ON_DEMAND, run_id, "place_call", key="call_sid") == call["Sid"]
     assert task_instance(api, run_id, "place_call")["try_number"] == 2
     survivor = "celery-worker-2" if victim == "celery-worker-1" else "celery-worker-1"
     assert run_id in celery_airflow.log_of(survivor).read_text(errors="replace")
+    if state == "success":  # the retry adopted the call once Exotel listed it
+        assert api.xcom(ON_DEMAND, run_id, "place_call", key="call_sid") == call["Sid"]
+    else:  # or failed safe (a sibling call could not be ruled out in time): typed, naming the call
+        logs = task_logs(celery_airflow, run_id)
+        assert _typed_error(celery_airflow, run_id) is not None and call["Sid"] in logs, state
 
 
 def _worker_placing(
