@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-import phonenumbers
-
 from exotel_provider.errors import ExotelValidationError
 
 DEFAULT_REGION = "IN"
@@ -20,6 +18,8 @@ _MAX_LENGTH = 32
 
 def normalise_number(value: object, *, field: str = "From", region: str = DEFAULT_REGION) -> str:
     """The E.164 form of a phone number, or an :class:`ExotelValidationError` naming ``field``."""
+    import phonenumbers  # loaded on first use, not when a DAG file is parsed
+
     fix = (
         "Give the number in E.164 form (+919876543210) or as an Indian national number "
         "(09876543210, or a landline with its STD code such as 08041234567)."
@@ -42,6 +42,8 @@ def normalise_number(value: object, *, field: str = "From", region: str = DEFAUL
 
 def national_form(e164: str, *, region: str = DEFAULT_REGION) -> str:
     """The 0-prefixed national form Exotel uses in its answers (``09876543210``)."""
+    import phonenumbers  # loaded on first use, not when a DAG file is parsed
+
     parsed = phonenumbers.parse(e164, region)
     digits = re.sub(r"\D", "", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
     return digits
@@ -67,6 +69,8 @@ def mask_number(value: str | None, *, visible_digits: int = 4) -> str:
 
 
 def _country_code(text: str) -> str:
+    import phonenumbers
+
     try:
         return str(phonenumbers.parse(text, None).country_code)
     except phonenumbers.NumberParseException:
@@ -75,6 +79,8 @@ def _country_code(text: str) -> str:
 
 def same_number(a: str | None, b: str | None, *, region: str = DEFAULT_REGION) -> bool:
     """Whether two numbers in any accepted form (E.164, ``0``-prefixed national) are the same."""
+    import phonenumbers  # loaded on first use, not when a DAG file is parsed
+
     if not a or not b:
         return False
     try:
