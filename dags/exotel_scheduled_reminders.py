@@ -34,16 +34,21 @@ from exotel_provider.calls import DEFAULT_POLL_INTERVAL_SECONDS
 from exotel_provider.campaigns import reminders as store
 from exotel_provider.campaigns.outcomes import was_attempted
 from exotel_provider.operators.campaign import ExotelCampaignOperator
+from exotel_provider.operators.exotel import DEFAULT_RECONCILE_TIMEOUT
 
 EXOPHONE = "08047112345"
 POLL_SECONDS = float(os.environ.get("EXOTEL_POLL_SECONDS", DEFAULT_POLL_INTERVAL_SECONDS))
 """How often a call's status is checked (the local demo and the tests use a few seconds)."""
+RECONCILE_SECONDS = float(os.environ.get("EXOTEL_RECONCILE_SECONDS", DEFAULT_RECONCILE_TIMEOUT))
+"""How long a lost placing answer is looked for before that reminder fails safe (the local Airflow:
+a minute)."""
 REDIAL_AFTER_MINUTES = float(os.environ.get("EXOTEL_REDIAL_AFTER_MINUTES", "30"))
 """Default wait before a redial (the tests use a fraction of a minute)."""
 CAMPAIGN = {
     "caller_id": EXOPHONE,
     "time_limit": 300,
     "poll_interval": POLL_SECONDS,
+    "reconcile_timeout": RECONCILE_SECONDS,
     "max_calls_in_flight": 500,
     "retries": 2,  # a retry resumes the campaign: nobody already called is called again
     "retry_delay": datetime.timedelta(seconds=30),
