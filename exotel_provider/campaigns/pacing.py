@@ -8,6 +8,7 @@ pauses it. Pure timing; the clock and the sleep are parameters.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 
@@ -28,7 +29,8 @@ class RequestPacer:
     """Lets at most ``rate_per_minute`` requests through in any minute, evenly spaced.
 
     ``wait_turn()`` before each request; ``back_off(seconds)`` after a 429 holds every later
-    request until that much time has passed.
+    request until that much time has passed. Thread-safe: threads placing calls side by side share
+    one pacer, and each is given its own slot.
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class RequestPacer:
         self.interval = 60.0 / self.rate_per_minute
         self._clock = clock
         self._sleep = sleep
+        self._lock = threading.Lock()
         self._next_at = clock()
         self.granted = 0
         self.waited_seconds = 0.0
@@ -62,19 +65,21 @@ class RequestPacer:
         return cls(max(requests_per_minute - reserve, 1), clock=clock, sleep=sleep)
 
     def wait_turn(self) -> None:
-        """Sleep until the next request may go out, and count it."""
-        now = self._clock()
-        if now < self._next_at:
-            self._sleep(self._next_at - now)
-            self.waited_seconds += self._next_at - now
-            now = self._next_at
-        self._next_at = now + self.interval
-        self.granted += 1
+        """Sleep until this request's slot, and count it."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next_at)
+            self._next_at = slot + self.interval
+            self.granted += 1
+            self.waited_seconds += slot - now
+        if slot > now:
+            self._sleep(slot - now)
 
     def back_off(self, seconds: float | None) -> None:
         """Hold the next request for ``seconds`` (a 429's ``Retry-After``; a default when None)."""
         wait = DEFAULT_PAUSE_AFTER_429_SECONDS if seconds is None else max(0.0, seconds)
-        self._next_at = max(self._next_at, self._clock() + wait)
+        with self._lock:
+            self._next_at = max(self._next_at, self._clock() + wait)
 
     def sleep(self, seconds: float) -> None:
         """Sleep on this pacer's clock (while waiting for room among the calls in flight)."""

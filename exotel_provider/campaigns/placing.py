@@ -74,7 +74,8 @@ class CampaignPlacer:
         self.earlier_tries_since = earlier_tries_since
         self.time_zone = time_zone
         self.show_number = show_number
-        self.logger = logger
+        self.logger = _WarningsOnly(logger) if logger is not None else None
+        """Each call's guard warns as usual; its per-call info lines (thousands a day) are debug lines."""
         self._clock = clock
         started = store is not None and bool(store.get(CAMPAIGN_STARTED_KEY))
         self.resuming = started or earlier_tries_since is not None
@@ -131,6 +132,20 @@ class CampaignPlacer:
             show_number=self.show_number,
             logger=self.logger,
         )
+
+
+class _WarningsOnly:
+    """A logger whose ``info`` lines become ``debug`` lines: the campaign logs progress instead."""
+
+    def __init__(self, logger: Log) -> None:
+        self._logger = logger
+
+    def info(self, msg: Any, /, *args: Any) -> Any:
+        debug = getattr(self._logger, "debug", None)
+        return debug(msg, *args) if debug is not None else None
+
+    def warning(self, msg: Any, /, *args: Any) -> Any:
+        return self._logger.warning(msg, *args)
 
 
 def _stops_the_campaign(error: ExotelAPIError) -> bool:

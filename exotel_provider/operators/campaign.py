@@ -13,6 +13,7 @@ from airflow.sdk import BaseOperator, Context
 from exotel_provider.calls.connect_request import ConnectRequest
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS
+from exotel_provider.campaigns.in_flight import CallsInFlight
 from exotel_provider.campaigns.outcomes import (
     CampaignEntry,
     count_statuses,
@@ -22,6 +23,7 @@ from exotel_provider.campaigns.outcomes import (
     with_final_call,
 )
 from exotel_provider.campaigns.pacing import RequestPacer
+from exotel_provider.campaigns.parallel import ParallelPlacing
 from exotel_provider.campaigns.placing import CampaignPlacer, Placement
 from exotel_provider.campaigns.progress import CampaignProgress
 from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING
@@ -33,6 +35,9 @@ from exotel_provider.placement.task_memory import TaskMemory
 from exotel_provider.task_errors import InvalidCallRequest, InvalidExotelConnection
 
 DEFAULT_MAX_CALLS_IN_FLIGHT = 500
+DEFAULT_PLACING_THREADS = 4
+"""Calls placed side by side: enough to keep a paced rate of a few thousand a minute despite each
+placement waiting for Exotel and for the task's state store."""
 PLACEMENTS_KEY = "placements"
 """XCom key of the outcomes as placed (before waiting), which the task completes when it resumes."""
 
@@ -45,7 +50,8 @@ class ExotelCampaignOperator(BaseOperator):
     (``from_number``, ``app_id`` ...); the operator's own ``app_id``, ``caller_id``,
     ``time_limit`` ... are the defaults. Calls go out evenly spaced within the connection's
     ``requests_per_minute`` less a share left to watching, never more than ``max_calls_in_flight``
-    at once, and pause after a 429. The Sids are pushed to XCom (``placed_calls``, key → Sid) before
+    at once, and pause after a 429; ``placing_threads`` calls are placed side by side, so one slow
+    answer does not hold up the next. The Sids are pushed to XCom (``placed_calls``, key → Sid) before
     the task defers once for all of them. The return value is one outcome per call: ``key``, ``sid``,
     final ``status``, ``price``, ``duration``, ``start_time``, ``end_time``, ``placed_at``, ``error``.
 
@@ -55,6 +61,7 @@ class ExotelCampaignOperator(BaseOperator):
 
     :param calls: the campaign's calls.
     :param max_calls_in_flight: at most this many placed calls not yet ended.
+    :param placing_threads: calls placed side by side (1: one after the other, in the list's order).
     :param watching_reserve: requests a minute left to watching (default 5 % of the budget).
     :param poll_interval: seconds between checks of a call while it may change.
     :param pricing_grace_seconds: how long after a call ended to wait for its price.
@@ -80,6 +87,7 @@ class ExotelCampaignOperator(BaseOperator):
         time_out: int | str | None = None,
         exotel_conn_id: str = ExotelHook.default_conn_name,
         max_calls_in_flight: int = DEFAULT_MAX_CALLS_IN_FLIGHT,
+        placing_threads: int = DEFAULT_PLACING_THREADS,
         watching_reserve: int | None = None,
         poll_interval: float = 30.0,
         pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
@@ -92,11 +100,16 @@ class ExotelCampaignOperator(BaseOperator):
             raise ExotelValidationError(
                 "max_calls_in_flight", f"{max_calls_in_flight} is not positive", "Allow at least 1 call."
             )
+        if placing_threads < 1:
+            raise ExotelValidationError(
+                "placing_threads", f"{placing_threads} is not positive", "Use at least 1 thread."
+            )
         self.calls = calls
         self.app_id, self.url, self.caller_id, self.call_type = app_id, url, caller_id, call_type
         self.time_limit, self.time_out = time_limit, time_out
         self.exotel_conn_id = exotel_conn_id
         self.max_calls_in_flight = max_calls_in_flight
+        self.placing_threads = placing_threads
         self.watching_reserve = watching_reserve
         self.poll_interval = poll_interval
         self.pricing_grace_seconds = pricing_grace_seconds
@@ -182,28 +195,44 @@ class ExotelCampaignOperator(BaseOperator):
         """Each entry placed (or found placed by an earlier try), paced and within the in-flight cap."""
         try:
             budget = self.hook.settings.requests_per_minute
+            self.hook.client  # noqa: B018 - made once here, then shared by the placing threads
         except ExotelConfigurationError as err:
             raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
         pacer = RequestPacer.for_budget(budget, reserve=self.watching_reserve)
+        in_flight = CallsInFlight(
+            self.max_calls_in_flight,
+            find_ended=lambda sids: self._ended_calls(sids, pacer),
+            poll_interval=self.poll_interval,
+        )
         progress = CampaignProgress(len(entries))
         self.log.info(
-            "Exotel campaign: %d calls, at most %.0f placing requests a minute (budget %d), at most %d in flight",
-            len(entries), pacer.rate_per_minute, budget, self.max_calls_in_flight,
+            "Exotel campaign: %d calls, at most %.0f placing requests a minute (budget %d), at most %d "
+            "in flight, %d placed side by side",
+            len(entries), pacer.rate_per_minute, budget, self.max_calls_in_flight, self.placing_threads,
         )  # fmt: skip
-        placer.start()
-        in_flight: dict[str, None] = {}
-        placements = []
-        for entry in entries:
-            placement = self._place_one(entry, placer, pacer, in_flight)
-            placements.append(placement)
+
+        def counted(placement: Placement) -> None:
             progress.count(_category(placement))
             if progress.due():
                 self.log.info("Exotel campaign: %s", progress.line("placed or settled"))
+
+        placing: ParallelPlacing[CampaignEntry, Placement] = ParallelPlacing(
+            lambda entry: self._place_one(entry, placer, pacer, in_flight, placing),
+            workers=self.placing_threads,
+            on_result=counted,
+        )
+        placer.start()
+        placements = placing.run(entries)
         self.log.info("Exotel campaign: %s", progress.line("placed or settled"))
         return placements
 
     def _place_one(
-        self, entry: CampaignEntry, placer: CampaignPlacer, pacer: RequestPacer, in_flight: dict[str, None]
+        self,
+        entry: CampaignEntry,
+        placer: CampaignPlacer,
+        pacer: RequestPacer,
+        in_flight: CallsInFlight,
+        placing: ParallelPlacing[CampaignEntry, Placement],
     ) -> Placement:
         earlier = placer.recorded(entry.key)
         if earlier is not None:
@@ -212,18 +241,21 @@ class ExotelCampaignOperator(BaseOperator):
             request = self._request(entry)
         except ExotelValidationError as err:
             return Placement(entry.key, None, error=str(err))
-        self._make_room(in_flight, pacer)
-        while True:
-            pacer.wait_turn()
-            try:
-                placement = placer.place(entry.key, request)
-            except ExotelRateLimitError as err:  # certainly not placed: wait and send it again
-                self.log.warning("Exotel: 429 while placing; pausing the campaign (%s)", err)
-                pacer.back_off(err.retry_after)
-                continue
-            if placement.sid:
-                in_flight[placement.sid] = None
-            return placement
+        in_flight.take_room()
+        placement = None
+        try:
+            while not placing.stopping:  # another call hit an account-level error: place nothing more
+                pacer.wait_turn()
+                try:
+                    placement = placer.place(entry.key, request)
+                except ExotelRateLimitError as err:  # certainly not placed: wait and send it again
+                    self.log.warning("Exotel: 429 while placing; pausing the campaign (%s)", err)
+                    pacer.back_off(err.retry_after)
+                    continue
+                return placement
+            return Placement(entry.key, None, error="not attempted: the campaign stopped")
+        finally:
+            in_flight.placed(placement.sid if placement is not None else None)
 
     def _request(self, entry: CampaignEntry) -> ConnectRequest:
         try:
@@ -235,16 +267,13 @@ class ExotelCampaignOperator(BaseOperator):
                 "calls", f"call {entry.key!r}: {err}", "Check its arguments."
             ) from None
 
-    def _make_room(self, in_flight: dict[str, None], pacer: RequestPacer) -> None:
-        """Wait until fewer than ``max_calls_in_flight`` placed calls are still going on."""
-        while len(in_flight) >= self.max_calls_in_flight:
-            sids = list(in_flight)
-            for start in range(0, len(sids), MAX_SIDS_PER_LISTING):
-                pacer.wait_turn()
-                for sid in self.hook.get_ended_calls(sids[start : start + MAX_SIDS_PER_LISTING]):
-                    in_flight.pop(sid, None)
-            if len(in_flight) >= self.max_calls_in_flight:
-                pacer.sleep(self.poll_interval)
+    def _ended_calls(self, sids: list[str], pacer: RequestPacer) -> list[str]:
+        """Which of these calls Exotel lists as ended (each listing request paced like a POST)."""
+        ended: list[str] = []
+        for start in range(0, len(sids), MAX_SIDS_PER_LISTING):
+            pacer.wait_turn()
+            ended.extend(self.hook.get_ended_calls(sids[start : start + MAX_SIDS_PER_LISTING]))
+        return ended
 
     # --- waiting ---------------------------------------------------------------------------------
 

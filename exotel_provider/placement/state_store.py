@@ -64,7 +64,8 @@ class PlacementRecord:
         self._set(self.pending_key, value)
 
     def clear_pending(self) -> None:
-        if self.store is not None and self.store.get(self.pending_key) is not None:
+        """Forget the pending mark (one delete; deleting an absent key is a no-op)."""
+        if self.store is not None:
             self.store.delete(self.pending_key)
 
     def was_guarded(self) -> bool:

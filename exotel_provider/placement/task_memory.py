@@ -47,10 +47,10 @@ class TaskMemory:
 
     def delete(self, key: str) -> None:
         """Forget ``key`` (a no-op when absent or when there is no store)."""
-        if self._store is None or self._store.get(key) is None:
+        if self._store is None:
             return
         delete = getattr(self._store, "delete", None)
         if delete is not None:
-            delete(key)
-        else:
+            delete(key)  # Airflow's own delete is a no-op for an absent key: no read first
+        elif self._store.get(key) is not None:
             self._store.set(key, None)

