@@ -20,6 +20,7 @@ from exotel_provider.client.settings import ExotelSettings
 from exotel_provider.errors import (
     ExotelAPIError,
     ExotelCallOutcomeUnknownError,
+    ExotelRateLimitError,
     ExotelResponseError,
     ExotelTransportError,
     ExotelUnreachableError,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from exotel_provider.calls.connect_request import ConnectRequest
     from exotel_provider.calls.model import Call
     from exotel_provider.calls.parsing import CallPage
+    from exotel_provider.client.request_budget import AccountBudget
 
 T = TypeVar("T")
 
@@ -90,7 +92,9 @@ class ListingQuery:
     def params(self) -> dict[str, Any]:
         """Exotel's query parameters, absent filters left out."""
         if len(self.sids) > MAX_SIDS_PER_LISTING:
-            raise ValueError(f"Exotel lists at most {MAX_SIDS_PER_LISTING} Sids per request, got {len(self.sids)}")
+            raise ValueError(
+                f"Exotel lists at most {MAX_SIDS_PER_LISTING} Sids per request, got {len(self.sids)}"
+            )
         filters: dict[str, Any] = {
             "Sid": ",".join(self.sids) or None,
             "Status": self.status,
@@ -158,6 +162,30 @@ def raise_for_answer(
     if request.places_call and placement_outcome_unknown(error):
         raise _outcome_unknown_after(error) from None
     raise error
+
+
+def accept_answer(
+    settings: ExotelSettings,
+    request: ApiRequest,
+    budget: AccountBudget | None,
+    *,
+    status_code: int,
+    content: bytes,
+    headers: Mapping[str, str],
+) -> bytes:
+    """What both clients do with every HTTP answer: the budget learns from its rate-limit headers,
+    the body is scrubbed of every form of the credentials, and a refusal raises its typed error (a
+    429 pauses the budget first). Returns the scrubbed body of a success."""
+    if budget is not None:
+        budget.observe(headers)
+    body = scrubbed_body(settings, content)
+    try:
+        raise_for_answer(settings, request, status_code=status_code, body=body, headers=headers)
+    except ExotelRateLimitError as err:
+        if budget is not None:
+            budget.pause(err.retry_after)
+        raise
+    return body
 
 
 def scrubbed_body(settings: ExotelSettings, body: bytes) -> bytes:

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
+from exotel_provider.calls.exotel_time import DEFAULT_EXOTEL_TIME_ZONE_NAME
 from exotel_provider.client.redaction import without_url_credentials
 from exotel_provider.errors import ExotelConfigurationError
 
@@ -24,7 +25,7 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_REQUESTS_PER_MINUTE = 150
 """Our own request budget per account: safely under Exotel's limit of 200 requests per minute."""
 EXOTEL_REQUESTS_PER_MINUTE_LIMIT = 200
-DEFAULT_TIME_ZONE = "Asia/Kolkata"
+DEFAULT_TIME_ZONE = DEFAULT_EXOTEL_TIME_ZONE_NAME
 """The zone Exotel shows timestamps in to Indian accounts (EXOTEL_API.md: unconfirmed)."""
 
 

@@ -32,7 +32,6 @@ from exotel_provider.client.retry_policy import (
     retrying_kwargs,
 )
 from exotel_provider.client.settings import ExotelSettings
-from exotel_provider.errors import ExotelRateLimitError
 
 log = logging.getLogger(__name__)
 
@@ -211,17 +210,14 @@ class ExotelClient:
         finally:
             if self.budget is not None:
                 self.budget.release(slot)
-        if self.budget is not None:
-            self.budget.observe(response.headers)
-        body = api_requests.scrubbed_body(self.settings, response.content)
-        try:
-            api_requests.raise_for_answer(
-                self.settings, request, status_code=response.status_code, body=body, headers=response.headers
-            )
-        except ExotelRateLimitError as err:
-            if self.budget is not None:
-                self.budget.pause(err.retry_after)
-            raise
+        body = api_requests.accept_answer(
+            self.settings,
+            request,
+            self.budget,
+            status_code=response.status_code,
+            content=response.content,
+            headers=response.headers,
+        )
         return Answer(response.status_code, body, response.headers)
 
 

@@ -13,17 +13,17 @@ budget. One event comes out, when the last call is final or at the deadline:
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import TriggerEvent
 
 from exotel_provider import errors
 from exotel_provider.calls.progress import DEFAULT_POLL_INTERVAL_SECONDS as DEFAULT_POLL_INTERVAL
 from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS, Assessment
 from exotel_provider.campaigns.progress import PROGRESS_LOG_SECONDS
+from exotel_provider.triggers.watching import CallWatchingTrigger
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ EVENT_CALL_FIELDS = ("Sid", "Status", "From", "DateCreated", "StartTime", "EndTi
 """The fields of each final call the event carries (kept small: a campaign may have 10,000 calls)."""
 
 
-class ExotelCampaignTrigger(BaseTrigger):
+class ExotelCampaignTrigger(CallWatchingTrigger):
     """Fires once every call in ``call_sids`` is final, or at ``deadline`` with what is known then.
 
     :param call_sids: the campaign's calls.
@@ -55,41 +55,27 @@ class ExotelCampaignTrigger(BaseTrigger):
         pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
         time_limit: int | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(
+            deadline=deadline,
+            exotel_conn_id=exotel_conn_id,
+            poll_interval=poll_interval,
+            pricing_grace_seconds=pricing_grace_seconds,
+            time_limit=time_limit,
+        )
         self.call_sids = [str(sid) for sid in call_sids]
-        self.deadline = float(deadline)
-        self.exotel_conn_id = str(exotel_conn_id)
-        self.poll_interval = float(poll_interval)
-        self.pricing_grace_seconds = float(pricing_grace_seconds)
-        self.time_limit = None if time_limit is None else int(time_limit)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "call_sids": self.call_sids,
-                "deadline": self.deadline,
-                "exotel_conn_id": self.exotel_conn_id,
-                "poll_interval": self.poll_interval,
-                "pricing_grace_seconds": self.pricing_grace_seconds,
-                "time_limit": self.time_limit,
-            },
-        )
+        return self.serialized(call_sids=self.call_sids)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # The shared watcher is released before the event is yielded, whatever the triggerer does next.
         yield TriggerEvent(await self._outcomes())
 
     async def _outcomes(self) -> dict[str, Any]:
-        from exotel_provider.hooks.exotel import settings_for_connection
-        from exotel_provider.watching.registry import shared_call_watcher
-
         calls: dict[str, dict[str, Any]] = {}
         failed: dict[str, str] = {}
         try:
-            async with shared_call_watcher(
-                self.exotel_conn_id, functools.partial(settings_for_connection, self.exotel_conn_id)
-            ) as watcher:
+            async with self.shared_watcher() as watcher:
                 waits = [self._wait_one(watcher, sid, calls, failed) for sid in dict.fromkeys(self.call_sids)]
                 reporter = asyncio.ensure_future(self._report_progress(calls, failed))
                 try:
@@ -105,12 +91,7 @@ class ExotelCampaignTrigger(BaseTrigger):
         self, watcher: Any, sid: str, calls: dict[str, dict[str, Any]], failed: dict[str, str]
     ) -> None:
         """Watch one call; its final details go to ``calls``, or why there are none to ``failed``."""
-        watch = watcher.watch(
-            sid,
-            poll_interval=self.poll_interval,
-            pricing_grace_seconds=self.pricing_grace_seconds,
-            time_limit=self.time_limit,
-        )
+        watch = self.watch(watcher, sid)
         try:
             assessment: Assessment = await watcher.wait(watch, deadline=self.deadline)
         except errors.ExotelError as err:

@@ -14,13 +14,12 @@ batches within the account's request budget. Each outcome is exactly one small e
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import TriggerEvent
 
 from exotel_provider import errors
 from exotel_provider.calls.model import Call
@@ -31,6 +30,7 @@ from exotel_provider.calls.progress import (
     Assessment,
     assess_call,
 )
+from exotel_provider.triggers.watching import CallWatchingTrigger
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ _REBUILDABLE_ERRORS: dict[str, type[errors.ExotelError]] = {
 }
 
 
-class ExotelCallTrigger(BaseTrigger):
+class ExotelCallTrigger(CallWatchingTrigger):
     """Fires once the call is final (ended and priced, or ended and the pricing grace period over),
     at ``deadline``, or when watching it failed.
 
@@ -84,47 +84,26 @@ class ExotelCallTrigger(BaseTrigger):
         pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
         time_limit: int | None = None,
     ) -> None:
-        super().__init__()
-        self.call_sid = str(call_sid)
-        self.deadline = (
-            float(deadline) if deadline is not None else time.time() + DEFAULT_WAIT_TIMEOUT_SECONDS
+        super().__init__(
+            deadline=deadline if deadline is not None else time.time() + DEFAULT_WAIT_TIMEOUT_SECONDS,
+            exotel_conn_id=exotel_conn_id,
+            poll_interval=poll_interval,
+            pricing_grace_seconds=pricing_grace_seconds,
+            time_limit=time_limit,
         )
-        self.exotel_conn_id = str(exotel_conn_id)
-        self.poll_interval = float(poll_interval)
-        self.pricing_grace_seconds = float(pricing_grace_seconds)
-        self.time_limit = None if time_limit is None else int(time_limit)
+        self.call_sid = str(call_sid)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "call_sid": self.call_sid,
-                "deadline": self.deadline,
-                "exotel_conn_id": self.exotel_conn_id,
-                "poll_interval": self.poll_interval,
-                "pricing_grace_seconds": self.pricing_grace_seconds,
-                "time_limit": self.time_limit,
-            },
-        )
+        return self.serialized(call_sid=self.call_sid)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # The shared watcher is released before the event is yielded, whatever the triggerer does next.
         yield TriggerEvent(await self._outcome())
 
     async def _outcome(self) -> dict[str, Any]:
-        from exotel_provider.hooks.exotel import settings_for_connection
-        from exotel_provider.watching.registry import shared_call_watcher
-
         try:
-            async with shared_call_watcher(
-                self.exotel_conn_id, functools.partial(settings_for_connection, self.exotel_conn_id)
-            ) as watcher:
-                watch = watcher.watch(
-                    self.call_sid,
-                    poll_interval=self.poll_interval,
-                    pricing_grace_seconds=self.pricing_grace_seconds,
-                    time_limit=self.time_limit,
-                )
+            async with self.shared_watcher() as watcher:
+                watch = self.watch(watcher, self.call_sid)
                 try:
                     assessment = await watcher.wait(watch, deadline=self.deadline)
                 except errors.ExotelWaitTimeout as err:
