@@ -104,14 +104,19 @@ class ExotelClient:
 
     # --- calls -----------------------------------------------------------------------------------
 
-    def place_call(self, request: ConnectRequest) -> Call:
+    def place_call(self, request: ConnectRequest, *, announce: bool = True) -> Call:
         """POST ``Calls/connect``. Retried only when no call can have been placed (429, no connection).
 
         Raises :class:`ExotelCallOutcomeUnknownError` when the request went out but no usable answer
         came back (no answer, any 5xx, an unreadable 200): the call may exist. Never retried blindly.
         A connection that was never established raises :class:`ExotelUnreachableError`.
+        ``announce=False`` makes the "placing" line a debug line (a campaign logs counts instead).
         """
-        log.info("Exotel: placing %s", request.describe(mask=self.settings.mask_phone_numbers))
+        log.log(
+            logging.INFO if announce else logging.DEBUG,
+            "Exotel: placing %s",
+            request.describe(mask=self.settings.mask_phone_numbers),
+        )
         api_request = api_requests.connect_request(self.settings, request, json=self._json)
         status_code, body, _ = self._retrying(is_retryable_placement_error, lambda: self._send(api_request))
         call = api_requests.parse_placed_call(self.settings, status_code=status_code, body=body)

@@ -132,9 +132,10 @@ class ExotelHook(BaseHook):
             **parameters,
         )
 
-    def place_call(self, request: ConnectRequest) -> Call:
-        """Send a validated request. See :meth:`ExotelClient.place_call` for the retry rules."""
-        return self.client.place_call(request)
+    def place_call(self, request: ConnectRequest, *, announce: bool = True) -> Call:
+        """Send a validated request. See :meth:`ExotelClient.place_call` for the retry rules
+        (``announce=False``: the "placing" log line is a debug line)."""
+        return self.client.place_call(request, announce=announce)
 
     def connect_to_flow(
         self,

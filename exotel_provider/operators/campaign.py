@@ -35,7 +35,7 @@ from exotel_provider.placement.task_memory import TaskMemory
 from exotel_provider.task_errors import InvalidCallRequest, InvalidExotelConnection
 
 DEFAULT_MAX_CALLS_IN_FLIGHT = 500
-DEFAULT_PLACING_THREADS = 8
+DEFAULT_PLACING_THREADS = 4
 """Calls placed side by side: enough to keep a paced rate of a few thousand a minute despite each
 placement waiting for Exotel and for the task's state store."""
 PLACEMENTS_KEY = "placements"

@@ -29,7 +29,8 @@ The decision, in order:
    proven safe, or the guard fails safe with :class:`ExotelCallOutcomeUnknownError`.
 3. A later try (``earlier_tries_since``) whose store is absent or was emptied: an earlier try may
    have sent a request at any time since then, up to now. The same search, over that window.
-4. Otherwise: mark pending, send, save the Sid before anything else, clear the mark.
+4. Otherwise: mark pending, send, save the Sid before anything else. The Sid supersedes the mark
+   (which is cleared only where a retry may redial past the Sid, or when no call was placed).
 """
 
 from __future__ import annotations
@@ -356,10 +357,15 @@ class PlacementGuard:
         return Placement(call, Origin.PLACED)
 
     def _save(self, call: Call) -> None:
-        """The Sid goes to the store before anything else; a store that refuses it is named with it."""
+        """The Sid goes to the store before anything else; a store that refuses it is named with it.
+
+        The pending mark stays unless a later try may look past this Sid (``redial_on_retry``): a
+        saved Sid is read first and supersedes it for good, and not deleting it saves one state-store
+        round trip per call placed (a campaign places thousands)."""
         try:
             self.record.save_sid(call.sid)
-            self.record.clear_pending()
+            if self.policy.redial_on_retry:  # a redial must not take this call's mark for a lost request
+                self.record.clear_pending()
         except Exception as err:
             raise ExotelPlacementNotSavedError(
                 f"Call {call.sid} was placed, but the task's state store could not keep its Sid "

@@ -34,7 +34,9 @@ class PlacementRecord:
         self.sid_key = f"{prefix}placed_call_sid"
         """The Sid Exotel answered with, written before anything else happens."""
         self.pending_key = f"{prefix}pending_placement"
-        """``{"sent_at": t}`` while a sent request's outcome is unknown; ``settled_at`` once it failed."""
+        """``{"sent_at": t}`` once a request is about to be sent; ``settled_at`` once it failed with an
+        unknown outcome. A saved Sid supersedes it (read the Sid first); it is deleted when the request
+        provably placed no call."""
         self.guarded_key = f"{prefix}guarded"
         """Written when the guard first runs: its absence on a retry means the state was emptied."""
 

@@ -31,7 +31,12 @@ def connect_request(**overrides: Any) -> ConnectRequest:
 
 
 def listed_call(
-    sid: str, created: float, *, from_: str = "09876543210", exophone: str = EXOPHONE, zone=DEFAULT_EXOTEL_TIME_ZONE
+    sid: str,
+    created: float,
+    *,
+    from_: str = "09876543210",
+    exophone: str = EXOPHONE,
+    zone=DEFAULT_EXOTEL_TIME_ZONE,
 ) -> Call:
     """A call as the listing shows it (ended, so listed)."""
     return Call(

@@ -22,7 +22,7 @@ from exotel_provider.errors import (
     ExotelCallOutcomeUnknownError,
     ExotelError,
 )
-from exotel_provider.operators.exotel import PENDING_PLACEMENT_KEY, ExotelConnectOperator
+from exotel_provider.operators.exotel import PLACED_CALL_KEY, ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 from exotel_provider.simulator import CALL_PATH, CONNECT_PATH, LISTING_PATH, Fault
 from tests.support.operator_runs import CUSTOMER, EXOPHONE
@@ -182,7 +182,7 @@ def test_fault_then_worker_dies_after_the_post_and_the_task_is_retried(simulator
 
     if deaths:
         assert run.tries >= 2
-        assert PENDING_PLACEMENT_KEY not in store.values or not run.succeeded
+        assert PLACED_CALL_KEY in store.values or not run.succeeded  # the Sid supersedes the mark
     judge(simulator, case, run)
 
 
