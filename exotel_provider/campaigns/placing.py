@@ -10,6 +10,7 @@ the guard resolve a pending mark or an emptied store before anything is dialled.
 from __future__ import annotations
 
 import inspect
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from exotel_provider.errors import (
     ExotelRateLimitError,
 )
 from exotel_provider.placement.guard import CallSource, GuardPolicy, Log, PlacementGuard
-from exotel_provider.placement.state_store import PlacementRecord, StateStore
+from exotel_provider.placement.state_store import NEVER_EXPIRE, PlacementRecord, StateStore, takes_retention
 
 CALL_KEY_PREFIX = "exotel_campaign_"
 """Each call's guard keeps its keys under ``exotel_campaign_<key>_`` (``placed_call_sid``, ...)."""
@@ -70,7 +71,7 @@ class CampaignPlacer:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
-        self.store = store
+        self.store = _OneThreadAtATime(store) if store is not None else None
         self.policy = policy
         self.earlier_tries_since = earlier_tries_since
         self.time_zone = time_zone
@@ -133,6 +134,32 @@ class CampaignPlacer:
             show_number=self.show_number,
             logger=self.logger,
         )
+
+
+class _OneThreadAtATime:
+    """The task's state store, used by one placing thread at a time.
+
+    Airflow's worker serialises these requests itself, but ``dag.test()`` runs the task with an
+    in-process supervisor that is not thread-safe (it swaps a module global for each request).
+    """
+
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._never_expire = {"retention": NEVER_EXPIRE} if takes_retention(store) else {}
+        """Keys are kept whatever the retention settings say (as :class:`PlacementRecord` writes them)."""
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            return self._store.get(key)
+
+    def set(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._store.set(key, value, **self._never_expire)
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._store.delete(key)
 
 
 class _QuietPlacing:
