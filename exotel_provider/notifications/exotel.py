@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseNotifier, Context
 
 from exotel_provider.calls.connect_request import MAX_CUSTOM_FIELD_LENGTH
-from exotel_provider.errors import ExotelAPIError, ExotelError
+from exotel_provider.errors import ExotelAPIError, ExotelError, ExotelUnreachableError
 from exotel_provider.hooks.exotel import ExotelHook, settings_for_connection
 from exotel_provider.notifications.claim_store import AirflowVariableClaimStore
 from exotel_provider.paging.escalation import (
@@ -243,9 +243,10 @@ class ExotelCallNotifier(BaseNotifier):
         )
 
     def _nothing_placed(self, error: ExotelError) -> bool:
-        """Exotel refused the first call (an HTTP error answer): no call exists, so a later callback may
-        try again. After a lost answer (the call may exist) or a placed call the claim is kept."""
-        return not self._placed_sids and isinstance(error, ExotelAPIError)
+        """Exotel refused the first call (an HTTP error answer), or was never reached (no connection):
+        no call exists, so a later callback may try again. After a lost answer (the request reached
+        Exotel: the call may exist) or a placed call the claim is kept."""
+        return not self._placed_sids and isinstance(error, (ExotelAPIError, ExotelUnreachableError))
 
     def _log_call(self, call: Any) -> Any:
         from exotel_provider.calls.numbers import mask_number

@@ -194,3 +194,68 @@ def test_a_lost_answer_keeps_the_claim_so_nobody_is_called_twice(exotel_connecti
 
     assert len(simulator.placed_calls()) == 1
     assert [r.is_connect for r in simulator.requests] == [True]
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def unreachable_exotel(exotel_connection_env, monkeypatch):
+    """Point the connection at a closed port (connection refused: nothing ever reaches Exotel), with
+    client retries that do not wait; the returned function points it back at the simulator."""
+    import json
+
+    from exotel_provider.client import retry_policy, sync_client
+    from exotel_provider.simulator.pytest_plugin import CONNECTION_ENV_VAR
+
+    monkeypatch.setattr(
+        sync_client, "RetryPolicy", lambda: retry_policy.RetryPolicy(max_attempts=2, initial_wait=0.01, max_wait=0.02)
+    )
+    simulator = exotel_connection_env
+    closed = {**simulator.connection(), "host": f"http://127.0.0.1:{_closed_port()}"}
+    monkeypatch.setenv(CONNECTION_ENV_VAR, json.dumps(closed))
+    return lambda: monkeypatch.setenv(CONNECTION_ENV_VAR, simulator.connection_json())
+
+
+def test_an_unreachable_exotel_gives_the_claim_back_so_the_next_failure_pages(
+    exotel_connection_env, unreachable_exotel
+):
+    from exotel_provider.errors import ExotelUnreachableError
+
+    simulator = exotel_connection_env
+    with pytest.raises(ExotelUnreachableError):
+        _notifier()(task_context("test_page_unreachable", "run_1", "extract"))
+    assert simulator.requests == []  # nothing reached Exotel: no call can exist
+    assert page_claim_count() == 0
+
+    unreachable_exotel()  # Exotel is back
+    _notifier()(task_context("test_page_unreachable", "run_1", "load"))
+
+    [call] = simulator.placed_calls()
+    assert call.request.custom_field == "test_page_unreachable/load failed"
+    assert page_claim_count() == 1
+
+
+@pytest.mark.parametrize("after_processing", [True, False], ids=["call-placed", "call-not-placed"])
+def test_an_answer_lost_after_the_request_reached_exotel_keeps_the_claim(
+    exotel_connection_env, after_processing
+):
+    """Once the POST reached Exotel a call may exist, whether or not it does: never page twice."""
+    from exotel_provider.errors import ExotelCallOutcomeUnknownError
+    from exotel_provider.simulator import CONNECT_PATH
+
+    simulator = exotel_connection_env
+    simulator.inject_fault("drop", method="POST", path=CONNECT_PATH, after_processing=after_processing)
+
+    with pytest.raises(ExotelCallOutcomeUnknownError):
+        _notifier()(task_context("test_page_dropped", "run_1", "extract"))
+    assert page_claim_count() == 1
+    _notifier()(task_context("test_page_dropped", "run_1", "load"))
+
+    assert [r.is_connect for r in simulator.requests] == [True]
+    assert len(simulator.placed_calls()) == int(after_processing)
