@@ -6,15 +6,16 @@ checks and records each request atomically on Redis's own clock, so machines wit
 agree. A request holds its slot from when it is let through until 60 s after its answer came back
 (a crashed process's slot is freed after a lease): however long a request takes to reach Exotel, no
 60 s window there sees more than the budget. A 429 or an exhausted ``X-RateLimit-Remaining`` pauses the account for everyone. When Redis
-cannot be reached the process falls back to its own budget (and says so), so Exotel's 429s, which
-are always safe to retry, are the worst that can happen.
+cannot be reached, or hangs, the process falls back to its own budget (and says so, once per outage),
+so Exotel's 429s, which are always safe to retry, are the worst that can happen. It then keeps to its
+own budget for a cool-off before asking Redis again (one caller asks; the cool-off doubles while Redis
+stays away), so an outage costs one timeout per cool-off, not one per request.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import time
+import threading
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,7 +28,10 @@ SLOT_LEASE_SECONDS = 120.0
 """How long a request may stay unanswered before its slot counts as answered (a crashed process)."""
 _POLL_SECONDS = 1.0
 """When every slot is held by a request in flight, ask again this often."""
-_WARN_EVERY_SECONDS = 60.0
+REDIS_COOL_OFF_SECONDS = 15.0
+"""After Redis failed to answer, keep to the process's own budget this long before asking it again."""
+MAX_REDIS_COOL_OFF_SECONDS = 300.0
+"""While Redis stays unreachable the cool-off doubles, up to this."""
 
 # KEYS: log, pause, sequence. ARGV: limit, window seconds, lease seconds, poll seconds.
 # Returns {"ok", slot} or {"wait", seconds}. A slot's score is when its 60 s began: while the request
@@ -106,7 +110,10 @@ class RedisRequestBudget(AccountBudget):
         self._pause = self._redis.register_script(_PAUSE)
         key = KEY_PREFIX + account
         self._keys = [key, key + ":paused-until", key + ":sequence"]
-        self._warned_at = -math.inf
+        self._lock = threading.Lock()
+        self._down_until: float | None = None  # None: Redis answers; else keep away until this time
+        self._cool_off = REDIS_COOL_OFF_SECONDS
+        self._probing = False
 
     def __repr__(self) -> str:
         return f"RedisRequestBudget({self.where}, requests_per_minute={self.requests_per_minute})"
@@ -116,40 +123,77 @@ class RedisRequestBudget(AccountBudget):
 
     def reserve_slot(self) -> tuple[float, str | None]:
         args = [self.requests_per_minute, BUDGET_WINDOW_SECONDS, SLOT_LEASE_SECONDS, _POLL_SECONDS]
+        if not self._may_ask_redis():
+            return self.fallback.reserve(), None
         try:
             verdict, value = (_text(part) for part in self._reserve(keys=self._keys, args=args))
         except self._errors as err:
-            self._warn(err)
+            self._failed(err)
             return self.fallback.reserve(), None
+        self._answered()
         return (0.0, value) if verdict == "ok" else (float(value), None)
 
     def release(self, slot: str | None) -> None:
-        if slot is None:
-            return
+        if slot is None or not self._may_ask_redis():
+            return  # (in a cool-off) the slot is freed when its lease ends
         try:
             self._release(keys=self._keys[:1], args=[slot])
         except self._errors as err:
-            self._warn(err)  # the slot is freed when its lease ends
+            self._failed(err)
+            return
+        self._answered()
 
     def pause_until(self, until: float) -> None:
         seconds = until - self.clock.now()
         self.fallback.pause_until(until)
-        if seconds <= 0:
+        if seconds <= 0 or not self._may_ask_redis():
             return
         try:
             self._pause(keys=self._keys[1:2], args=[seconds])
         except self._errors as err:
-            self._warn(err)
+            self._failed(err)
+            return
+        self._answered()
 
-    def _warn(self, err: BaseException) -> None:
-        if time.monotonic() - self._warned_at >= _WARN_EVERY_SECONDS:
-            self._warned_at = time.monotonic()
+    # --- outages: one timeout per cool-off, one warning per outage ---------------------------------
+
+    def _may_ask_redis(self) -> bool:
+        """False during a cool-off; once it is over, the first caller asks Redis (the others keep to
+        the process's budget until that one knows)."""
+        with self._lock:
+            if self._down_until is None:
+                return True
+            if self._probing or self.clock.now() < self._down_until:
+                return False
+            self._probing = True
+            return True
+
+    def _failed(self, err: BaseException) -> None:
+        with self._lock:
+            new_outage = self._down_until is None
+            if self._probing:
+                self._probing = False
+                self._cool_off = min(2 * self._cool_off, MAX_REDIS_COOL_OFF_SECONDS)
+            elif not new_outage:
+                return  # another caller already noted this outage
+            self._down_until = self.clock.now() + self._cool_off
+            cool_off = self._cool_off
+        if new_outage:
             log.warning(
                 "Exotel: the shared request budget in Redis (%s) is unreachable (%s); this process "
-                "keeps to its own budget until it is back.",
+                "keeps to its own budget and asks Redis again in %.0f s (then less and less often "
+                "while it stays away).",
                 self.where,
                 type(err).__name__,
+                cool_off,
             )
+
+    def _answered(self) -> None:
+        with self._lock:
+            if self._down_until is None:
+                return
+            self._down_until, self._probing, self._cool_off = None, False, REDIS_COOL_OFF_SECONDS
+        log.info("Exotel: the shared request budget in Redis (%s) answers again; using it.", self.where)
 
 
 def _text(value: bytes | str) -> str:

@@ -214,7 +214,9 @@ def unreachable_exotel(exotel_connection_env, monkeypatch):
     from exotel_provider.simulator.pytest_plugin import CONNECTION_ENV_VAR
 
     monkeypatch.setattr(
-        sync_client, "RetryPolicy", lambda: retry_policy.RetryPolicy(max_attempts=2, initial_wait=0.01, max_wait=0.02)
+        sync_client,
+        "RetryPolicy",
+        lambda: retry_policy.RetryPolicy(max_attempts=2, initial_wait=0.01, max_wait=0.02),
     )
     simulator = exotel_connection_env
     closed = {**simulator.connection(), "host": f"http://127.0.0.1:{_closed_port()}"}
