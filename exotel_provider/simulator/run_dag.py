@@ -2,7 +2,8 @@
 
 Starts a local Exotel simulator, points the ``exotel_default`` connection at it, creates or
 migrates the Airflow metadata DB under ``$AIRFLOW_HOME`` when needed, runs the DAG in-process with
-``dag.test()`` and prints one line per call as it progresses (placed, ended, priced) and a table of
+``dag.test()`` (with ``--logical-date``, for that logical date and no conf, as the scheduler runs a
+scheduled day) and prints one line per call as it progresses (placed, ended, priced) and a table of
 what the simulator received. Airflow's own logs go to a file whose path it prints (``--verbose``
 shows them instead). Exits non-zero if the run did not succeed.
 
@@ -21,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,6 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dags-folder", default=os.environ.get("AIRFLOW__CORE__DAGS_FOLDER", "dags"))
     parser.add_argument("--time-scale", type=float, default=60.0, help="simulated seconds per real second")
     parser.add_argument("--conf", default=None, help="JSON run conf (DAG params)")
+    parser.add_argument(
+        "--logical-date",
+        type=iso_date_or_datetime,
+        default=None,
+        metavar="ISO_DATE_OR_DATETIME",
+        help="run for this logical date, as the scheduler runs that day (e.g. 2026-08-03 or "
+        "2026-08-03T10:00:00+05:30; a date is midnight, a time without an offset is in Airflow's "
+        "default time zone, UTC unless configured); default: now",
+    )
     parser.add_argument("--conn-id", default="exotel_default")
     parser.add_argument(
         "--verbose", action="store_true", help="show Airflow's logs instead of writing a file"
@@ -46,6 +57,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="script calls to NUMBER (completed, busy, no-answer, failed, canceled)",
     )
     return parser
+
+
+def iso_date_or_datetime(text: str) -> str:
+    """``text`` if it is an ISO 8601 date or date and time (argparse type of ``--logical-date``)."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO date or datetime: give e.g. 2026-08-03 or 2026-08-03T10:00:00+05:30"
+        ) from None
+    return text
+
+
+def logical_date(text: str) -> datetime:
+    """The aware datetime Airflow reads from ``text`` (as ``airflow dags test`` reads its date)."""
+    from airflow.sdk import timezone
+
+    return timezone.parse(text, strict=True)
 
 
 # --- the metadata DB, DAGs and XCom: for this command and for tests of your DAGs ----------------
@@ -221,9 +250,12 @@ def run(args: argparse.Namespace, simulator: ExotelSimulator, out: IO[str]) -> i
     except LookupError as err:
         print(err, file=out)
         return 2
+    options: dict[str, Any] = {"run_conf": json.loads(args.conf) if args.conf else None}
+    if args.logical_date:
+        options["logical_date"] = logical_date(args.logical_date)
     progress.start()
     try:
-        dag_run = dag.test(run_conf=json.loads(args.conf) if args.conf else None)
+        dag_run = dag.test(**options)
     finally:
         progress.stop()
     print(f"\nCalls the Exotel simulator received:\n{calls_table(simulator)}\n", file=out)
@@ -241,7 +273,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             number, script = parse_script(text)
             simulator.script(number, script)
         os.environ[f"AIRFLOW_CONN_{args.conn_id.upper()}"] = simulator.connection_json()
-        print(f"Exotel simulator at {simulator.base_url} (time x{args.time_scale:g}); running {args.dag_id}")
+        day = f" for logical date {args.logical_date}" if args.logical_date else ""
+        print(
+            f"Exotel simulator at {simulator.base_url} (time x{args.time_scale:g}); running {args.dag_id}{day}"
+        )
         if args.verbose:
             return run(args, simulator, sys.stdout)
         path = log_path(args.dag_id)
