@@ -35,24 +35,34 @@ from exotel_provider.errors import (
     naming_sid,
 )
 from exotel_provider.hooks.exotel import ExotelHook
-from exotel_provider.placement.guard import UNKNOWN_OUTCOME_POLICIES
-from exotel_provider.placement.state_store import DEFAULT_KEY_PREFIX, PlacementRecord
 from exotel_provider.task_errors import InvalidCallRequest
 
 if TYPE_CHECKING:
     from exotel_provider.calls.connect_request import ConnectRequest
     from exotel_provider.placement.guard import PlacementGuard
 
-_KEYS = PlacementRecord(None, DEFAULT_KEY_PREFIX)
-PLACED_CALL_KEY = _KEYS.sid_key
+PLACED_CALL_KEY: str
 """task_state_store key holding the Sid of the call this task instance placed (kept across retries)."""
-PENDING_PLACEMENT_KEY = _KEYS.pending_key
+PENDING_PLACEMENT_KEY: str
 """task_state_store key set just before the call-placing request is sent and removed once its
 outcome is known: a retry that finds it knows a call may exist and looks for it instead of dialling."""
-
+UNKNOWN_OUTCOME_POLICIES = ("reconcile", "fail")
+"""The ``unknown_outcome`` values, checked when the DAG is parsed: the placement guard's own
+(``placement.guard.UNKNOWN_OUTCOME_POLICIES``; a test keeps them equal), which loads only at execute time."""
 DEFAULT_RECONCILE_TIMEOUT = 600.0
 DEFAULT_DEFERRED_WAIT_SECONDS = DEFAULT_WAIT_TIMEOUT_SECONDS
 """Waiting without ``wait_timeout`` (deferred or not) ends after the one default wait timeout."""
+
+
+def __getattr__(name: str) -> str:
+    """The task_state_store keys, read from the placement package on first use (a DAG file that only
+    defines tasks never loads the placement guard)."""
+    if name in ("PLACED_CALL_KEY", "PENDING_PLACEMENT_KEY"):
+        from exotel_provider.placement.state_store import DEFAULT_KEY_PREFIX, PlacementRecord
+
+        keys = PlacementRecord(None, DEFAULT_KEY_PREFIX)
+        return keys.sid_key if name == "PLACED_CALL_KEY" else keys.pending_key
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ExotelConnectOperator(BaseOperator):

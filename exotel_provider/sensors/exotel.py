@@ -29,7 +29,6 @@ from exotel_provider.calls.progress import (
 from exotel_provider.calls.status import DEFAULT_SUCCESS_STATUSES, coerce_statuses
 from exotel_provider.errors import ExotelWaitTimeout
 from exotel_provider.hooks.exotel import ExotelHook
-from exotel_provider.placement.task_memory import TaskMemory
 from exotel_provider.task_errors import InvalidCallRequest
 
 ENDED_SEEN_AT_KEY = "exotel_call_ended_seen_at"
@@ -147,6 +146,8 @@ class ExotelCallSensor(BaseSensorOperator):
         """When this call was first seen ended: kept on the instance (poke mode) and in the task
         state store (reschedule mode, Airflow 3.3+) so the pricing grace period survives reschedules."""
         if self._ended_seen_at is None:
+            from exotel_provider.placement.task_memory import TaskMemory
+
             memory = TaskMemory(context)
             stored = memory.get(ENDED_SEEN_AT_KEY)
             if isinstance(stored, dict) and stored.get("sid") == sid:

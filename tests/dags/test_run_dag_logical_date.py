@@ -15,7 +15,7 @@ import pytest
 from exotel_provider.simulator.run_dag import build_parser, logical_date
 
 ROOT = Path(__file__).resolve().parents[2]
-PROBE_DAG = '''
+PROBE_DAG = """
 import pendulum
 from airflow.sdk import DAG, task
 
@@ -32,7 +32,7 @@ with DAG(
         return {"logical_date": run.logical_date.isoformat(), "conf": run.conf or {}}
 
     what_the_run_sees()
-'''
+"""
 
 
 def test_a_day_runs_with_that_logical_date_and_no_conf(tmp_path):
