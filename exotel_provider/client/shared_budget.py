@@ -158,14 +158,15 @@ class RedisRequestBudget(AccountBudget):
     # --- outages: one timeout per cool-off, one warning per outage ---------------------------------
 
     def _may_ask_redis(self) -> bool:
-        """False during a cool-off; once it is over, the first caller asks Redis (the others keep to
-        the process's budget until that one knows)."""
+        """False during a cool-off; once it is over, the first caller asks Redis and the others keep
+        to the process's budget for one more cool-off (or until that caller found Redis back)."""
         with self._lock:
             if self._down_until is None:
                 return True
-            if self._probing or self.clock.now() < self._down_until:
+            now = self.clock.now()
+            if now < self._down_until:
                 return False
-            self._probing = True
+            self._down_until, self._probing = now + self._cool_off, True
             return True
 
     def _failed(self, err: BaseException) -> None:

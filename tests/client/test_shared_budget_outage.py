@@ -37,10 +37,14 @@ class HangingRedis:
         self.hung = True
         self.commands = 0
         self._slots = 0
+        self.while_asked: Any = None
+        """Called while a command is in flight (as another thread of the process would ask)."""
 
     def register_script(self, script: str) -> Any:
         def run(keys: list[str], args: list[Any]) -> Any:
             self.commands += 1
+            if self.while_asked is not None:
+                self.while_asked()
             if self.hung:
                 self.clock.time += SOCKET_TIMEOUT
                 raise redis.TimeoutError("Timeout reading from socket")
@@ -141,3 +145,16 @@ def test_a_longer_outage_backs_off_further_and_is_reported_once(clock, hanging_r
 
     assert hanging_redis.commands == 4
     assert len(outage_warnings(caplog)) == 2
+
+
+def test_while_one_caller_asks_redis_again_the_others_keep_to_the_process_budget(clock, hanging_redis):
+    shared = budget(clock)
+    shared.reserve()
+    clock.time += REDIS_COOL_OFF_SECONDS
+    asked_meanwhile: list[float] = []
+    hanging_redis.while_asked = lambda: asked_meanwhile.append(shared.reserve())
+
+    shared.reserve()  # asks Redis again; meanwhile another caller asks the budget
+
+    assert asked_meanwhile == [0.0]  # granted by the process's budget
+    assert hanging_redis.commands == 2  # the other caller did not wait for Redis too
