@@ -28,8 +28,8 @@ LEDGER_COLUMNS: dict[str, str] = {
     "ended_at": "TEXT",
     "state": "TEXT",
     "phone": "TEXT",
-    "sent_at": "REAL",
-    "window_end": "REAL",
+    "sent_at": "DOUBLE PRECISION",
+    "window_end": "DOUBLE PRECISION",
     "candidate_sids": "TEXT",
     "error": "TEXT",
 }
