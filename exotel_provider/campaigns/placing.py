@@ -129,7 +129,7 @@ class CampaignPlacer:
                 placement = guard.place(request, exclude=exclude)
         except ExotelCallOutcomeUnknownError as err:
             candidates, message = err.candidate_sids, str(err)
-            self._note(key, lambda row: row.with_unknown(self._clock(), candidates, message))
+            self._note(key, lambda row: row.with_unknown(None, candidates, message))
             return Placement(key, None, error=message, unknown=True)
         except ExotelAPIError as err:
             message = str(err)

@@ -24,10 +24,18 @@ def test_each_intent_is_one_row_from_placing_to_ended(ledger_db):
 
     ledger.write(placing.with_sid("CA1"))
     ended = placing.with_sid("CA1").with_final_call(
-        {"sid": "CA1", "status": "completed", "price": 0.75, "duration": 42, "end_time": "2026-08-03 10:01:00"}
+        {
+            "sid": "CA1",
+            "status": "completed",
+            "price": 0.75,
+            "duration": 42,
+            "end_time": "2026-08-03 10:01:00",
+        }
     )
     ledger.write(ended)
-    SqlCallLedger(ledger_db, day=DAY, attempt=2).write(LedgerRow("R-1", DAY, 2).placing("+919876500101", SENT_AT + 60))
+    SqlCallLedger(ledger_db, day=DAY, attempt=2).write(
+        LedgerRow("R-1", DAY, 2).placing("+919876500101", SENT_AT + 60)
+    )
     SqlCallLedger(ledger_db, day="2026-08-04", attempt=1).write(LedgerRow("R-9", "2026-08-04", 1))
 
     rows = SqlCallLedger(ledger_db, day=DAY, attempt=1).rows()  # a later run reads the whole day
@@ -104,7 +112,9 @@ def test_keys_and_phones_are_compared_one_way_everywhere():
 def test_a_redial_reads_the_reminders_as_they_are_now():
     first = [LedgerRow("R-1", DAY, 1, state="ended", call_sid="CA1", status="busy").as_record(),
              LedgerRow("R-2", DAY, 1, state="ended", call_sid="CA2", status="no-answer").as_record()]  # fmt: skip
-    now = [{"reminder_id": "R-2", "phone": "+919876500199", "flow_app_id": "926"}]  # R-1 deleted, R-2 renumbered
+    now = [
+        {"reminder_id": "R-2", "phone": "+919876500199", "flow_app_id": "926"}
+    ]  # R-1 deleted, R-2 renumbered
     assert store.redial_calls(now, first) == [
         {"key": "R-2", "from_number": "+919876500199", "app_id": "926", "custom_field": "R-2"}
     ]

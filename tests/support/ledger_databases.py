@@ -73,7 +73,13 @@ def postgres_database(server: Any) -> dict[str, Any]:
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
     connection.close()
-    return {"conn_type": "postgres", "host": "127.0.0.1", "port": server.port, "login": "airflow", "schema": name}
+    return {
+        "conn_type": "postgres",
+        "host": "127.0.0.1",
+        "port": server.port,
+        "login": "airflow",
+        "schema": name,
+    }
 
 
 def sqlite_database(path: Path) -> dict[str, Any]:
