@@ -4,8 +4,6 @@ place. And the pure rules over it: keys compared one way, one phone compared one
 
 from __future__ import annotations
 
-import pytest
-
 from exotel_provider.campaigns import reminders as store
 from exotel_provider.campaigns import summarise_attempts
 from exotel_provider.campaigns.ledger import CampaignBook, LedgerRow, normalise_key, phone_key

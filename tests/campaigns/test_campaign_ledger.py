@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from exotel_provider.campaigns import summarise_attempts
 from exotel_provider.campaigns import run as run_module
+from exotel_provider.campaigns import summarise_attempts
 from exotel_provider.campaigns.ledger import settle_placed
 from exotel_provider.campaigns.ledger_sql import SqlCallLedger
 from exotel_provider.errors import ExotelAuthenticationError, ExotelPaymentRequiredError, ExotelRateLimitError
