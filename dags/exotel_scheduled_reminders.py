@@ -45,6 +45,8 @@ POLL_SECONDS = float(os.environ.get("EXOTEL_POLL_SECONDS", DEFAULT_POLL_INTERVAL
 RECONCILE_SECONDS = float(os.environ.get("EXOTEL_RECONCILE_SECONDS", DEFAULT_RECONCILE_TIMEOUT))
 """How long a lost placing answer is looked for before that reminder fails safe (the local Airflow:
 a minute)."""
+RETRY_DELAY_SECONDS = float(os.environ.get("EXOTEL_RETRY_DELAY_SECONDS", "30"))
+"""Wait before a campaign task's retry (the tests use a fraction of a second)."""
 REDIAL_AFTER_MINUTES = float(os.environ.get("EXOTEL_REDIAL_AFTER_MINUTES", "30"))
 """Default wait before a redial (the tests use a fraction of a minute)."""
 CAMPAIGN = {
@@ -54,7 +56,7 @@ CAMPAIGN = {
     "reconcile_timeout": RECONCILE_SECONDS,
     "max_calls_in_flight": 500,
     "retries": 2,  # a retry resumes the campaign: nobody already called is called again
-    "retry_delay": datetime.timedelta(seconds=30),
+    "retry_delay": datetime.timedelta(seconds=RETRY_DELAY_SECONDS),
 }
 
 
