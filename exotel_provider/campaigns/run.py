@@ -138,8 +138,9 @@ class CampaignRun:
     def _sibling_call(self, key: str, request: ConnectRequest) -> Placement | None:
         """The call another key of this day and attempt made to the same phone (an earlier run)."""
         book = self.placer.book
-        if book is None:
-            return None
+        own = book.row(key) if book is not None else None
+        if book is None or (own is not None and own.unresolved):
+            return None  # a request of this key's own may have placed a call: resolve that first
         row = book.same_phone(key, phone_key(request.from_number))
         if row is None or not row.call_sid:
             return None
