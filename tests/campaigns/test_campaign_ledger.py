@@ -102,7 +102,11 @@ def test_a_lost_answer_is_unknown_in_the_ledger_and_the_next_run_adopts_its_call
     sim.inject_fault(Fault(kind="drop", path=CONNECT_PATH, skip=1))  # R1's call is placed, its answer lost
     calls = entries(3)
 
-    first = run_try(campaign(calls, reconcile_timeout=1, time_limit=60, time_out=30), context(None), sim)
+    first = run_try(
+        campaign(calls, reconcile_timeout=1, time_limit=60, time_out=30, placing_threads=1),
+        context(None),
+        sim,
+    )  # one thread: the second request is R1's
 
     assert [o["status"] for o in first] == ["completed", "outcome unknown", "completed"]
     lost = ledger_rows(ledger_db)["R1"]
