@@ -211,6 +211,12 @@ class CampaignBook:
                 if row.call_sid and not (key == besides and attempt == self.attempt)
             }  # fmt: skip
 
+    def close(self) -> None:
+        """Let the ledger close what its writes opened (a ledger with a ``close`` method)."""
+        close = getattr(self.ledger, "close", None)
+        if close is not None:
+            close()
+
     def unresolved(self) -> list[LedgerRow]:
         """This attempt's rows whose call may exist with no Sid known (``placing``, ``unknown``): what
         one listing pass can settle for the whole campaign before anything is placed."""

@@ -121,7 +121,11 @@ class ExotelCampaignOperator(BaseOperator):
     def execute(self, context: Context) -> list[dict[str, Any]]:
         entries = self._entries()
         book = self._book()
-        placements = self._run(context, book).place(entries)
+        try:
+            placements = self._run(context, book).place(entries)
+        finally:
+            if book is not None:
+                book.close()
         outcomes = [outcome_of(placement) for placement in placements]
         placed = {placement.key: placement.sid for placement in placements if placement.sid}
         context["ti"].xcom_push(key="placed_calls", value=placed)  # before waiting: no Sid is lost
@@ -247,6 +251,7 @@ class ExotelCampaignOperator(BaseOperator):
     def _finish(self, outcomes: list[dict[str, Any]], book: CampaignBook | None) -> list[dict[str, Any]]:
         if book is not None:
             record_final_outcomes(book, outcomes)
+            book.close()
         counts = ", ".join(f"{status} {n}" for status, n in count_statuses(outcomes).items())
         self.log.info("Exotel campaign: %d calls: %s", len(outcomes), counts or "none")
         return outcomes
