@@ -4,7 +4,12 @@ Each call of a campaign is placed through its own :class:`~exotel_provider.place
 under its own key prefix in the task's state store (Airflow 3.3's task_state_store): the guard's
 pending mark, Sid and adoption rules apply call by call. A later try reuses every Sid an earlier
 try saved (without asking Exotel again), reports a refusal again without a second request, and lets
-the guard resolve a pending mark or an emptied store before anything is dialled. No Airflow imports.
+the guard resolve a pending mark or an emptied store before anything is dialled.
+
+Given a :class:`~exotel_provider.campaigns.ledger.CampaignBook` instead, the guard keeps its marks in
+the call ledger (:class:`LedgerEntry`), which outlives the task: a later run, a clear or a redial
+reads the same rows, and a lost answer is looked for from the ``sent_at`` its row recorded. No
+Airflow imports.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from exotel_provider.calls.connect_request import ConnectRequest
 from exotel_provider.calls.exotel_time import DEFAULT_EXOTEL_TIME_ZONE as EXOTEL_TIME_ZONE
 from exotel_provider.calls.numbers import mask_number
+from exotel_provider.campaigns.ledger import REFUSED, CampaignBook, LedgerRow
 from exotel_provider.errors import (
     ExotelAPIError,
     ExotelAuthenticationError,
@@ -69,8 +75,13 @@ class CampaignPlacer:
         show_number: Callable[[str | None], str] = mask_number,
         logger: Log | None = None,
         clock: Callable[[], float] = time.time,
+        book: CampaignBook | None = None,
     ) -> None:
         self.client = client
+        self.book = book
+        """The call ledger's rows of this campaign: where the marks go when given (not the store)."""
+        if book is not None:
+            store, earlier_tries_since = None, None  # the ledger outlives the task: nothing unrecorded
         self.store = _OneThreadAtATime(store) if store is not None else None
         self.policy = policy
         self.earlier_tries_since = earlier_tries_since
@@ -80,7 +91,7 @@ class CampaignPlacer:
         """Each call's guard warns as usual; its per-call info lines (thousands a day) are debug lines."""
         self._clock = clock
         started = store is not None and bool(store.get(CAMPAIGN_STARTED_KEY))
-        self.resuming = started or earlier_tries_since is not None
+        self.resuming = started or earlier_tries_since is not None or book is not None
         # The campaign's own mark proves the store is intact: each call's keys tell all. Without it a
         # later try (an emptied store, or none) has each guard search since the earlier tries began.
         self._unrecorded_since = None if started else earlier_tries_since
@@ -93,6 +104,8 @@ class CampaignPlacer:
 
     def recorded(self, key: str) -> Placement | None:
         """What an earlier try saved for this call: its Sid or Exotel's refusal (None otherwise)."""
+        if self.book is not None:
+            return _recorded_in(self.book.row(key))
         if not self.resuming or self.store is None:
             return None
         sid = PlacementRecord(self.store, call_prefix(key)).sid()
@@ -107,33 +120,105 @@ class CampaignPlacer:
         earlier = self.recorded(key)
         if earlier is not None:
             return earlier
-        guard = self._guard(key)
+        guard = self._guard(key, request)
+        exclude = self.book.known_sids(besides=key) if self.book is not None else set()
         sent_at = self._clock()
         try:
-            placement = guard.place(request) if self.resuming else guard.dial(request)
+            placement = guard.place(request, exclude=exclude) if self.resuming else guard.dial(request)
             if placement is None:  # a lost answer was proven to have placed nothing
-                placement = guard.place(request)
+                placement = guard.place(request, exclude=exclude)
         except ExotelCallOutcomeUnknownError as err:
-            return Placement(key, None, error=str(err), unknown=True)
+            candidates, message = err.candidate_sids, str(err)
+            self._note(key, lambda row: row.with_unknown(None, candidates, message))
+            return Placement(key, None, error=message, unknown=True)
         except ExotelAPIError as err:
+            message = str(err)
             if _stops_the_campaign(err):
+                self._note(key, lambda row: row.not_placed(message))
                 raise
             if self.store is not None:
-                self.store.set(call_prefix(key) + REFUSED_SUFFIX, str(err))
-            return Placement(key, None, error=str(err))
+                self.store.set(call_prefix(key) + REFUSED_SUFFIX, message)
+            self._note(key, lambda row: row.not_placed(message, refused=True))
+            return Placement(key, None, error=message)
         return Placement(key, placement.call.sid, sent_at)
 
-    def _guard(self, key: str) -> PlacementGuard:
+    def refuse(self, key: str, error: str) -> None:
+        """Record in the ledger that this call was not attempted (invalid): not retried that day."""
+        self._note(key, lambda row: row.not_placed(error, refused=True), create=True)
+
+    def _note(self, key: str, change: Callable[[LedgerRow], LedgerRow], *, create: bool = False) -> None:
+        if self.book is None:
+            return
+        row = self.book.row(key)
+        if row is None and not create:
+            return  # nothing was announced: nothing to change
+        self.book.write(change(row or self.book.new_row(key)))
+
+    def _guard(self, key: str, request: ConnectRequest) -> PlacementGuard:
+        store: Any = self.store
+        prefix = call_prefix(key)
+        if self.book is not None:
+            store, prefix = LedgerEntry(self.book, key, request.from_number, self._clock), ""
         return PlacementGuard(
-            self.store,
+            store,
             _QuietPlacing(self.client),
-            key_prefix=call_prefix(key),
+            key_prefix=prefix,
             policy=self.policy,
             time_zone=self.time_zone,
             earlier_tries_since=self._unrecorded_since,
             show_number=self.show_number,
             logger=self.logger,
         )
+
+
+def _recorded_in(row: LedgerRow | None) -> Placement | None:
+    if row is None:
+        return None
+    if row.call_sid:
+        return Placement(row.key, row.call_sid, row.sent_at, resumed=True)
+    if row.state == REFUSED:
+        return Placement(row.key, None, error=row.error or "refused", resumed=True)
+    return None
+
+
+class LedgerEntry:
+    """One campaign key's row in the call ledger, as the guard's state store (key prefix "").
+
+    The pending mark is the row's ``placing`` state with its ``sent_at`` (and ``window_end`` once the
+    answer was lost), the Sid its ``call_sid``; clearing the mark records that no call was placed. The
+    ledger is never emptied, so the guard's "guarded" note always reads as present.
+    """
+
+    def __init__(
+        self, book: CampaignBook, key: str, phone: str | None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.book, self.key, self.phone, self._clock = book, key, phone, clock
+        names = PlacementRecord(None, "")
+        self._sid, self._pending, self._guarded = names.sid_key, names.pending_key, names.guarded_key
+
+    def get(self, name: str) -> Any:
+        row = self.book.row(self.key)
+        if name == self._guarded:
+            return {"ledger": True}
+        if row is None:
+            return None
+        if name == self._sid:
+            return row.call_sid
+        if name == self._pending and row.unresolved and row.sent_at is not None:
+            return {"sent_at": row.sent_at, "settled_at": row.window_end}
+        return None
+
+    def set(self, name: str, value: Any) -> None:
+        if name == self._sid:
+            self.book.write(self.book.new_row(self.key).with_sid(str(value)))
+        elif name == self._pending:
+            sent_at, settled_at = float(value["sent_at"]), value.get("settled_at")
+            self.book.write(self.book.new_row(self.key).placing(self.phone, sent_at, settled_at))
+
+    def delete(self, name: str) -> None:
+        row = self.book.row(self.key)
+        if name == self._pending and row is not None and row.unresolved:
+            self.book.write(row.not_placed("no call was placed"))
 
 
 class _OneThreadAtATime:

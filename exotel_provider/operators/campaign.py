@@ -11,23 +11,14 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from exotel_provider.calls.connect_request import ConnectRequest
-from exotel_provider.calls.model import Call
 from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS
-from exotel_provider.campaigns.in_flight import CallsInFlight
-from exotel_provider.campaigns.outcomes import (
-    CampaignEntry,
-    count_statuses,
-    not_placed_outcome,
-    parse_entries,
-    placed_outcome,
-    with_final_call,
-)
+from exotel_provider.campaigns.ledger import CallLedger, CampaignBook
+from exotel_provider.campaigns.outcomes import CampaignEntry, count_statuses, parse_entries
 from exotel_provider.campaigns.pacing import RequestPacer
-from exotel_provider.campaigns.parallel import ParallelPlacing
-from exotel_provider.campaigns.placing import CampaignPlacer, Placement
-from exotel_provider.campaigns.progress import CampaignProgress
+from exotel_provider.campaigns.placing import CampaignPlacer
+from exotel_provider.campaigns.run import CampaignRun, completed_outcomes, outcome_of, record_final_outcomes
 from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING
-from exotel_provider.errors import ExotelConfigurationError, ExotelRateLimitError, ExotelValidationError
+from exotel_provider.errors import ExotelConfigurationError, ExotelValidationError
 from exotel_provider.hooks.exotel import ExotelHook
 from exotel_provider.operators.exotel import DEFAULT_DEFERRED_WAIT_SECONDS, DEFAULT_RECONCILE_TIMEOUT
 from exotel_provider.placement.guard import GuardPolicy
@@ -56,10 +47,15 @@ class ExotelCampaignOperator(BaseOperator):
     final ``status``, ``price``, ``duration``, ``start_time``, ``end_time``, ``placed_at``, ``error``.
 
     A call Exotel refuses (e.g. a DND number, 403) or that is invalid is not a task failure: its
-    outcome has status ``"not placed"`` and the error. A retry (or a cleared task) never calls anyone
-    an earlier try called: each call has its own key in the task_state_store (Airflow 3.3+).
+    outcome has status ``"not placed"`` and the error. Two entries with the same phone are called
+    once; both get that call's outcome. A retry (or a cleared task) never calls anyone an earlier try
+    called: each call is recorded in the ``ledger`` (a :class:`~exotel_provider.campaigns.ledger.CallLedger`,
+    which later runs and days read too), or else under its own key in the task_state_store (3.3+).
 
     :param calls: the campaign's calls.
+    :param ledger: where each call is recorded before and after it is placed: a ``CallLedger``, or
+        (templated, serialisable) ``{"conn_id": ..., "day": ..., "attempt": 1}`` for the SQL ledger
+        (``reminder_calls``) in that common-sql connection's database. None: the task state store.
     :param max_calls_in_flight: at most this many placed calls not yet ended.
     :param placing_threads: calls placed side by side (1: one after the other, in the list's order).
     :param watching_reserve: requests a minute left to watching (default 5 % of the budget).
@@ -71,7 +67,7 @@ class ExotelCampaignOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = (
-        "calls", "exotel_conn_id", "caller_id", "app_id", "url", "call_type", "time_limit", "time_out",
+        "calls", "ledger", "exotel_conn_id", "caller_id", "app_id", "url", "call_type", "time_limit", "time_out",
     )  # fmt: skip
     ui_color = "#e8f4ff"
 
@@ -79,6 +75,7 @@ class ExotelCampaignOperator(BaseOperator):
         self,
         *,
         calls: list[dict[str, Any]] | str,
+        ledger: CallLedger | dict[str, Any] | None = None,
         app_id: str | int | None = None,
         url: str | None = None,
         caller_id: str | None = None,
@@ -105,6 +102,7 @@ class ExotelCampaignOperator(BaseOperator):
                 "placing_threads", f"{placing_threads} is not positive", "Use at least 1 thread."
             )
         self.calls = calls
+        self.ledger = ledger
         self.app_id, self.url, self.caller_id, self.call_type = app_id, url, caller_id, call_type
         self.time_limit, self.time_out = time_limit, time_out
         self.exotel_conn_id = exotel_conn_id
@@ -122,16 +120,21 @@ class ExotelCampaignOperator(BaseOperator):
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         entries = self._entries()
-        placements = self._place_all(entries, self._placer(context))
-        outcomes = [_outcome(placement) for placement in placements]
+        book = self._book()
+        try:
+            placements = self._run(context, book).place(entries)
+        finally:
+            if book is not None:
+                book.close()
+        outcomes = [outcome_of(placement) for placement in placements]
         placed = {placement.key: placement.sid for placement in placements if placement.sid}
         context["ti"].xcom_push(key="placed_calls", value=placed)  # before waiting: no Sid is lost
         context["ti"].xcom_push(key=PLACEMENTS_KEY, value=outcomes)  # what execute_complete completes
         if not placed:
-            return self._finish(outcomes)
+            return self._finish(outcomes, book)
         wait = self.wait_timeout if self.wait_timeout is not None else DEFAULT_DEFERRED_WAIT_SECONDS
         self.defer(
-            trigger=self._trigger(list(placed.values()), deadline=time.time() + wait),
+            trigger=self._trigger(list(dict.fromkeys(placed.values())), deadline=time.time() + wait),
             method_name="execute_complete",
             timeout=timedelta(seconds=wait + 300),
         )
@@ -141,16 +144,8 @@ class ExotelCampaignOperator(BaseOperator):
         ti = context["ti"]
         outcomes = ti.xcom_pull(task_ids=ti.task_id, key=PLACEMENTS_KEY, map_indexes=ti.map_index)
         event = event if isinstance(event, dict) else {}
-        finals, failed = event.get("calls") or {}, event.get("failed") or {}
-        merged = []
-        for outcome in outcomes or []:
-            sid = outcome.get("sid")
-            if sid in finals:
-                outcome = with_final_call(outcome, Call.from_dict(finals[sid]))
-            elif sid:
-                outcome = {**outcome, "error": failed.get(sid, "the trigger sent no outcome for this call")}
-            merged.append(outcome)
-        return self._finish(merged)
+        merged = completed_outcomes(outcomes or [], event.get("calls") or {}, event.get("failed") or {})
+        return self._finish(merged, self._book())
 
     # --- placing ---------------------------------------------------------------------------------
 
@@ -164,18 +159,25 @@ class ExotelCampaignOperator(BaseOperator):
         except ExotelValidationError as err:
             raise InvalidCallRequest.from_error(err) from None
 
-    def _placer(self, context: Context) -> CampaignPlacer:
+    def _book(self) -> CampaignBook | None:
+        """The ledger's rows for this campaign (read first, before anything is placed or recorded)."""
+        from exotel_provider.operators.campaign_ledger import call_ledger
+
+        ledger = call_ledger(self.ledger)
+        return CampaignBook(ledger) if ledger is not None else None
+
+    def _placer(self, context: Context, book: CampaignBook | None) -> CampaignPlacer:
         """The one seam through which every call of the campaign is placed (the never-call-twice guard)."""
         from zoneinfo import ZoneInfo
 
         from exotel_provider.call_lifecycle import earlier_tries_since
 
         memory = TaskMemory(context)
-        if not memory.available:
+        if book is None and not memory.available:
             self.log.warning(
-                "This Airflow has no task_state_store (added in Airflow 3.3): a retry of this campaign "
-                "cannot know which calls an earlier try placed, and fails safe for each of them. Give it "
-                "retries=0 here."
+                "This Airflow has no task_state_store (added in Airflow 3.3) and the campaign has no "
+                "ledger: a retry cannot know which calls an earlier try placed, and fails safe for each "
+                "of them. Give it a ledger, or retries=0 here."
             )
         try:
             time_zone = ZoneInfo(self.hook.settings.time_zone)
@@ -189,83 +191,39 @@ class ExotelCampaignOperator(BaseOperator):
             time_zone=time_zone,
             show_number=self.hook.display_number,
             logger=self.log,
+            book=book,
         )
 
-    def _place_all(self, entries: list[CampaignEntry], placer: CampaignPlacer) -> list[Placement]:
-        """Each entry placed (or found placed by an earlier try), paced and within the in-flight cap."""
+    def _run(self, context: Context, book: CampaignBook | None) -> CampaignRun:
+        """Placing paced within the connection's budget, within the in-flight cap."""
         try:
             budget = self.hook.settings.requests_per_minute
             self.hook.client  # noqa: B018 - made once here, then shared by the placing threads
         except ExotelConfigurationError as err:
             raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
         pacer = RequestPacer.for_budget(budget, reserve=self.watching_reserve)
-        in_flight = CallsInFlight(
-            self.max_calls_in_flight,
-            find_ended=lambda sids: self._ended_calls(sids, pacer),
-            poll_interval=self.poll_interval,
-        )
-        progress = CampaignProgress(len(entries))
         self.log.info(
-            "Exotel campaign: %d calls, at most %.0f placing requests a minute (budget %d), at most %d "
-            "in flight, %d placed side by side",
-            len(entries), pacer.rate_per_minute, budget, self.max_calls_in_flight, self.placing_threads,
+            "Exotel campaign: at most %.0f placing requests a minute (budget %d), at most %d in flight, "
+            "%d placed side by side%s",
+            pacer.rate_per_minute, budget, self.max_calls_in_flight, self.placing_threads,
+            f", recorded in {book.ledger!r}" if book is not None else "",
         )  # fmt: skip
-
-        def counted(placement: Placement) -> None:
-            progress.count(_category(placement))
-            if progress.due():
-                self.log.info("Exotel campaign: %s", progress.line("placed or settled"))
-
-        placing: ParallelPlacing[CampaignEntry, Placement] = ParallelPlacing(
-            lambda entry: self._place_one(entry, placer, pacer, in_flight, placing),
-            workers=self.placing_threads,
-            on_result=counted,
+        return CampaignRun(
+            self._placer(context, book),
+            build_request=self._request,
+            find_ended=lambda sids: self._ended_calls(sids, pacer),
+            pacer=pacer,
+            max_calls_in_flight=self.max_calls_in_flight,
+            placing_threads=self.placing_threads,
+            poll_interval=self.poll_interval,
+            logger=self.log,
         )
-        placer.start()
-        placements = placing.run(entries)
-        self.log.info("Exotel campaign: %s", progress.line("placed or settled"))
-        return placements
-
-    def _place_one(
-        self,
-        entry: CampaignEntry,
-        placer: CampaignPlacer,
-        pacer: RequestPacer,
-        in_flight: CallsInFlight,
-        placing: ParallelPlacing[CampaignEntry, Placement],
-    ) -> Placement:
-        earlier = placer.recorded(entry.key)
-        if earlier is not None:
-            return earlier
-        try:
-            request = self._request(entry)
-        except ExotelValidationError as err:
-            return Placement(entry.key, None, error=str(err))
-        in_flight.take_room()
-        placement = None
-        try:
-            while not placing.stopping:  # another call hit an account-level error: place nothing more
-                pacer.wait_turn()
-                try:
-                    placement = placer.place(entry.key, request)
-                except ExotelRateLimitError as err:  # certainly not placed: wait and send it again
-                    self.log.warning("Exotel: 429 while placing; pausing the campaign (%s)", err)
-                    pacer.back_off(err.retry_after)
-                    continue
-                return placement
-            return Placement(entry.key, None, error="not attempted: the campaign stopped")
-        finally:
-            in_flight.placed(placement.sid if placement is not None else None)
 
     def _request(self, entry: CampaignEntry) -> ConnectRequest:
         try:
             return self.hook.build_connect_request(**entry.parameters)
         except ExotelConfigurationError as err:
             raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
-        except TypeError as err:
-            raise ExotelValidationError(
-                "calls", f"call {entry.key!r}: {err}", "Check its arguments."
-            ) from None
 
     def _ended_calls(self, sids: list[str], pacer: RequestPacer) -> list[str]:
         """Which of these calls Exotel lists as ended (each listing request paced like a POST)."""
@@ -290,19 +248,10 @@ class ExotelCampaignOperator(BaseOperator):
             time_limit=limit,
         )
 
-    def _finish(self, outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _finish(self, outcomes: list[dict[str, Any]], book: CampaignBook | None) -> list[dict[str, Any]]:
+        if book is not None:
+            record_final_outcomes(book, outcomes)
+            book.close()
         counts = ", ".join(f"{status} {n}" for status, n in count_statuses(outcomes).items())
         self.log.info("Exotel campaign: %d calls: %s", len(outcomes), counts or "none")
         return outcomes
-
-
-def _outcome(placement: Placement) -> dict[str, Any]:
-    if placement.sid:
-        return placed_outcome(placement.key, placement.sid, placement.placed_at)
-    return not_placed_outcome(placement.key, placement.error or "not placed", unknown=placement.unknown)
-
-
-def _category(placement: Placement) -> str:
-    if placement.sid:
-        return "already placed" if placement.resumed else "placed"
-    return "outcome unknown" if placement.unknown else "not placed"
