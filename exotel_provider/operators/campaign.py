@@ -15,6 +15,7 @@ from exotel_provider.calls.model import Call
 from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS
 from exotel_provider.campaigns.in_flight import CallsInFlight
 from exotel_provider.campaigns.outcomes import (
+    OUTCOME_UNKNOWN,
     CampaignEntry,
     count_statuses,
     not_placed_outcome,
@@ -38,6 +39,8 @@ DEFAULT_MAX_CALLS_IN_FLIGHT = 500
 DEFAULT_PLACING_THREADS = 4
 """Calls placed side by side: enough to keep a paced rate of a few thousand a minute despite each
 placement waiting for Exotel and for the task's state store."""
+MAX_RESOLUTION_ROUNDS = 3
+"""Deferrals after the first that resolve unknowns (and dial those proven not placed)."""
 PLACEMENTS_KEY = "placements"
 """XCom key of the outcomes as placed (before waiting), which the task completes when it resumes."""
 
@@ -122,22 +125,35 @@ class ExotelCampaignOperator(BaseOperator):
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         entries = self._entries()
-        placements = self._place_all(entries, self._placer(context))
+        placements = self._place_all(entries, self._placer(context), resolve_earlier=True)
         outcomes = [_outcome(placement) for placement in placements]
-        placed = {placement.key: placement.sid for placement in placements if placement.sid}
+        return self._wait(context, outcomes, [o["sid"] for o in outcomes if o["sid"]], rounds=0)
+
+    def _wait(
+        self, context: Context, outcomes: list[dict[str, Any]], sids: list[str], *, rounds: int
+    ) -> list[dict[str, Any]]:
+        """Push the Sids, then defer until these calls are final and every unknown can be resolved."""
+        from exotel_provider.campaigns.unknowns import intents_of
+
+        placed = {o["key"]: o["sid"] for o in outcomes if o.get("sid")}
         context["ti"].xcom_push(key="placed_calls", value=placed)  # before waiting: no Sid is lost
         context["ti"].xcom_push(key=PLACEMENTS_KEY, value=outcomes)  # what execute_complete completes
-        if not placed:
+        unknowns = intents_of(outcomes, self._requests_of_unknowns(outcomes), self._time_zone())
+        resolve_after = max((i.attempt.certainly_listed_by() for i in unknowns), default=None)
+        if not sids and resolve_after is None:
             return self._finish(outcomes)
         wait = self.wait_timeout if self.wait_timeout is not None else DEFAULT_DEFERRED_WAIT_SECONDS
+        deadline = max(time.time() + wait, (resolve_after or 0) + self.poll_interval)
         self.defer(
-            trigger=self._trigger(list(placed.values()), deadline=time.time() + wait),
+            trigger=self._trigger(sids, deadline=deadline, resolve_after=resolve_after),
             method_name="execute_complete",
-            timeout=timedelta(seconds=wait + 300),
+            kwargs={"rounds": rounds},
+            timeout=timedelta(seconds=deadline - time.time() + 300),
         )
 
-    def execute_complete(self, context: Context, event: Any = None) -> list[dict[str, Any]]:
-        """Resume after the trigger: each outcome completed with its call's final details."""
+    def execute_complete(self, context: Context, event: Any = None, rounds: int = 0) -> list[dict[str, Any]]:
+        """Resume after the trigger: each outcome completed with its call's final details, then every
+        unknown resolved in one listing pass (adopted, or dialled once proven not placed)."""
         ti = context["ti"]
         outcomes = ti.xcom_pull(task_ids=ti.task_id, key=PLACEMENTS_KEY, map_indexes=ti.map_index)
         event = event if isinstance(event, dict) else {}
@@ -147,10 +163,34 @@ class ExotelCampaignOperator(BaseOperator):
             sid = outcome.get("sid")
             if sid in finals:
                 outcome = with_final_call(outcome, Call.from_dict(finals[sid]))
-            elif sid:
+            elif sid and outcome.get("status") == OUTCOME_UNKNOWN:
                 outcome = {**outcome, "error": failed.get(sid, "the trigger sent no outcome for this call")}
             merged.append(outcome)
-        return self._finish(merged)
+        return self._resolve(context, merged, rounds)
+
+    def _resolve(self, context: Context, outcomes: list[dict[str, Any]], rounds: int) -> list[dict[str, Any]]:
+        from exotel_provider.campaigns.unknowns import resolve_unknowns
+        from exotel_provider.placement import guard
+
+        requests = self._requests_of_unknowns(outcomes)
+        if not requests:
+            return self._finish(outcomes)
+        found = resolve_unknowns(
+            self.hook, outcomes, requests, time_zone=self._time_zone(), now=guard.DEFAULT_CLOCK.now()
+        )
+        if found.error:
+            self.log.warning(
+                "Exotel campaign: unknown outcomes not resolved (%s): a later run resolves them", found.error
+            )
+        if rounds >= MAX_RESOLUTION_ROUNDS or not (found.to_dial or found.open_until):
+            return self._finish(found.outcomes)
+        due = [entry for entry in self._entries() if entry.key in set(found.to_dial)]
+        self.log.info("Exotel campaign: %d calls proven not placed: dialling them now", len(due))
+        again = {p.key: _outcome(p) for p in self._place_all(due, self._placer(context))} if due else {}
+        outcomes = [again.get(o["key"], o) for o in found.outcomes]
+        return self._wait(
+            context, outcomes, [o["sid"] for o in again.values() if o["sid"]], rounds=rounds + 1
+        )
 
     # --- placing ---------------------------------------------------------------------------------
 
@@ -164,10 +204,29 @@ class ExotelCampaignOperator(BaseOperator):
         except ExotelValidationError as err:
             raise InvalidCallRequest.from_error(err) from None
 
-    def _placer(self, context: Context) -> CampaignPlacer:
-        """The one seam through which every call of the campaign is placed (the never-call-twice guard)."""
+    def _time_zone(self) -> Any:
         from zoneinfo import ZoneInfo
 
+        try:
+            return ZoneInfo(self.hook.settings.time_zone)
+        except ExotelConfigurationError as err:
+            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
+
+    def _requests_of_unknowns(self, outcomes: list[dict[str, Any]]) -> dict[str, ConnectRequest]:
+        from exotel_provider.campaigns.unknowns import is_unresolved
+
+        keys = {o["key"] for o in outcomes if is_unresolved(o)}
+        requests = {}
+        for entry in self._entries():
+            if entry.key in keys:
+                try:
+                    requests[entry.key] = self._request(entry)
+                except ExotelValidationError:
+                    continue
+        return requests
+
+    def _placer(self, context: Context) -> CampaignPlacer:
+        """The one seam through which every call of the campaign is placed (the never-call-twice guard)."""
         from exotel_provider.call_lifecycle import earlier_tries_since
 
         memory = TaskMemory(context)
@@ -177,10 +236,7 @@ class ExotelCampaignOperator(BaseOperator):
                 "cannot know which calls an earlier try placed, and fails safe for each of them. Give it "
                 "retries=0 here."
             )
-        try:
-            time_zone = ZoneInfo(self.hook.settings.time_zone)
-        except ExotelConfigurationError as err:
-            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
+        time_zone = self._time_zone()
         return CampaignPlacer(
             self.hook,
             memory if memory.available else None,
@@ -191,7 +247,9 @@ class ExotelCampaignOperator(BaseOperator):
             logger=self.log,
         )
 
-    def _place_all(self, entries: list[CampaignEntry], placer: CampaignPlacer) -> list[Placement]:
+    def _place_all(
+        self, entries: list[CampaignEntry], placer: CampaignPlacer, *, resolve_earlier: bool = False
+    ) -> list[Placement]:
         """Each entry placed (or found placed by an earlier try), paced and within the in-flight cap."""
         try:
             budget = self.hook.settings.requests_per_minute
@@ -221,6 +279,8 @@ class ExotelCampaignOperator(BaseOperator):
             workers=self.placing_threads,
             on_result=counted,
         )
+        if resolve_earlier:
+            self._resolve_earlier(entries, placer)
         placer.start()
         placements = placing.run(entries)
         self.log.info("Exotel campaign: %s", progress.line("placed or settled"))
@@ -257,6 +317,17 @@ class ExotelCampaignOperator(BaseOperator):
         finally:
             in_flight.placed(placement.sid if placement is not None else None)
 
+    def _resolve_earlier(self, entries: list[CampaignEntry], placer: CampaignPlacer) -> None:
+        """What earlier tries may have placed without a record: one listing pass for the campaign."""
+        requests = []
+        for entry in entries:
+            try:
+                requests.append((entry.key, self._request(entry)))
+            except ExotelValidationError:
+                continue
+        if placer.resolve_earlier(requests):
+            self.log.info("Exotel campaign: resolved what earlier tries placed from one listing pass")
+
     def _request(self, entry: CampaignEntry) -> ConnectRequest:
         try:
             return self.hook.build_connect_request(**entry.parameters)
@@ -277,7 +348,7 @@ class ExotelCampaignOperator(BaseOperator):
 
     # --- waiting ---------------------------------------------------------------------------------
 
-    def _trigger(self, sids: list[str], *, deadline: float) -> Any:
+    def _trigger(self, sids: list[str], *, deadline: float, resolve_after: float | None = None) -> Any:
         from exotel_provider.triggers.campaign import ExotelCampaignTrigger
 
         limit = int(self.time_limit) if self.time_limit not in (None, "") else None
@@ -288,6 +359,7 @@ class ExotelCampaignOperator(BaseOperator):
             poll_interval=self.poll_interval,
             pricing_grace_seconds=self.pricing_grace_seconds,
             time_limit=limit,
+            resolve_after=resolve_after,
         )
 
     def _finish(self, outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -299,6 +371,12 @@ class ExotelCampaignOperator(BaseOperator):
 def _outcome(placement: Placement) -> dict[str, Any]:
     if placement.sid:
         return placed_outcome(placement.key, placement.sid, placement.placed_at)
+    if placement.unknown and placement.placed_at is not None:
+        from exotel_provider.campaigns.unknowns import unknown_outcome
+
+        window = {"sent_at": placement.placed_at, "settled_at": placement.settled_at or placement.placed_at}
+        error = placement.error or "outcome unknown"
+        return unknown_outcome(placement.key, error, candidates=placement.candidates, **window)
     return not_placed_outcome(placement.key, placement.error or "not placed", unknown=placement.unknown)
 
 
