@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
@@ -134,6 +133,7 @@ class ExotelCampaignOperator(BaseOperator):
     ) -> list[dict[str, Any]]:
         """Push the Sids, then defer until these calls are final and every unknown can be resolved."""
         from exotel_provider.campaigns.unknowns import intents_of
+        from exotel_provider.placement import guard
 
         placed = {o["key"]: o["sid"] for o in outcomes if o.get("sid")}
         context["ti"].xcom_push(key="placed_calls", value=placed)  # before waiting: no Sid is lost
@@ -143,12 +143,13 @@ class ExotelCampaignOperator(BaseOperator):
         if not sids and resolve_after is None:
             return self._finish(outcomes)
         wait = self.wait_timeout if self.wait_timeout is not None else DEFAULT_DEFERRED_WAIT_SECONDS
-        deadline = max(time.time() + wait, (resolve_after or 0) + self.poll_interval)
+        now = guard.DEFAULT_CLOCK.now()  # the clock the windows are on (the wall clock)
+        deadline = max(now + wait, (resolve_after or 0) + self.poll_interval)
         self.defer(
             trigger=self._trigger(sids, deadline=deadline, resolve_after=resolve_after),
             method_name="execute_complete",
             kwargs={"rounds": rounds},
-            timeout=timedelta(seconds=deadline - time.time() + 300),
+            timeout=timedelta(seconds=deadline - now + 300),
         )
 
     def execute_complete(self, context: Context, event: Any = None, rounds: int = 0) -> list[dict[str, Any]]:
