@@ -1,22 +1,26 @@
 """Daily reminder calls at 10:00 India time, from a SQL database, with one redial for busy and unanswered.
 
 1. ``read_due_reminders`` reads the day's reminders from the ``reminders`` table of the
-   ``exotel_reminders_db`` connection (any common-sql database; SQLite by default) and leaves out
-   anyone already called that day (``reminder_calls``). The day is the run's logical date in India
-   time, or the ``due_date`` param.
-2. ``call`` (``ExotelCampaignOperator``) places all those calls, paced within the Exotel
-   connection's request budget, and waits for all of them in one deferral; ``record_calls`` writes
-   one ``reminder_calls`` row per call placed.
-3. ``plan_redials`` picks the calls that were busy or not answered (never anyone who answered);
-   ``wait_before_redial`` waits ``redial_after_minutes``; ``redial`` / ``record_redials`` call those
-   people once more.
+   ``exotel_reminders_db`` connection (any common-sql database; SQLite by default) and the day's call
+   ledger, ``reminder_calls`` (created, or migrated, if needed), and leaves out everyone whose call is
+   settled. The day is the run's logical date in India time, or the ``due_date`` param.
+2. ``call`` (``ExotelCampaignOperator``) places those calls, paced within the Exotel connection's
+   request budget, and waits for all of them in one deferral. Each call is in the ledger *before* it
+   is placed and gets its Sid the moment Exotel answers, then its outcome.
+3. ``plan_redials`` sees which calls were busy or not answered (never anyone who answered);
+   ``wait_before_redial`` waits ``redial_after_minutes``; ``pick_redials`` reads the reminders again
+   (a reminder deleted or re-numbered meanwhile is not redialled at its old number) and ``redial``
+   calls those people once more.
 4. ``report`` writes the day's summary to XCom and an HTML report with a PNG chart (outcomes and cost
    per hour) to ``$EXOTEL_REPORTS_DIR`` (any ``ObjectStoragePath``; default
-   ``$AIRFLOW_HOME/exotel_reports``), even when something failed; ``check_day`` then makes the run red
-   if a step failed or a reminder could not be attempted (refused by Exotel, e.g. DND; invalid).
+   ``$AIRFLOW_HOME/exotel_reports``) from the ledger, so every call placed counts, even when something
+   failed; ``check_day`` then makes the run red if a step failed or a reminder was not reached
+   (refused by Exotel, e.g. DND; invalid; outcome unknown; never placed).
 
-A second run of the same day, a cleared task or a retry calls nobody already called: the
-``reminder_calls`` rows and, for calls in flight, the campaign's task_state_store keep the record.
+A second run of the same day, a cleared run, a retry or a run after a red day calls nobody already
+called: it reads the ledger first, watches the calls that have a Sid, looks for the call of a lost
+answer from the moment its request was sent, and dials only those never placed. One phone due twice
+on a day is called once.
 """
 
 from __future__ import annotations
@@ -32,7 +36,6 @@ from airflow.sdk import DAG, BaseHook, ObjectStoragePath, Param, task
 from exotel_provider.airflow_compat import AirflowFailException, AirflowNotFoundException
 from exotel_provider.calls import DEFAULT_POLL_INTERVAL_SECONDS
 from exotel_provider.campaigns import reminders as store
-from exotel_provider.campaigns.outcomes import was_attempted
 from exotel_provider.operators.campaign import ExotelCampaignOperator
 from exotel_provider.operators.exotel import DEFAULT_RECONCILE_TIMEOUT
 
@@ -42,6 +45,8 @@ POLL_SECONDS = float(os.environ.get("EXOTEL_POLL_SECONDS", DEFAULT_POLL_INTERVAL
 RECONCILE_SECONDS = float(os.environ.get("EXOTEL_RECONCILE_SECONDS", DEFAULT_RECONCILE_TIMEOUT))
 """How long a lost placing answer is looked for before that reminder fails safe (the local Airflow:
 a minute)."""
+RETRY_DELAY_SECONDS = float(os.environ.get("EXOTEL_RETRY_DELAY_SECONDS", "30"))
+"""Wait before a campaign task's retry (the tests use a fraction of a second)."""
 REDIAL_AFTER_MINUTES = float(os.environ.get("EXOTEL_REDIAL_AFTER_MINUTES", "30"))
 """Default wait before a redial (the tests use a fraction of a minute)."""
 CAMPAIGN = {
@@ -51,7 +56,7 @@ CAMPAIGN = {
     "reconcile_timeout": RECONCILE_SECONDS,
     "max_calls_in_flight": 500,
     "retries": 2,  # a retry resumes the campaign: nobody already called is called again
-    "retry_delay": datetime.timedelta(seconds=30),
+    "retry_delay": datetime.timedelta(seconds=RETRY_DELAY_SECONDS),
 }
 
 
@@ -67,6 +72,22 @@ def reminders_db() -> Any:
             "AIRFLOW_CONN_EXOTEL_REMINDERS_DB=sqlite:///path/to/reminders.db)."
         ) from None
     return connection.get_hook()
+
+
+def settled_ledger(day: str) -> list[dict[str, Any]]:
+    """The day's ledger rows, the calls placed but never seen to end completed from Exotel first
+    (a run that stopped part-way still reports every call it placed, and its cost)."""
+    from exotel_provider.campaigns.ledger import settle_placed
+    from exotel_provider.campaigns.ledger_sql import SqlCallLedger
+    from exotel_provider.errors import ExotelError
+    from exotel_provider.hooks.exotel import ExotelHook
+
+    db = reminders_db()
+    try:
+        settle_placed(SqlCallLedger(db, day=day), ExotelHook().get_ended_calls)
+    except ExotelError as err:
+        print(f"Could not read the final outcome of calls placed but not seen to end: {err}")
+    return store.recorded_calls(db, day)
 
 
 def reports_folder() -> ObjectStoragePath:
@@ -103,64 +124,69 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
 
+    def ledger(day: Any, attempt: int) -> dict[str, Any]:
+        """Where a campaign records its calls: the day's ledger in the reminders database."""
+        return {"conn_id": store.REMINDERS_CONN_ID, "day": day, "attempt": attempt}
+
     @task(multiple_outputs=True)
     def read_due_reminders(params: dict[str, Any], dag_run: Any = None) -> dict[str, Any]:
-        """The day, its reminders, and the calls to place: everyone due and not called yet that day."""
+        """The day, its reminders, and the calls to make: everyone due whose call is not settled."""
         day = store.india_day(params.get("due_date"), dag_run.logical_date, dag_run.run_after)
         db = reminders_db()
         store.ensure_calls_table(db)
         due, recorded = store.due_reminders(db, day), store.recorded_calls(db, day)
         calls = store.first_calls(due, recorded)
         print(
-            f"{len(due)} reminders due on {day}; {len(calls)} to call ({len(due) - len(calls)} already called)"
+            f"{len(due)} reminders due on {day}; {len(calls)} to call or settle ({len(due) - len(calls)} done)"
         )
         return {"day": day, "reminders": due, "calls": calls}
 
     @task
-    def record_calls(day: str, outcomes: list[dict[str, Any]] | None, attempt: int) -> int:
-        """One reminder_calls row per placed call of this attempt."""
-        recorded = store.record_calls(reminders_db(), day, attempt, outcomes or [])
-        print(f"Recorded {recorded} calls (attempt {attempt}) for {day}")
-        return recorded
-
-    @task(multiple_outputs=True)
-    def plan_redials(day: str, reminders: list[dict[str, str]], params: dict[str, Any]) -> dict[str, Any]:
-        """Busy and unanswered first calls of the day not redialled yet, and when to redial them."""
-        calls = store.redial_calls(reminders, store.recorded_calls(reminders_db(), day))
+    def plan_redials(day: str, params: dict[str, Any]) -> str:
+        """When to redial: after ``redial_after_minutes`` if a first call was busy or not answered."""
+        db = reminders_db()
+        calls = store.redial_calls(store.due_reminders(db, day), store.recorded_calls(db, day))
         delay = datetime.timedelta(minutes=float(params["redial_after_minutes"]) if calls else 0)
-        print(f"Redialling {len(calls)} of {len(reminders)} reminders in {delay}")
-        return {"calls": calls, "redial_at": (pendulum.now("UTC") + delay).isoformat()}
+        print(f"{len(calls)} reminders to redial in {delay}")
+        return (pendulum.now("UTC") + delay).isoformat()
+
+    @task
+    def pick_redials(day: str) -> list[dict[str, Any]]:
+        """The redials, from the reminders as they are now (after the wait) and the ledger."""
+        db = reminders_db()
+        calls = store.redial_calls(store.due_reminders(db, day), store.recorded_calls(db, day))
+        print(f"Redialling {len(calls)} reminders")
+        return calls
 
     plan = read_due_reminders()
-    call = ExotelCampaignOperator(task_id="call", calls=plan["calls"], **CAMPAIGN)
-    first_recorded = record_calls(plan["day"], call.output, 1)
-    redials = plan_redials(plan["day"], plan["reminders"])
+    call = ExotelCampaignOperator(
+        task_id="call", calls=plan["calls"], ledger=ledger(plan["day"], 1), **CAMPAIGN
+    )
+    redial_at = plan_redials(plan["day"])
     wait_before_redial = DateTimeSensor(
         task_id="wait_before_redial",  # gives busy people time to finish their other call
-        target_time=redials["redial_at"],
+        target_time=redial_at,
         mode="reschedule",
         poke_interval=POLL_SECONDS,
     )
-    redial = ExotelCampaignOperator(task_id="redial", calls=redials["calls"], **CAMPAIGN)
-    redials_recorded = record_calls.override(task_id="record_redials")(plan["day"], redial.output, 2)
-    first_recorded >> redials >> wait_before_redial >> redial
+    redials = pick_redials(plan["day"])
+    redial = ExotelCampaignOperator(
+        task_id="redial", calls=redials, ledger=ledger(plan["day"], 2), **CAMPAIGN
+    )
+    call >> redial_at
+    wait_before_redial >> redials
 
     @task(trigger_rule="all_done")
     def report(
-        day: str | None,
-        reminders: list[dict[str, str]] | None,
-        first: list[dict[str, Any]] | None,
-        again: list[dict[str, Any]] | None,
-        run_id: str | None = None,
+        day: str | None, reminders: list[dict[str, str]] | None, run_id: str | None = None
     ) -> dict[str, Any]:
-        """The day's summary (XCom) and report (HTML + PNG), whatever failed before it."""
+        """The day's summary (XCom) and report (HTML + PNG) from the ledger, whatever failed before it."""
         from exotel_provider.campaigns import summarise_attempts
         from exotel_provider.campaigns.report_files import write_report
 
-        rows = store.recorded_calls(reminders_db(), day) if day else []
-        outcomes = [*(first or []), *({**o, "attempt": 2} for o in again or [])]
-        summary = summarise_attempts(store.day_attempts(reminders or [], rows, outcomes))
-        summary.update(day=day, not_attempted=sum(not was_attempted(o) for o in outcomes))
+        rows = settled_ledger(day) if day else []
+        summary = summarise_attempts(store.day_attempts(reminders or [], rows))
+        summary.update(day=day, not_attempted=len(store.not_reached(reminders or [], rows)))
         name = f"reminders-{day or 'unknown-day'}-{run_id}".replace(":", "_").replace("+", "_")
         title = f"Reminder calls, {day}" if day else "Reminder calls: reading the reminders failed"
         page, chart = write_report(reports_folder(), name, summary, rows, title=title)
@@ -174,13 +200,13 @@ with DAG(
 
     @task
     def check_day(summary: dict[str, Any]) -> None:
-        """Red when a reminder could not be attempted (every failed step upstream is red already)."""
+        """Red when a reminder was not reached (every failed step upstream is red already)."""
         if summary["not_attempted"]:
             raise AirflowFailException(
-                f"{summary['not_attempted']} reminders could not be attempted (refused by Exotel, invalid "
-                f"number, or outcome unknown); see the report: {summary['report_path']}"
+                f"{summary['not_attempted']} reminders were not reached (refused by Exotel, invalid "
+                f"number, outcome unknown, or never placed); see the report: {summary['report_path']}"
             )
 
-    summary = report(plan["day"], plan["reminders"], call.output, redial.output)
-    [first_recorded, redials_recorded] >> summary
-    [redials_recorded, summary] >> check_day(summary)
+    summary = report(plan["day"], plan["reminders"])
+    [call, redial] >> summary
+    [redial, summary] >> check_day(summary)

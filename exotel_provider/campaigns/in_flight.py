@@ -59,6 +59,11 @@ class CallsInFlight:
                 self._sids[sid] = None
             self._changed.notify_all()
 
+    def reused(self, sid: str) -> None:
+        """A call an earlier try or run placed, not ended yet as far as we know: it counts as well."""
+        with self._changed:
+            self._sids[sid] = None
+
     def _try_take(self) -> bool:
         with self._changed:
             if not self._fits():

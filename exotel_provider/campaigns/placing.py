@@ -8,13 +8,19 @@ asking Exotel again) and reports a refusal again without a second request. What 
 clear) is resolved for the whole campaign in ONE listing pass (:meth:`CampaignPlacer.resolve_earlier`),
 never one search per entry. A lost answer while placing holds no thread: the entry is recorded as
 unknown with its window and resolved after the campaign's deferral. A circuit breaker stops placing
-after a few outage failures in a row. No Airflow imports.
+after a few outage failures in a row.
+
+Given a :class:`~exotel_provider.campaigns.ledger.CampaignBook` instead, the guard keeps its marks in
+the call ledger (:class:`LedgerEntry`), which outlives the task: a later run, a clear or a redial
+reads the same rows, and a ``placing`` or ``unknown`` row is resolved (in the same one pass) from the
+``sent_at`` it recorded, the day's other Sids excluded. No Airflow imports.
 """
 
 from __future__ import annotations
 
 import inspect
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +29,7 @@ from exotel_provider.calls.connect_request import ConnectRequest
 from exotel_provider.calls.exotel_time import DEFAULT_EXOTEL_TIME_ZONE as EXOTEL_TIME_ZONE
 from exotel_provider.calls.numbers import mask_number
 from exotel_provider.campaigns.breaker import PlacingBreaker
+from exotel_provider.campaigns.ledger import REFUSED, CampaignBook, LedgerRow
 from exotel_provider.errors import (
     ExotelAPIError,
     ExotelAuthenticationError,
@@ -82,8 +89,13 @@ class CampaignPlacer:
         logger: Log | None = None,
         clock: Callable[[], float] | None = None,
         breaker: PlacingBreaker | None = None,
+        book: CampaignBook | None = None,
     ) -> None:
         self.client = client
+        self.book = book
+        """The call ledger's rows of this campaign: where the marks go when given (not the store)."""
+        if book is not None:
+            store, earlier_tries_since = None, None  # the ledger outlives the task: nothing unrecorded
         self.store = _OneThreadAtATime(store) if store is not None else None
         self.policy = policy
         self.earlier_tries_since = earlier_tries_since
@@ -94,7 +106,7 @@ class CampaignPlacer:
         self._clock = clock or guard_module.DEFAULT_CLOCK.now
         self.breaker = breaker or PlacingBreaker()
         started = store is not None and bool(store.get(CAMPAIGN_STARTED_KEY))
-        self.resuming = started or earlier_tries_since is not None
+        self.resuming = started or earlier_tries_since is not None or book is not None
         # The campaign's own mark proves the store is intact: each call's keys tell all. Without it a
         # later try (an emptied store, or none) resolves every entry from the earlier tries' window.
         self._unrecorded_since = None if started else earlier_tries_since
@@ -113,6 +125,8 @@ class CampaignPlacer:
             return None
         if key in self._earlier:
             return self._earlier[key]
+        if self.book is not None:
+            return _recorded_in(self.book.row(key))
         if self.store is None:
             return None
         sid = PlacementRecord(self.store, call_prefix(key)).sid()
@@ -152,7 +166,7 @@ class CampaignPlacer:
         for key, request in requests:
             if self.recorded(key) is not None:
                 continue
-            pending = PlacementRecord(self.store, call_prefix(key)).pending() if self.store else None
+            pending = self._pending(key)
             if pending is not None:
                 sent_at, settled_at = pending
                 window = PlacementAttempt(request, sent_at, settled_at or now, self.time_zone)
@@ -160,24 +174,56 @@ class CampaignPlacer:
                 window = PlacementAttempt(request, min(self._unrecorded_since, now), now, self.time_zone)
             else:
                 continue
-            intents.append(Intent(key, window))
+            siblings = self.book.known_sids(besides=key) if self.book is not None else set()
+            intents.append(Intent(key, window, frozenset(siblings)))
         return intents
+
+    def _pending(self, key: str) -> tuple[float, float | None] | None:
+        """The window of a request of an earlier try whose outcome is unknown (ledger or store)."""
+        if self.book is not None:
+            row = self.book.row(key)
+            if row is None or not row.unresolved or row.sent_at is None:
+                return None
+            return row.sent_at, row.window_end
+        return PlacementRecord(self.store, call_prefix(key)).pending() if self.store else None
 
     def _settle_earlier(self, intent: Intent, resolution: Resolution) -> None:
         key, attempt = intent.key, intent.attempt
-        record = PlacementRecord(self.store, call_prefix(key))
         if resolution.outcome is Resolved.ADOPTED and resolution.call is not None:
-            record.save_sid(resolution.call.sid)
-            self._earlier[key] = Placement(key, resolution.call.sid, resumed=True)
+            self.adopt(key, resolution.call.sid)
+            self._earlier[key] = Placement(key, resolution.call.sid, attempt.sent_at, resumed=True)
         elif resolution.outcome is Resolved.NOT_PLACED:
-            record.clear_pending()
+            self.proven_not_placed(key)
         else:
-            record.mark_pending(attempt.sent_at, attempt.latest_send)  # kept: a clear never forgets it
+            message = "An earlier try may have placed this call; its Sid is not known yet."
+            self.still_unknown(key, attempt.sent_at, attempt.latest_send, resolution.candidates, message)
             self._earlier[key] = Placement(
-                key, None, attempt.sent_at, error="An earlier try may have placed this call; its Sid is "
-                "not known yet.", unknown=True, resumed=True, settled_at=attempt.latest_send,
-                candidates=resolution.candidates,
+                key, None, attempt.sent_at, error=message, unknown=True, resumed=True,
+                settled_at=attempt.latest_send, candidates=resolution.candidates,
             )  # fmt: skip
+
+    def adopt(self, key: str, sid: str) -> None:
+        """Record that the listing proved ``sid`` to be this entry's call."""
+        if self.book is not None:
+            self.book.write(self.book.new_row(key).with_sid(sid))
+        else:
+            PlacementRecord(self.store, call_prefix(key)).save_sid(sid)
+
+    def proven_not_placed(self, key: str) -> None:
+        """Record that the listing proved no call was placed: the entry may be dialled."""
+        if self.book is not None:
+            self._note(key, lambda row: row.not_placed("the listing proved that no call was placed"))
+        else:
+            PlacementRecord(self.store, call_prefix(key)).clear_pending()
+
+    def still_unknown(
+        self, key: str, sent_at: float, settled_at: float, candidates: Sequence[str], message: str
+    ) -> None:
+        """Keep the window (and the candidates) of an entry whose call may exist: never forgotten."""
+        if self.book is not None:
+            self._note(key, lambda row: row.with_unknown(settled_at, candidates, message))
+        else:
+            PlacementRecord(self.store, call_prefix(key)).mark_pending(sent_at, settled_at)
 
     def place(self, key: str, request: ConnectRequest) -> Placement:
         """Reuse, or dial once. A lost answer returns an unknown Placement at once (no search here).
@@ -187,38 +233,109 @@ class CampaignPlacer:
         if earlier is not None:
             return earlier
         self.breaker.check()
-        guard = self._guard(key)
+        guard = self._guard(key, request)
         sent_at = self._clock()
         try:
             placement = guard.dial(request, search=False)
         except ExotelCallOutcomeUnknownError as err:
             self.breaker.failed(err)
-            return Placement(key, None, sent_at, str(err), unknown=True, settled_at=self._clock())
+            settled_at, message = self._clock(), str(err)
+            self._note(key, lambda row: row.with_unknown(settled_at, (), message))
+            return Placement(key, None, sent_at, message, unknown=True, settled_at=settled_at)
         except ExotelAPIError as err:
+            message = str(err)
             if _stops_the_campaign(err):
                 self.breaker.failed(err)
+                self._note(key, lambda row: row.not_placed(message))
                 raise
             self.breaker.succeeded()
             if self.store is not None:
-                self.store.set(call_prefix(key) + REFUSED_SUFFIX, str(err))
-            return Placement(key, None, error=str(err))
-        except ExotelTransportError as err:
+                self.store.set(call_prefix(key) + REFUSED_SUFFIX, message)
+            self._note(key, lambda row: row.not_placed(message, refused=True))
+            return Placement(key, None, error=message)
+        except ExotelTransportError as err:  # never reached Exotel (the guard recorded: no call)
             self.breaker.failed(err)
             raise
         self.breaker.succeeded()
         assert placement is not None  # dial(search=False) never proves "none placed" itself
         return Placement(key, placement.call.sid, sent_at)
 
-    def _guard(self, key: str) -> PlacementGuard:
+    def refuse(self, key: str, error: str) -> None:
+        """Record in the ledger that this call was not attempted (invalid): not retried that day."""
+        self._note(key, lambda row: row.not_placed(error, refused=True), create=True)
+
+    def _note(self, key: str, change: Callable[[LedgerRow], LedgerRow], *, create: bool = False) -> None:
+        if self.book is None:
+            return
+        row = self.book.row(key)
+        if row is None and not create:
+            return  # nothing was announced: nothing to change
+        self.book.write(change(row or self.book.new_row(key)))
+
+    def _guard(self, key: str, request: ConnectRequest) -> PlacementGuard:
+        store: Any = self.store
+        prefix = call_prefix(key)
+        if self.book is not None:
+            store, prefix = LedgerEntry(self.book, key, request.from_number, self._clock), ""
         return PlacementGuard(
-            self.store,
+            store,
             _QuietPlacing(self.client),
-            key_prefix=call_prefix(key),
+            key_prefix=prefix,
             policy=self.policy,
             time_zone=self.time_zone,
             show_number=self.show_number,
             logger=self.logger,
         )
+
+
+def _recorded_in(row: LedgerRow | None) -> Placement | None:
+    if row is None:
+        return None
+    if row.call_sid:
+        return Placement(row.key, row.call_sid, row.sent_at, resumed=True)
+    if row.state == REFUSED:
+        return Placement(row.key, None, error=row.error or "refused", resumed=True)
+    return None
+
+
+class LedgerEntry:
+    """One campaign key's row in the call ledger, as the guard's state store (key prefix "").
+
+    The pending mark is the row's ``placing`` state with its ``sent_at`` (and ``window_end`` once the
+    answer was lost), the Sid its ``call_sid``; clearing the mark records that no call was placed. The
+    ledger is never emptied, so the guard's "guarded" note always reads as present.
+    """
+
+    def __init__(
+        self, book: CampaignBook, key: str, phone: str | None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.book, self.key, self.phone, self._clock = book, key, phone, clock
+        names = PlacementRecord(None, "")
+        self._sid, self._pending, self._guarded = names.sid_key, names.pending_key, names.guarded_key
+
+    def get(self, name: str) -> Any:
+        row = self.book.row(self.key)
+        if name == self._guarded:
+            return {"ledger": True}
+        if row is None:
+            return None
+        if name == self._sid:
+            return row.call_sid
+        if name == self._pending and row.unresolved and row.sent_at is not None:
+            return {"sent_at": row.sent_at, "settled_at": row.window_end}
+        return None
+
+    def set(self, name: str, value: Any) -> None:
+        if name == self._sid:
+            self.book.write(self.book.new_row(self.key).with_sid(str(value)))
+        elif name == self._pending:
+            sent_at, settled_at = float(value["sent_at"]), value.get("settled_at")
+            self.book.write(self.book.new_row(self.key).placing(self.phone, sent_at, settled_at))
+
+    def delete(self, name: str) -> None:
+        row = self.book.row(self.key)
+        if name == self._pending and row is not None and row.unresolved:
+            self.book.write(row.not_placed("no call was placed"))
 
 
 class _OneThreadAtATime:

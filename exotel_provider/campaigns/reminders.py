@@ -1,41 +1,37 @@
-"""Reminder calls kept in a SQL database: the table contract, which reminders to call, what to record.
+"""Reminder calls kept in a SQL database: the table contract, which reminders to call, what to report.
 
-The reminders are read from ``reminders`` (read-only); every call placed is recorded in
-``reminder_calls`` (created if missing), which is also what stops a second run of the same day from
-calling anyone again. ``db`` is any common-sql ``DbApiHook`` (SQLite by default); this module imports
-no Airflow.
+The reminders are read from ``reminders`` (read-only); every call is recorded in ``reminder_calls``,
+the call ledger (:mod:`exotel_provider.campaigns.ledger`; created, or migrated from its earlier shape,
+if needed), which is also what stops a later run of the same day from calling anyone again.
+``db`` is any common-sql ``DbApiHook`` (SQLite by default); this module imports no Airflow.
 """
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from exotel_provider.calls.status import REDIAL_STATUSES
-from exotel_provider.campaigns.outcomes import NOT_PLACED, OUTCOME_UNKNOWN
+from exotel_provider.campaigns.ledger import ENDED, FINAL_STATES, PLACED, LedgerRow, normalise_key
+from exotel_provider.campaigns.ledger_sql import (
+    LEDGER_COLUMNS,
+    Database,
+    create_ledger_sql,
+    ensure_ledger_table,
+    read_ledger,
+)
 from exotel_provider.campaigns.summary import Attempt
+
+__all__ = ["Database"]
 
 REMINDERS_CONN_ID = "exotel_reminders_db"
 INDIA = ZoneInfo("Asia/Kolkata")
 REMINDER_FIELDS = ("reminder_id", "phone", "flow_app_id", "due_date", "customer")
-CALL_FIELDS = (
-    "reminder_id", "due_date", "attempt", "call_sid", "status", "price", "duration", "placed_at", "ended_at",
-)  # fmt: skip
-CREATE_REMINDER_CALLS = """
-CREATE TABLE IF NOT EXISTS reminder_calls (
-    reminder_id TEXT NOT NULL,
-    due_date TEXT NOT NULL,
-    attempt INTEGER NOT NULL,
-    call_sid TEXT,
-    status TEXT,
-    price REAL,
-    duration INTEGER,
-    placed_at TEXT,
-    ended_at TEXT,
-    PRIMARY KEY (reminder_id, due_date, attempt)
-)"""
+CALL_FIELDS = tuple(LEDGER_COLUMNS)
+"""The columns of ``reminder_calls`` (the call ledger)."""
+CREATE_REMINDER_CALLS = create_ledger_sql()
 CREATE_REMINDERS = """
 CREATE TABLE IF NOT EXISTS reminders (
     reminder_id TEXT PRIMARY KEY,
@@ -45,18 +41,6 @@ CREATE TABLE IF NOT EXISTS reminders (
     customer TEXT
 )"""
 """The table the DAG reads (it never writes it): for seeding a demo or a test database."""
-
-
-class Database(Protocol):
-    """The part of common-sql's ``DbApiHook`` used here."""
-
-    placeholder: str
-
-    def get_records(self, sql: str, parameters: Any = None) -> Any: ...
-
-    def run(self, sql: str, autocommit: bool = False, parameters: Any = None) -> Any: ...
-
-    def insert_rows(self, table: str, rows: Any, target_fields: Any = None, **kwargs: Any) -> None: ...
 
 
 def india_day(override: str | None, logical_date: datetime.datetime | None, run_after: Any) -> str:
@@ -73,117 +57,92 @@ def india_day(override: str | None, logical_date: datetime.datetime | None, run_
 
 
 def due_reminders(db: Database, day: str) -> list[dict[str, str]]:
-    """The reminders due on ``day``, by id."""
+    """The reminders due on ``day``, by id (ids without surrounding spaces, as the ledger keys them)."""
     rows = db.get_records(
         f"SELECT {', '.join(REMINDER_FIELDS)} FROM reminders WHERE due_date = {db.placeholder} "
         "ORDER BY reminder_id",
         parameters=(day,),
     )
-    return [{name: _text(value) for name, value in zip(REMINDER_FIELDS, row, strict=True)} for row in rows]
+    reminders = [
+        {name: _text(value) for name, value in zip(REMINDER_FIELDS, row, strict=True)} for row in rows
+    ]
+    return [{**r, "reminder_id": normalise_key(r["reminder_id"])} for r in reminders]
 
 
-def ensure_calls_table(db: Database) -> None:
-    db.run(CREATE_REMINDER_CALLS, autocommit=True)
+def ensure_calls_table(db: Database) -> list[str]:
+    """Create ``reminder_calls`` or migrate it to the ledger's shape; returns the columns added."""
+    return ensure_ledger_table(db)
 
 
 def recorded_calls(db: Database, day: str) -> list[dict[str, Any]]:
-    """Every call recorded for ``day``, by reminder and attempt."""
-    rows = db.get_records(
-        f"SELECT {', '.join(CALL_FIELDS)} FROM reminder_calls WHERE due_date = {db.placeholder} "
-        "ORDER BY reminder_id, attempt",
-        parameters=(day,),
-    )
-    return [dict(zip(CALL_FIELDS, row, strict=True)) for row in rows]
-
-
-def record_calls(db: Database, day: str, attempt: int, outcomes: Iterable[Mapping[str, Any]]) -> int:
-    """One ``reminder_calls`` row per placed call (a rerun replaces its own rows); returns how many."""
-    rows = [_call_row(day, attempt, outcome) for outcome in outcomes if outcome.get("sid")]
-    if rows:
-        db.insert_rows(
-            "reminder_calls", rows, target_fields=list(CALL_FIELDS), replace=True,
-            replace_index=["reminder_id", "due_date", "attempt"],
-        )  # fmt: skip
-    return len(rows)
+    """Every ledger row of ``day``, by reminder and attempt, under the table's column names."""
+    return [row.as_record() for row in read_ledger(db, day)]
 
 
 def call_entry(reminder: Mapping[str, str]) -> dict[str, str]:
     """The campaign entry calling one reminder's person to its call flow."""
+    key = normalise_key(reminder["reminder_id"])
     return {
-        "key": reminder["reminder_id"],
+        "key": key,
         "from_number": reminder["phone"],
         "app_id": reminder["flow_app_id"],
-        "custom_field": reminder["reminder_id"],
+        "custom_field": key,
     }
 
 
 def first_calls(reminders: Iterable[Mapping[str, str]], recorded: Iterable[Mapping[str, Any]]) -> list[dict]:
-    """Entries for the reminders nobody has been called about yet on their day."""
-    called = {row["reminder_id"] for row in recorded}
-    return [call_entry(r) for r in reminders if r["reminder_id"] not in called]
+    """Entries for the reminders whose first call is not settled: never placed (dialled), placed but
+    never seen to end (watched), or of unknown outcome (resolved from the listing before anything)."""
+    settled = {r.key for r in _rows(recorded) if r.attempt == 1 and r.state in FINAL_STATES}
+    return [call_entry(r) for r in reminders if normalise_key(r["reminder_id"]) not in settled]
 
 
 def redial_calls(reminders: Iterable[Mapping[str, str]], recorded: Iterable[Mapping[str, Any]]) -> list[dict]:
-    """Entries for the reminders whose first call was busy or unanswered and not redialled yet."""
-    attempts: dict[str, dict[int, str]] = {}
-    for row in recorded:
-        attempts.setdefault(row["reminder_id"], {})[int(row["attempt"])] = str(row["status"])
-    return [
-        call_entry(r)
-        for r in reminders
-        if attempts.get(r["reminder_id"], {}).get(1) in REDIAL_STATUSES
-        and 2 not in attempts.get(r["reminder_id"], {})
-    ]
+    """Entries for the reminders whose first call ended busy or unanswered and whose redial is not
+    settled. ``reminders`` as they are now: one deleted since is not redialled, a new number is used."""
+    rows = {(r.key, r.attempt): r for r in _rows(recorded)}
+    due = []
+    for reminder in reminders:
+        key = normalise_key(reminder["reminder_id"])
+        first, again = rows.get((key, 1)), rows.get((key, 2))
+        if first is None or first.state != ENDED or first.status not in REDIAL_STATUSES:
+            continue
+        if again is None or again.state not in FINAL_STATES:
+            due.append(call_entry(reminder))
+    return due
 
 
 def day_attempts(
-    reminders: Iterable[Mapping[str, str]],
-    recorded: Iterable[Mapping[str, Any]],
-    outcomes: Iterable[Mapping[str, Any]] = (),
+    reminders: Iterable[Mapping[str, str]], recorded: Iterable[Mapping[str, Any]]
 ) -> list[Attempt]:
-    """Every attempt of the day for the summary: recorded calls, plus this run's entries that could not
-    be attempted (refused by Exotel, invalid, or of unknown outcome), which have no row."""
-    labels = {r["reminder_id"]: f"{r['reminder_id']} {r.get('customer') or ''}".strip() for r in reminders}
-    attempts = [
-        Attempt.of(row["reminder_id"], _call_fields(row), attempt=int(row["attempt"]),
-                   label=labels.get(row["reminder_id"], row["reminder_id"]))
-        for row in recorded
-    ]  # fmt: skip
-    recorded_keys = {(a.key, a.attempt) for a in attempts}
-    for attempt_number, outcome in outcomes_by_attempt(outcomes):
-        key = str(outcome["key"])
-        if (
-            outcome.get("status") in (NOT_PLACED, OUTCOME_UNKNOWN)
-            and (key, attempt_number) not in recorded_keys
-        ):
-            attempts.append(Attempt(key, None, attempt_number, labels.get(key, key)))
+    """Every attempt of the day for the summary, from the ledger: each call (placed, ended, of unknown
+    outcome), each refusal, and each reminder due that no run attempted (``not attempted``)."""
+    labels = {
+        normalise_key(
+            r["reminder_id"]
+        ): f"{normalise_key(r['reminder_id'])} {r.get('customer') or ''}".strip()
+        for r in reminders
+    }
+    rows = _rows(recorded)
+    attempts = [Attempt.from_record(row.as_record(), label=labels.get(row.key, row.key)) for row in rows]
+    seen = {row.key for row in rows}
+    attempts += [
+        Attempt(key, None, 1, label, "not attempted") for key, label in labels.items() if key not in seen
+    ]
     return attempts
 
 
-def outcomes_by_attempt(outcomes: Iterable[Mapping[str, Any]]) -> list[tuple[int, Mapping[str, Any]]]:
-    """``(attempt, outcome)`` pairs; an outcome carries its attempt number under ``attempt`` (default 1)."""
-    return [(int(outcome.get("attempt") or 1), outcome) for outcome in outcomes]
+def not_reached(reminders: Iterable[Mapping[str, str]], recorded: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The reminders due that no call of the day reached (never placed, refused, or of unknown
+    outcome): what makes a day red."""
+    called = {r.key for r in _rows(recorded) if r.call_sid and r.state in (PLACED, ENDED)}
+    return [
+        normalise_key(r["reminder_id"]) for r in reminders if normalise_key(r["reminder_id"]) not in called
+    ]
 
 
-def _call_row(day: str, attempt: int, outcome: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (
-        outcome["key"], day, attempt, outcome["sid"], outcome.get("status"), outcome.get("price"),
-        outcome.get("duration"), _placed_at(outcome.get("placed_at")), outcome.get("end_time"),
-    )  # fmt: skip
-
-
-def _call_fields(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "Sid": row["call_sid"], "Status": row["status"], "Price": row["price"], "Duration": row["duration"],
-        "EndTime": row["ended_at"], "StartTime": row["placed_at"],
-    }  # fmt: skip
-
-
-def _placed_at(epoch: Any) -> str | None:
-    """Exotel's time format (India time) for an epoch; what a person reads in the table."""
-    if epoch is None:
-        return None
-    return datetime.datetime.fromtimestamp(float(epoch), INDIA).strftime("%Y-%m-%d %H:%M:%S")
+def _rows(recorded: Iterable[Mapping[str, Any] | LedgerRow]) -> list[LedgerRow]:
+    return [r if isinstance(r, LedgerRow) else LedgerRow.from_record(r) for r in recorded]
 
 
 def _text(value: Any) -> str:

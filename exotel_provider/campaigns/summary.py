@@ -1,6 +1,9 @@
 """The outcome of a campaign: which people were reached, what it cost, how long they talked.
 
-Pure functions over :class:`~exotel_provider.calls.Call` objects (or their XCom dicts). No Airflow.
+Pure functions over :class:`Attempt` objects, or what a user has at hand: the campaign operator's
+outcomes (``key``, ``sid``, ``status`` ...) or call-ledger rows (``reminder_id``, ``call_sid``,
+``state`` ...). Every call is counted once, by its Sid (two reminders sharing one call cost one call).
+No Airflow.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ class Attempt:
     call: Call | None
     attempt: int = 1
     label: str = ""
+    note: str = ""
+    """Why there is no call (``not placed``, ``refused``, ``outcome unknown`` ...)."""
 
     @classmethod
     def of(
@@ -34,6 +39,28 @@ class Attempt:
         if call is not None and not isinstance(call, Call):
             call = Call.from_dict(dict(call))
         return cls(key, call, attempt, label)
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any], *, label: str = "") -> Attempt:
+        """An attempt from a campaign outcome (``key``, ``sid``, ``status``, ``price`` ...) or a call
+        ledger row (``reminder_id``, ``call_sid``, ``state`` ...)."""
+        key = str(record.get("key") or record.get("reminder_id") or "").strip()
+        sid = record.get("sid") or record.get("call_sid") or record.get("Sid")
+        attempt = int(record.get("attempt") or 1)
+        if not sid:
+            note = str(record.get("state") or record.get("status") or "not placed")
+            if record.get("candidate_sids"):
+                note += f" (may be {record['candidate_sids']})"
+            return cls(key, None, attempt, label, note)
+        fields = {
+            "Sid": sid, "Status": record.get("status") or record.get("Status"),
+            "Price": record.get("price", record.get("Price")),
+            "Duration": record.get("duration", record.get("Duration")),
+            "StartTime": record.get("start_time") or record.get("placed_at"),
+            "EndTime": record.get("end_time") or record.get("ended_at"),
+            "From": record.get("phone") or record.get("from_number") or record.get("From"),
+        }  # fmt: skip
+        return cls(key, Call.from_dict(fields), attempt, label)
 
     @property
     def status(self) -> CallStatus | None:
@@ -45,21 +72,25 @@ def needs_redial(call: Call | Mapping[str, Any]) -> bool:
     return is_worth_redialling((call if isinstance(call, Call) else Call.from_dict(dict(call))).status)
 
 
-def summarise_attempts(attempts: Iterable[Attempt]) -> dict[str, Any]:
+def summarise_attempts(attempts: Iterable[Attempt | Mapping[str, Any]]) -> dict[str, Any]:
     """Counts per entry (judged by its *last* attempt), costs over *all* calls, talk durations.
 
+    ``attempts``: :class:`Attempt` objects, campaign outcomes or call-ledger rows (mixed as they come).
     ``answered``: the last call completed; ``not_answered``: busy, no-answer or canceled;
     ``failed``: Exotel could not complete it, refused it, or sent an undocumented status.
-    JSON-serialisable.
+    ``calls`` and the costs count each call once (by Sid). JSON-serialisable.
     """
-    attempts = sorted(attempts, key=lambda a: (a.key, a.attempt))
+    ordered = sorted(
+        (a if isinstance(a, Attempt) else Attempt.from_record(a) for a in attempts),
+        key=lambda a: (a.key, a.attempt),
+    )
     last: dict[str, Attempt] = {}
-    for attempt in attempts:
+    for attempt in ordered:
         last[attempt.key] = attempt
     finals = [a.status for a in last.values()]
     answered = sum(status is CallStatus.COMPLETED for status in finals)
     not_answered = sum(status in UNANSWERED_STATUSES for status in finals)
-    calls = [a.call for a in attempts if a.call is not None]
+    calls = list({a.call.sid: a.call for a in ordered if a.call is not None}.values())
     prices = [call.price or 0.0 for call in calls]
     talk_seconds = [call.duration or 0 for call in calls if call.status is CallStatus.COMPLETED]
     return {
@@ -73,7 +104,7 @@ def summarise_attempts(attempts: Iterable[Attempt]) -> dict[str, Any]:
         "average_cost_per_call": round(sum(prices) / len(prices), 4) if prices else 0.0,
         "total_talk_seconds": sum(talk_seconds),
         "average_talk_seconds": round(sum(talk_seconds) / len(talk_seconds), 1) if talk_seconds else 0.0,
-        "per_call": [_call_row(a) for a in attempts],
+        "per_call": [_call_row(a) for a in ordered],
     }
 
 
@@ -85,7 +116,7 @@ def _call_row(attempt: Attempt) -> dict[str, Any]:
         "attempt": attempt.attempt,
         "sid": call.sid if call else None,
         "number": mask_number(call.from_) if call else None,
-        "status": (call.raw_status or "unknown") if call else "not placed",
+        "status": (call.raw_status or "unknown") if call else (attempt.note or "not placed"),
         "duration": call.duration if call else None,
         "price": call.price if call else None,
     }

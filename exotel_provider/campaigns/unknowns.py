@@ -11,9 +11,9 @@ proven not placed (the entry may be dialled), or left unknown with the candidate
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Any
+from typing import Any, Protocol
 
 from exotel_provider.calls.connect_request import ConnectRequest
 from exotel_provider.campaigns.outcomes import (
@@ -129,6 +129,7 @@ class ResolutionPass:
     """When the windows still open are complete (None: none is open)."""
     error: str | None = None
     """Why the listing could not be read (the unknowns stay unknown for a later run)."""
+    resolutions: dict[str, Resolution] = field(default_factory=dict)
 
 
 def resolve_unknowns(
@@ -138,15 +139,45 @@ def resolve_unknowns(
     *,
     time_zone: tzinfo,
     now: float,
+    also_known: Iterable[str] = (),
 ) -> ResolutionPass:
     """Resolve every unknown outcome of the campaign from one listing pass (``source.iter_calls``),
-    the campaign's other calls excluded from each entry's candidates."""
+    the campaign's other calls (and ``also_known``: e.g. the day's other Sids in the ledger)
+    excluded from each entry's candidates."""
     intents = intents_of(outcomes, requests, time_zone)
     if not intents:
         return ResolutionPass([dict(o) for o in outcomes], [], None)
     try:
-        resolutions = resolve_from_listing(source, intents, now=now, known_sids=known_sids(outcomes))
+        known = known_sids(outcomes) | set(also_known)
+        resolutions = resolve_from_listing(source, intents, now=now, known_sids=known)
     except ExotelError as err:
         return ResolutionPass([dict(o) for o in outcomes], [], None, f"{type(err).__name__}: {err}")
     merged, to_dial = apply_resolutions(outcomes, resolutions)
-    return ResolutionPass(merged, to_dial, open_until(resolutions))
+    return ResolutionPass(merged, to_dial, open_until(resolutions), resolutions=dict(resolutions))
+
+
+class ResolutionRecord(Protocol):
+    """Where a campaign records what a pass proved (the campaign's placer: its ledger or store)."""
+
+    def adopt(self, key: str, sid: str) -> None: ...
+
+    def proven_not_placed(self, key: str) -> None: ...
+
+    def still_unknown(
+        self, key: str, sent_at: float, settled_at: float, candidates: Sequence[str], message: str
+    ) -> None: ...
+
+
+def record_resolutions(record: ResolutionRecord, found: ResolutionPass) -> None:
+    """Write each resolution where the campaign keeps its calls, before anything is dialled."""
+    by_key = {str(o.get("key")): o for o in found.outcomes}
+    for key, resolution in found.resolutions.items():
+        if resolution.outcome is Resolved.ADOPTED and resolution.call is not None:
+            record.adopt(key, resolution.call.sid)
+        elif resolution.outcome is Resolved.NOT_PLACED:
+            record.proven_not_placed(key)
+        else:
+            outcome = by_key.get(key, {})
+            sent_at = float(outcome.get(SENT_AT) or 0.0)
+            settled_at = float(outcome.get(SETTLED_AT) or sent_at)
+            record.still_unknown(key, sent_at, settled_at, resolution.candidates, str(outcome.get("error")))

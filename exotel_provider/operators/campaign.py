@@ -10,24 +10,14 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from exotel_provider.calls.connect_request import ConnectRequest
-from exotel_provider.calls.model import Call
 from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS
-from exotel_provider.campaigns.in_flight import CallsInFlight
-from exotel_provider.campaigns.outcomes import (
-    OUTCOME_UNKNOWN,
-    CampaignEntry,
-    count_statuses,
-    not_placed_outcome,
-    parse_entries,
-    placed_outcome,
-    with_final_call,
-)
+from exotel_provider.campaigns.ledger import CallLedger, CampaignBook
+from exotel_provider.campaigns.outcomes import CampaignEntry, count_statuses, parse_entries
 from exotel_provider.campaigns.pacing import RequestPacer
-from exotel_provider.campaigns.parallel import ParallelPlacing
-from exotel_provider.campaigns.placing import CampaignPlacer, Placement
-from exotel_provider.campaigns.progress import CampaignProgress
+from exotel_provider.campaigns.placing import CampaignPlacer
+from exotel_provider.campaigns.run import CampaignRun, completed_outcomes, outcome_of, record_final_outcomes
 from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING
-from exotel_provider.errors import ExotelConfigurationError, ExotelRateLimitError, ExotelValidationError
+from exotel_provider.errors import ExotelConfigurationError, ExotelValidationError
 from exotel_provider.hooks.exotel import ExotelHook
 from exotel_provider.operators.exotel import DEFAULT_DEFERRED_WAIT_SECONDS, DEFAULT_RECONCILE_TIMEOUT
 from exotel_provider.placement.guard import GuardPolicy
@@ -58,10 +48,15 @@ class ExotelCampaignOperator(BaseOperator):
     final ``status``, ``price``, ``duration``, ``start_time``, ``end_time``, ``placed_at``, ``error``.
 
     A call Exotel refuses (e.g. a DND number, 403) or that is invalid is not a task failure: its
-    outcome has status ``"not placed"`` and the error. A retry (or a cleared task) never calls anyone
-    an earlier try called: each call has its own key in the task_state_store (Airflow 3.3+).
+    outcome has status ``"not placed"`` and the error. Two entries with the same phone are called
+    once; both get that call's outcome. A retry (or a cleared task) never calls anyone an earlier try
+    called: each call is recorded in the ``ledger`` (a :class:`~exotel_provider.campaigns.ledger.CallLedger`,
+    which later runs and days read too), or else under its own key in the task_state_store (3.3+).
 
     :param calls: the campaign's calls.
+    :param ledger: where each call is recorded before and after it is placed: a ``CallLedger``, or
+        (templated, serialisable) ``{"conn_id": ..., "day": ..., "attempt": 1}`` for the SQL ledger
+        (``reminder_calls``) in that common-sql connection's database. None: the task state store.
     :param max_calls_in_flight: at most this many placed calls not yet ended.
     :param placing_threads: calls placed side by side (1: one after the other, in the list's order).
     :param watching_reserve: requests a minute left to watching (default 5 % of the budget).
@@ -69,11 +64,14 @@ class ExotelCampaignOperator(BaseOperator):
     :param pricing_grace_seconds: how long after a call ended to wait for its price.
     :param wait_timeout: give up waiting after this many seconds (default: the one default wait
         timeout, 6 hours, ``DEFAULT_WAIT_TIMEOUT_SECONDS``).
-    :param reconcile_timeout: how long to look for a call whose placing answer was lost.
+    :param reconcile_timeout: how long to re-read a remembered call that answers 404. A call whose
+        placing answer was lost holds no placing thread: it is recorded as unknown at once and
+        resolved after the deferral, once every call of its window must be listed (adopted, dialled
+        once proven not placed, or reported unknown naming its candidates).
     """
 
     template_fields: Sequence[str] = (
-        "calls", "exotel_conn_id", "caller_id", "app_id", "url", "call_type", "time_limit", "time_out",
+        "calls", "ledger", "exotel_conn_id", "caller_id", "app_id", "url", "call_type", "time_limit", "time_out",
     )  # fmt: skip
     ui_color = "#e8f4ff"
 
@@ -81,6 +79,7 @@ class ExotelCampaignOperator(BaseOperator):
         self,
         *,
         calls: list[dict[str, Any]] | str,
+        ledger: CallLedger | dict[str, Any] | None = None,
         app_id: str | int | None = None,
         url: str | None = None,
         caller_id: str | None = None,
@@ -107,6 +106,7 @@ class ExotelCampaignOperator(BaseOperator):
                 "placing_threads", f"{placing_threads} is not positive", "Use at least 1 thread."
             )
         self.calls = calls
+        self.ledger = ledger
         self.app_id, self.url, self.caller_id, self.call_type = app_id, url, caller_id, call_type
         self.time_limit, self.time_out = time_limit, time_out
         self.exotel_conn_id = exotel_conn_id
@@ -124,12 +124,23 @@ class ExotelCampaignOperator(BaseOperator):
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         entries = self._entries()
-        placements = self._place_all(entries, self._placer(context), resolve_earlier=True)
-        outcomes = [_outcome(placement) for placement in placements]
-        return self._wait(context, outcomes, [o["sid"] for o in outcomes if o["sid"]], rounds=0)
+        book = self._book()
+        run = self._run(context, book)
+        if run.resolve_earlier(entries):
+            self.log.info(
+                "Exotel campaign: what earlier tries or runs left unknown resolved in one listing pass"
+            )
+        outcomes = [outcome_of(placement) for placement in run.place(entries)]
+        return self._wait(context, outcomes, [o["sid"] for o in outcomes if o["sid"]], book, rounds=0)
 
     def _wait(
-        self, context: Context, outcomes: list[dict[str, Any]], sids: list[str], *, rounds: int
+        self,
+        context: Context,
+        outcomes: list[dict[str, Any]],
+        sids: list[str],
+        book: CampaignBook | None,
+        *,
+        rounds: int,
     ) -> list[dict[str, Any]]:
         """Push the Sids, then defer until these calls are final and every unknown can be resolved."""
         from exotel_provider.campaigns.unknowns import intents_of
@@ -141,12 +152,12 @@ class ExotelCampaignOperator(BaseOperator):
         unknowns = intents_of(outcomes, self._requests_of_unknowns(outcomes), self._time_zone())
         resolve_after = max((i.attempt.certainly_listed_by() for i in unknowns), default=None)
         if not sids and resolve_after is None:
-            return self._finish(outcomes)
+            return self._finish(outcomes, book)
         wait = self.wait_timeout if self.wait_timeout is not None else DEFAULT_DEFERRED_WAIT_SECONDS
         now = guard.DEFAULT_CLOCK.now()  # the clock the windows are on (the wall clock)
         deadline = max(now + wait, (resolve_after or 0) + self.poll_interval)
         self.defer(
-            trigger=self._trigger(sids, deadline=deadline, resolve_after=resolve_after),
+            trigger=self._trigger(list(dict.fromkeys(sids)), deadline=deadline, resolve_after=resolve_after),
             method_name="execute_complete",
             kwargs={"rounds": rounds},
             timeout=timedelta(seconds=deadline - now + 300),
@@ -158,40 +169,35 @@ class ExotelCampaignOperator(BaseOperator):
         ti = context["ti"]
         outcomes = ti.xcom_pull(task_ids=ti.task_id, key=PLACEMENTS_KEY, map_indexes=ti.map_index)
         event = event if isinstance(event, dict) else {}
-        finals, failed = event.get("calls") or {}, event.get("failed") or {}
-        merged = []
-        for outcome in outcomes or []:
-            sid = outcome.get("sid")
-            if sid in finals:
-                outcome = with_final_call(outcome, Call.from_dict(finals[sid]))
-            elif sid and outcome.get("status") == OUTCOME_UNKNOWN:
-                outcome = {**outcome, "error": failed.get(sid, "the trigger sent no outcome for this call")}
-            merged.append(outcome)
-        return self._resolve(context, merged, rounds)
+        merged = completed_outcomes(outcomes or [], event.get("calls") or {}, event.get("failed") or {})
+        return self._resolve(context, merged, self._book(), rounds)
 
-    def _resolve(self, context: Context, outcomes: list[dict[str, Any]], rounds: int) -> list[dict[str, Any]]:
-        from exotel_provider.campaigns.unknowns import resolve_unknowns
+    def _resolve(
+        self, context: Context, outcomes: list[dict[str, Any]], book: CampaignBook | None, rounds: int
+    ) -> list[dict[str, Any]]:
+        """One listing pass for the unknowns; those proven not placed dialled (and watched) once more."""
+        from exotel_provider.campaigns.unknowns import record_resolutions, resolve_unknowns
         from exotel_provider.placement import guard
 
         requests = self._requests_of_unknowns(outcomes)
         if not requests:
-            return self._finish(outcomes)
+            return self._finish(outcomes, book)
         found = resolve_unknowns(
-            self.hook, outcomes, requests, time_zone=self._time_zone(), now=guard.DEFAULT_CLOCK.now()
-        )
+            self.hook, outcomes, requests, time_zone=self._time_zone(), now=guard.DEFAULT_CLOCK.now(),
+            also_known=book.known_sids() if book is not None else (),
+        )  # fmt: skip
         if found.error:
-            self.log.warning(
-                "Exotel campaign: unknown outcomes not resolved (%s): a later run resolves them", found.error
-            )
+            self.log.warning("Exotel campaign: unknown outcomes left for a later run (%s)", found.error)
+        run = self._run(context, book)
+        record_resolutions(run.placer, found)
         if rounds >= MAX_RESOLUTION_ROUNDS or not (found.to_dial or found.open_until):
-            return self._finish(found.outcomes)
+            return self._finish(found.outcomes, book)
         due = [entry for entry in self._entries() if entry.key in set(found.to_dial)]
         self.log.info("Exotel campaign: %d calls proven not placed: dialling them now", len(due))
-        again = {p.key: _outcome(p) for p in self._place_all(due, self._placer(context))} if due else {}
+        again = {p.key: outcome_of(p) for p in run.place(due)} if due else {}
         outcomes = [again.get(o["key"], o) for o in found.outcomes]
-        return self._wait(
-            context, outcomes, [o["sid"] for o in again.values() if o["sid"]], rounds=rounds + 1
-        )
+        sids = [o["sid"] for o in again.values() if o["sid"]]
+        return self._wait(context, outcomes, sids, book, rounds=rounds + 1)
 
     # --- placing ---------------------------------------------------------------------------------
 
@@ -204,6 +210,13 @@ class ExotelCampaignOperator(BaseOperator):
             return parse_entries(self.calls, defaults)
         except ExotelValidationError as err:
             raise InvalidCallRequest.from_error(err) from None
+
+    def _book(self) -> CampaignBook | None:
+        """The ledger's rows for this campaign (read first, before anything is placed or recorded)."""
+        from exotel_provider.operators.campaign_ledger import call_ledger
+
+        ledger = call_ledger(self.ledger)
+        return CampaignBook(ledger) if ledger is not None else None
 
     def _time_zone(self) -> Any:
         from zoneinfo import ZoneInfo
@@ -219,23 +232,23 @@ class ExotelCampaignOperator(BaseOperator):
         keys = {o["key"] for o in outcomes if is_unresolved(o)}
         requests = {}
         for entry in self._entries():
-            if entry.key in keys:
-                try:
+            try:
+                if entry.key in keys:
                     requests[entry.key] = self._request(entry)
-                except ExotelValidationError:
-                    continue
+            except (ExotelValidationError, TypeError):
+                continue
         return requests
 
-    def _placer(self, context: Context) -> CampaignPlacer:
+    def _placer(self, context: Context, book: CampaignBook | None) -> CampaignPlacer:
         """The one seam through which every call of the campaign is placed (the never-call-twice guard)."""
         from exotel_provider.call_lifecycle import earlier_tries_since
 
         memory = TaskMemory(context)
-        if not memory.available:
+        if book is None and not memory.available:
             self.log.warning(
-                "This Airflow has no task_state_store (added in Airflow 3.3): a retry of this campaign "
-                "cannot know which calls an earlier try placed, and fails safe for each of them. Give it "
-                "retries=0 here."
+                "This Airflow has no task_state_store (added in Airflow 3.3) and the campaign has no "
+                "ledger: a retry cannot know which calls an earlier try placed, and fails safe for each "
+                "of them. Give it a ledger, or retries=0 here."
             )
         time_zone = self._time_zone()
         return CampaignPlacer(
@@ -246,98 +259,39 @@ class ExotelCampaignOperator(BaseOperator):
             time_zone=time_zone,
             show_number=self.hook.display_number,
             logger=self.log,
+            book=book,
         )
 
-    def _place_all(
-        self, entries: list[CampaignEntry], placer: CampaignPlacer, *, resolve_earlier: bool = False
-    ) -> list[Placement]:
-        """Each entry placed (or found placed by an earlier try), paced and within the in-flight cap."""
+    def _run(self, context: Context, book: CampaignBook | None) -> CampaignRun:
+        """Placing paced within the connection's budget, within the in-flight cap."""
         try:
             budget = self.hook.settings.requests_per_minute
             self.hook.client  # noqa: B018 - made once here, then shared by the placing threads
         except ExotelConfigurationError as err:
             raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
         pacer = RequestPacer.for_budget(budget, reserve=self.watching_reserve)
-        in_flight = CallsInFlight(
-            self.max_calls_in_flight,
-            find_ended=lambda sids: self._ended_calls(sids, pacer),
-            poll_interval=self.poll_interval,
-        )
-        progress = CampaignProgress(len(entries))
         self.log.info(
-            "Exotel campaign: %d calls, at most %.0f placing requests a minute (budget %d), at most %d "
-            "in flight, %d placed side by side",
-            len(entries), pacer.rate_per_minute, budget, self.max_calls_in_flight, self.placing_threads,
+            "Exotel campaign: at most %.0f placing requests a minute (budget %d), at most %d in flight, "
+            "%d placed side by side%s",
+            pacer.rate_per_minute, budget, self.max_calls_in_flight, self.placing_threads,
+            f", recorded in {book.ledger!r}" if book is not None else "",
         )  # fmt: skip
-
-        def counted(placement: Placement) -> None:
-            progress.count(_category(placement))
-            if progress.due():
-                self.log.info("Exotel campaign: %s", progress.line("placed or settled"))
-
-        placing: ParallelPlacing[CampaignEntry, Placement] = ParallelPlacing(
-            lambda entry: self._place_one(entry, placer, pacer, in_flight, placing),
-            workers=self.placing_threads,
-            on_result=counted,
+        return CampaignRun(
+            self._placer(context, book),
+            build_request=self._request,
+            find_ended=lambda sids: self._ended_calls(sids, pacer),
+            pacer=pacer,
+            max_calls_in_flight=self.max_calls_in_flight,
+            placing_threads=self.placing_threads,
+            poll_interval=self.poll_interval,
+            logger=self.log,
         )
-        if resolve_earlier:
-            self._resolve_earlier(entries, placer)
-        placer.start()
-        placements = placing.run(entries)
-        self.log.info("Exotel campaign: %s", progress.line("placed or settled"))
-        return placements
-
-    def _place_one(
-        self,
-        entry: CampaignEntry,
-        placer: CampaignPlacer,
-        pacer: RequestPacer,
-        in_flight: CallsInFlight,
-        placing: ParallelPlacing[CampaignEntry, Placement],
-    ) -> Placement:
-        earlier = placer.recorded(entry.key)
-        if earlier is not None:
-            return earlier
-        try:
-            request = self._request(entry)
-        except ExotelValidationError as err:
-            return Placement(entry.key, None, error=str(err))
-        in_flight.take_room()
-        placement = None
-        try:
-            while not placing.stopping:  # another call hit an account-level error: place nothing more
-                pacer.wait_turn()
-                try:
-                    placement = placer.place(entry.key, request)
-                except ExotelRateLimitError as err:  # certainly not placed: wait and send it again
-                    self.log.warning("Exotel: 429 while placing; pausing the campaign (%s)", err)
-                    pacer.back_off(err.retry_after)
-                    continue
-                return placement
-            return Placement(entry.key, None, error="not attempted: the campaign stopped")
-        finally:
-            in_flight.placed(placement.sid if placement is not None else None)
-
-    def _resolve_earlier(self, entries: list[CampaignEntry], placer: CampaignPlacer) -> None:
-        """What earlier tries may have placed without a record: one listing pass for the campaign."""
-        requests = []
-        for entry in entries:
-            try:
-                requests.append((entry.key, self._request(entry)))
-            except ExotelValidationError:
-                continue
-        if placer.resolve_earlier(requests):
-            self.log.info("Exotel campaign: resolved what earlier tries placed from one listing pass")
 
     def _request(self, entry: CampaignEntry) -> ConnectRequest:
         try:
             return self.hook.build_connect_request(**entry.parameters)
         except ExotelConfigurationError as err:
             raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
-        except TypeError as err:
-            raise ExotelValidationError(
-                "calls", f"call {entry.key!r}: {err}", "Check its arguments."
-            ) from None
 
     def _ended_calls(self, sids: list[str], pacer: RequestPacer) -> list[str]:
         """Which of these calls Exotel lists as ended (each listing request paced like a POST)."""
@@ -363,25 +317,9 @@ class ExotelCampaignOperator(BaseOperator):
             resolve_after=resolve_after,
         )
 
-    def _finish(self, outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _finish(self, outcomes: list[dict[str, Any]], book: CampaignBook | None) -> list[dict[str, Any]]:
+        if book is not None:
+            record_final_outcomes(book, outcomes)
         counts = ", ".join(f"{status} {n}" for status, n in count_statuses(outcomes).items())
         self.log.info("Exotel campaign: %d calls: %s", len(outcomes), counts or "none")
         return outcomes
-
-
-def _outcome(placement: Placement) -> dict[str, Any]:
-    if placement.sid:
-        return placed_outcome(placement.key, placement.sid, placement.placed_at)
-    if placement.unknown and placement.placed_at is not None:
-        from exotel_provider.campaigns.unknowns import unknown_outcome
-
-        window = {"sent_at": placement.placed_at, "settled_at": placement.settled_at or placement.placed_at}
-        error = placement.error or "outcome unknown"
-        return unknown_outcome(placement.key, error, candidates=placement.candidates, **window)
-    return not_placed_outcome(placement.key, placement.error or "not placed", unknown=placement.unknown)
-
-
-def _category(placement: Placement) -> str:
-    if placement.sid:
-        return "already placed" if placement.resumed else "placed"
-    return "outcome unknown" if placement.unknown else "not placed"

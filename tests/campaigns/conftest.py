@@ -17,3 +17,26 @@ def campaign_connection(exotel_simulator, monkeypatch):
     connection["extra"].update(caller_id="08047112345", requests_per_minute=FAST_BUDGET)
     monkeypatch.setenv("AIRFLOW_CONN_EXOTEL_DEFAULT", json.dumps(connection))
     return exotel_simulator
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL server for the session (skipped, saying why, where none can be started)."""
+    from tests.support.ledger_databases import postgres_unavailable, start_postgres
+
+    reason = postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    yield from start_postgres()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_db(request, tmp_path, monkeypatch):
+    """The common-sql hook of an empty database, ``exotel_reminders_db``: SQLite, then PostgreSQL."""
+    from tests.support.ledger_databases import hook_for, postgres_database, sqlite_database
+
+    if request.param == "sqlite":
+        connection = sqlite_database(tmp_path / "ledger.db")
+    else:
+        connection = postgres_database(request.getfixturevalue("postgres_server"))
+    return hook_for("exotel_reminders_db", connection, monkeypatch)

@@ -56,3 +56,21 @@ def test_the_report_escapes_what_it_shows():
     html = render_html_report(summary, title="Reminders & more")
     assert "&lt;b&gt;Asha&lt;/b&gt;" in html and "<b>Asha</b>" not in html
     assert "Reminders &amp; more" in html
+
+
+def test_the_campaign_operators_outcomes_summarise_as_they_come():
+    outcomes = [
+        {"key": "R-1", "sid": "s1", "status": "completed", "price": 0.5, "duration": 40, "start_time": None,
+         "end_time": "2026-08-03 10:01:00", "placed_at": 1.0, "error": None},
+        {"key": "R-2", "sid": None, "status": "not placed", "price": None, "duration": None, "start_time": None,
+         "end_time": None, "placed_at": None, "error": "403 DND"},
+        {"key": "R-3", "sid": None, "status": "outcome unknown", "price": None, "duration": None,
+         "start_time": None, "end_time": None, "placed_at": None, "error": "no answer"},
+        {"key": "R-4", "sid": "s1", "status": "completed", "price": 0.5, "duration": 40, "start_time": None,
+         "end_time": "2026-08-03 10:01:00", "placed_at": 1.0, "error": None},  # the same phone as R-1
+    ]  # fmt: skip
+    summary = summarise_attempts(outcomes)
+    assert {k: summary[k] for k in ("entries", "calls", "answered", "failed", "total_cost")} == {
+        "entries": 4, "calls": 1, "answered": 2, "failed": 2, "total_cost": 0.5,
+    }  # fmt: skip
+    assert [row["status"] for row in summary["per_call"]] == ["completed", "not placed", "outcome unknown", "completed"]

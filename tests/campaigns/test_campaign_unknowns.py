@@ -3,7 +3,6 @@ after the deferral; a retry with no record makes one listing pass; a sustained 5
 
 from __future__ import annotations
 
-import functools
 import types
 from datetime import UTC, datetime
 from typing import Any
@@ -16,13 +15,8 @@ from exotel_provider.operators.campaign import ExotelCampaignOperator
 from exotel_provider.placement import guard as guard_module
 from exotel_provider.placement.state_store import PlacementRecord
 from exotel_provider.simulator.faults import CONNECT_PATH, Fault
-from tests.support.campaign_runs import context, number, posts, run_trigger
+from tests.support.campaign_runs import context, number, posts, run_to_end
 from tests.support.task_doubles import DictStateStore
-
-try:
-    from airflow.sdk.exceptions import TaskDeferred
-except ImportError:  # Airflow 3.1
-    from airflow.exceptions import TaskDeferred  # type: ignore[no-redef]
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=600)
 
@@ -52,20 +46,6 @@ def no_waiting_while_placing(campaign_connection, monkeypatch):
     return campaign_connection
 
 
-def run_to_end(operator: Any, ctx: dict[str, Any], simulator: Any) -> tuple[list[dict[str, Any]], int]:
-    """Execute, then every deferral's trigger and resume, as a worker and the triggerer would.
-    Returns the outcomes and the number of deferrals."""
-    step, deferrals = functools.partial(operator.execute, ctx), 0
-    while True:
-        try:
-            return step(), deferrals
-        except TaskDeferred as deferred:
-            deferrals += 1
-            event = run_trigger(deferred.trigger, simulator)
-            resume = getattr(operator, deferred.method_name)
-            step = functools.partial(resume, ctx, event=event, **(deferred.kwargs or {}))
-
-
 def resolution_passes(simulator: Any) -> list[Any]:
     """Listing requests over a DateCreated range: the searches for lost calls (watching asks by Sid)."""
     return [r for r in simulator.requests if r.method == "GET" and "DateCreated" in r.query]
@@ -77,7 +57,7 @@ def test_a_lost_answer_with_the_default_reconcile_timeout_is_adopted_without_hol
     sim = no_waiting_while_placing
     sim.inject_fault(Fault(kind="drop", path=CONNECT_PATH, skip=1))  # R1's call is placed, its answer lost
 
-    outcomes, _ = run_to_end(campaign(entries(3), placing_threads=1), context(DictStateStore()), sim)
+    outcomes = run_to_end(campaign(entries(3), placing_threads=1), context(DictStateStore()), sim)
 
     by_key = {o["key"]: o for o in outcomes}
     lost = sim.placed_calls(number(1))
@@ -92,24 +72,12 @@ def test_a_5xx_that_placed_nothing_is_proven_not_placed_and_dialled_once(no_wait
         Fault(kind="status", status=500, path=CONNECT_PATH, skip=1)
     )  # R1: refused, unknown to us
 
-    outcomes, deferrals = run_to_end(campaign(entries(3), placing_threads=1), context(DictStateStore()), sim)
+    outcomes = run_to_end(campaign(entries(3), placing_threads=1), context(DictStateStore()), sim)
 
     by_key = {o["key"]: o for o in outcomes}
     assert [len(sim.placed_calls(number(i))) for i in range(3)] == [1, 1, 1]
     assert by_key["R1"]["sid"] == sim.placed_calls(number(1))[0].sid and by_key["R1"]["status"] == "completed"
-    assert deferrals == 2  # watch and resolve, then watch the call dialled after the proof
     assert len(resolution_passes(sim)) == 1
-
-
-def test_a_siblings_call_is_not_taken_for_a_lost_one(no_waiting_while_placing):
-    sim = no_waiting_while_placing
-    calls = [{"key": "R-a", "from_number": number(7)}, {"key": "R-b", "from_number": number(7)}]
-    sim.inject_fault(Fault(kind="drop", path=CONNECT_PATH, skip=1))  # R-b's call placed, answer lost
-
-    outcomes, _ = run_to_end(campaign(calls, placing_threads=1), context(DictStateStore()), sim)
-
-    first, second = sim.placed_calls(number(7))
-    assert [o["sid"] for o in outcomes] == [first.sid, second.sid]  # not ambiguous: R-a's call is known
 
 
 @pytest.mark.exotel_simulator(time_scale=600, rate_limit_per_minute=100_000)  # not a 429 test
@@ -136,7 +104,7 @@ def test_a_retry_with_no_record_makes_one_listing_pass_and_calls_nobody_twice(
     ctx = context(None, try_number=2)
     ctx["dag_run"] = types.SimpleNamespace(start_date=run_started)
 
-    outcomes, _ = run_to_end(campaign(calls, placing_threads=4), ctx, sim)
+    outcomes = run_to_end(campaign(calls, placing_threads=4), ctx, sim)
 
     assert all(len(sim.placed_calls(number(i))) == 1 for i in range(200))
     assert len(posts(sim)) == 200

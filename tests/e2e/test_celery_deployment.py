@@ -165,15 +165,17 @@ def _worker_placing(
     raise TimeoutError(f"{task_id} of {run_id} never got to its placing request")
 
 
-def seed_reminders(airflow: LocalAirflow, count: int) -> list[str]:
-    """``count`` reminders due on CAMPAIGN_DAY in the PostgreSQL reminders database; their phones."""
+def seed_reminders(
+    airflow: LocalAirflow, count: int, *, day: str = CAMPAIGN_DAY, first_number: int = 5000
+) -> list[str]:
+    """``count`` reminders due on ``day`` in the PostgreSQL reminders database; their phones."""
     import psycopg2
 
     from exotel_provider.campaigns.reminders import CREATE_REMINDER_CALLS, CREATE_REMINDERS, REMINDER_FIELDS
     from tools.reminders_db import generated_reminders
 
     assert airflow.postgres is not None
-    rows = generated_reminders(CAMPAIGN_DAY, count, first_number=5000)
+    rows = generated_reminders(day, count, first_number=first_number)
     insert = f"INSERT INTO reminders ({', '.join(REMINDER_FIELDS)}) VALUES ({', '.join(['%s'] * len(REMINDER_FIELDS))})"
     with (
         psycopg2.connect(airflow.postgres.url("exotel_reminders", driver="postgresql")) as db,
@@ -218,6 +220,55 @@ def test_reminders_from_postgres_survive_a_worker_killed_mid_campaign(
         assert _typed_error(celery_airflow, run_id, dag_id=REMINDERS) or "outcome unknown" in task_logs(
             celery_airflow, run_id, dag_id=REMINDERS
         )
+
+
+def ledger_rows(airflow: LocalAirflow, day: str) -> list[dict[str, Any]]:
+    """The call ledger's rows of ``day`` in the PostgreSQL reminders database."""
+    import psycopg2
+    import psycopg2.extras
+
+    assert airflow.postgres is not None
+    with (
+        psycopg2.connect(airflow.postgres.url("exotel_reminders", driver="postgresql")) as db,
+        db.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cursor,
+    ):
+        cursor.execute(
+            "SELECT * FROM reminder_calls WHERE due_date = %s ORDER BY reminder_id, attempt", (day,)
+        )
+        rows = [dict(row) for row in cursor.fetchall()]
+    db.close()
+    return rows
+
+
+def test_a_day_that_goes_red_part_way_run_again_calls_everyone_exactly_once(
+    api: AirflowApi, celery_airflow: LocalAirflow
+):
+    day = "2026-09-02"
+    phones = seed_reminders(celery_airflow, 8, day=day, first_number=7000)
+    api.unpause(REMINDERS)
+    try:  # the balance runs out after 3 calls: Exotel answers 402 to every later placing request
+        simulator(celery_airflow, "POST", "/faults", json={
+            "kind": "status", "status": 402, "method": "POST", "path": CONNECT_PATH, "times": None, "skip": 3,
+        })  # fmt: skip
+        first = api.trigger(REMINDERS, {"due_date": day}).json()["dag_run_id"]
+        assert api.wait_for_run(REMINDERS, first, timeout=900) == "failed"
+    finally:
+        simulator(celery_airflow, "DELETE", "/faults")
+    red = api.xcom(REMINDERS, first, "report")
+    placed = [call for phone in phones for call in simulator_calls(celery_airflow, phone)]
+    assert len(placed) == 3 and red["calls"] == 3 and red["not_attempted"] == 5, red
+
+    again = api.trigger(REMINDERS, {"due_date": day}).json()["dag_run_id"]
+    assert api.wait_for_run(REMINDERS, again, timeout=900) == "success"
+
+    calls = {phone: simulator_calls(celery_airflow, phone) for phone in phones}
+    assert {phone: len(placed) for phone, placed in calls.items()} == dict.fromkeys(phones, 1)
+    rows = ledger_rows(celery_airflow, day)
+    assert [(row["attempt"], row["state"]) for row in rows] == [(1, "ended")] * 8
+    assert {row["call_sid"] for row in rows} == {placed[0]["Sid"] for placed in calls.values()}
+    summary = api.xcom(REMINDERS, again, "report")
+    assert (summary["entries"], summary["calls"], summary["not_attempted"]) == (8, 8, 0)
+    assert summary["total_cost"] == pytest.approx(sum(float(row["price"] or 0) for row in rows))
 
 
 def test_forty_runs_at_once_with_dropped_answers_and_429_bursts(

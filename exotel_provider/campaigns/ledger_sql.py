@@ -1,0 +1,165 @@
+"""The call ledger in a SQL table of the user's database (``reminder_calls`` by default).
+
+``db`` is any common-sql ``DbApiHook`` (SQLite, PostgreSQL ...): rows are read with
+``get_records`` and written on DB-API connections of its own (one per placing thread, each write
+committed before it returns), so a row is durable before the request it announces goes out. A table
+of the earlier shape (one row per placed call, no ``state``) is migrated in place: the missing
+columns are added and no row is lost. No Airflow imports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any, Protocol
+
+from exotel_provider.campaigns.ledger import ENDED, NOT_PLACED, LedgerRow
+
+LEDGER_TABLE = "reminder_calls"
+LEDGER_COLUMNS: dict[str, str] = {
+    "reminder_id": "TEXT NOT NULL",
+    "due_date": "TEXT NOT NULL",
+    "attempt": "INTEGER NOT NULL",
+    "call_sid": "TEXT",
+    "status": "TEXT",
+    "price": "REAL",
+    "duration": "INTEGER",
+    "placed_at": "TEXT",
+    "ended_at": "TEXT",
+    "state": "TEXT",
+    "phone": "TEXT",
+    "sent_at": "DOUBLE PRECISION",
+    "window_end": "DOUBLE PRECISION",
+    "candidate_sids": "TEXT",
+    "error": "TEXT",
+}
+"""Every column of the ledger and its type; the first nine are the earlier ``reminder_calls``."""
+IDENTITY = ("reminder_id", "due_date", "attempt")
+
+
+def create_ledger_sql(table: str = LEDGER_TABLE) -> str:
+    columns = ",\n    ".join(f"{name} {kind}" for name, kind in LEDGER_COLUMNS.items())
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n    {columns},\n    PRIMARY KEY ({', '.join(IDENTITY)})\n)"
+
+
+class Database(Protocol):
+    """The part of common-sql's ``DbApiHook`` used here."""
+
+    placeholder: str
+
+    def get_records(self, sql: str, parameters: Any = None) -> Any: ...
+
+    def run(self, sql: str, autocommit: bool = False, parameters: Any = None, handler: Any = None) -> Any: ...
+
+    def insert_rows(self, table: str, rows: Any, target_fields: Any = None, **kwargs: Any) -> None: ...
+
+    def get_conn(self) -> Any: ...
+
+
+def ensure_ledger_table(db: Database, table: str = LEDGER_TABLE) -> list[str]:
+    """Create the ledger table, or add the columns an earlier shape lacks; returns the columns added.
+
+    Rows written before the ledger kept ``state`` get one: ``ended`` (they have a Sid: the earlier
+    table recorded calls once they had ended) or ``not placed``.
+    """
+    db.run(create_ledger_sql(table), autocommit=True)
+    present = {
+        str(name).lower()
+        for name in db.run(f"SELECT * FROM {table} WHERE 1 = 0", handler=_column_names) or []
+    }
+    added = [name for name in LEDGER_COLUMNS if name not in present]
+    for name in added:
+        db.run(f"ALTER TABLE {table} ADD COLUMN {name} {LEDGER_COLUMNS[name].replace(' NOT NULL', '')}",
+               autocommit=True)  # fmt: skip
+    if added:
+        db.run(
+            f"UPDATE {table} SET state = CASE WHEN call_sid IS NULL THEN '{NOT_PLACED}' ELSE '{ENDED}' END "
+            "WHERE state IS NULL",
+            autocommit=True,
+        )
+    return added
+
+
+def read_ledger(db: Database, day: str, table: str = LEDGER_TABLE) -> list[LedgerRow]:
+    """Every row of ``day``, by key and attempt."""
+    records = db.get_records(
+        f"SELECT {', '.join(LEDGER_COLUMNS)} FROM {table} WHERE due_date = {db.placeholder} "
+        "ORDER BY reminder_id, attempt",
+        parameters=(day,),
+    )
+    return [LedgerRow.from_record(dict(zip(LEDGER_COLUMNS, record, strict=True))) for record in records]
+
+
+class SqlCallLedger:
+    """:class:`~exotel_provider.campaigns.ledger.CallLedger` in a SQL table (``reminder_calls``).
+
+    ``SqlCallLedger(hook, day="2026-08-03", attempt=1)``: ``hook`` is a common-sql hook of the
+    database (``BaseHook.get_connection("exotel_reminders_db").get_hook()``). The table is created,
+    or migrated, on first use.
+    """
+
+    def __init__(self, db: Database, *, day: str, attempt: int = 1, table: str = LEDGER_TABLE) -> None:
+        self.db, self.day, self.attempt, self.table = db, str(day), int(attempt), table
+        self._local = threading.local()
+        self._connections: list[Any] = []
+        self._ready = False
+        self._lock = threading.Lock()
+        marks = ", ".join([db.placeholder] * len(LEDGER_COLUMNS))
+        self._insert = f"INSERT INTO {table} ({', '.join(LEDGER_COLUMNS)}) VALUES ({marks})"
+        changing = [name for name in LEDGER_COLUMNS if name not in IDENTITY]
+        self._update = (
+            f"UPDATE {table} SET {', '.join(f'{name} = {db.placeholder}' for name in changing)} "
+            f"WHERE {' AND '.join(f'{name} = {db.placeholder}' for name in IDENTITY)}"
+        )
+
+    def __repr__(self) -> str:
+        return f"SqlCallLedger(table={self.table!r}, day={self.day!r}, attempt={self.attempt})"
+
+    def ensure_table(self) -> None:
+        with self._lock:
+            if not self._ready:
+                ensure_ledger_table(self.db, self.table)
+                self._ready = True
+
+    def rows(self) -> list[LedgerRow]:
+        self.ensure_table()
+        return read_ledger(self.db, self.day, self.table)
+
+    def write(self, row: LedgerRow) -> None:
+        """Update the row of its key, day and attempt, or insert it; committed on return."""
+        self.ensure_table()
+        record = row.as_record()
+        identity = [record[name] for name in IDENTITY]
+        changing = [record[name] for name in LEDGER_COLUMNS if name not in IDENTITY]
+        connection = self._connection()
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self._update, (*changing, *identity))
+            if cursor.rowcount == 0:
+                cursor.execute(self._insert, tuple(record[name] for name in LEDGER_COLUMNS))
+            connection.commit()
+        except Exception:
+            connection.rollback()
+            raise
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        """Close the connections the writes opened."""
+        with self._lock:
+            for connection in self._connections:
+                with contextlib.suppress(Exception):  # SQLite: only its own thread may close it
+                    connection.close()
+            self._connections.clear()
+
+    def _connection(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self.db.get_conn()
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+
+def _column_names(cursor: Any) -> list[str]:
+    return [column[0] for column in cursor.description or ()]
