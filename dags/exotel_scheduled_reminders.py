@@ -83,10 +83,13 @@ def settled_ledger(day: str) -> list[dict[str, Any]]:
     from exotel_provider.hooks.exotel import ExotelHook
 
     db = reminders_db()
+    ledger = SqlCallLedger(db, day=day)
     try:
-        settle_placed(SqlCallLedger(db, day=day), ExotelHook().get_ended_calls)
+        settle_placed(ledger, ExotelHook().get_ended_calls)
     except ExotelError as err:
         print(f"Could not read the final outcome of calls placed but not seen to end: {err}")
+    finally:
+        ledger.close()
     return store.recorded_calls(db, day)
 
 

@@ -211,6 +211,18 @@ class CampaignBook:
                 if row.call_sid and not (key == besides and attempt == self.attempt)
             }  # fmt: skip
 
+    def close(self) -> None:
+        """Let the ledger close what its writes opened (a ledger with a ``close`` method)."""
+        close = getattr(self.ledger, "close", None)
+        if close is not None:
+            close()
+
+    def unresolved(self) -> list[LedgerRow]:
+        """This attempt's rows whose call may exist with no Sid known (``placing``, ``unknown``): what
+        one listing pass can settle for the whole campaign before anything is placed."""
+        with self._lock:
+            return unresolved_rows(row for (_, attempt), row in self._rows.items() if attempt == self.attempt)
+
     def same_phone(self, key: str, phone: str) -> LedgerRow | None:
         """Another key's row of this attempt whose call went to ``phone`` (one person, one call a day)."""
         with self._lock:
@@ -218,6 +230,12 @@ class CampaignBook:
                 if attempt == self.attempt and other != key and row.call_sid and row.phone == phone:
                     return row
         return None
+
+
+def unresolved_rows(rows: Iterable[LedgerRow]) -> list[LedgerRow]:
+    """The rows whose request may have placed a call whose Sid is unknown: each carries its key,
+    phone, ``sent_at``, ``window_end`` (None: still open) and candidate Sids."""
+    return [row for row in rows if row.unresolved]
 
 
 def india_time(epoch: float | None) -> str | None:

@@ -125,12 +125,17 @@ class ExotelCampaignOperator(BaseOperator):
     def execute(self, context: Context) -> list[dict[str, Any]]:
         entries = self._entries()
         book = self._book()
-        run = self._run(context, book)
-        if run.resolve_earlier(entries):
-            self.log.info(
-                "Exotel campaign: what earlier tries or runs left unknown resolved in one listing pass"
-            )
-        outcomes = [outcome_of(placement) for placement in run.place(entries)]
+        try:
+            run = self._run(context, book)
+            if run.resolve_earlier(entries):
+                self.log.info(
+                    "Exotel campaign: what earlier tries or runs left unknown resolved in one listing pass"
+                )
+            placements = run.place(entries)
+        finally:
+            if book is not None:
+                book.close()
+        outcomes = [outcome_of(placement) for placement in placements]
         return self._wait(context, outcomes, [o["sid"] for o in outcomes if o["sid"]], book, rounds=0)
 
     def _wait(
@@ -156,6 +161,8 @@ class ExotelCampaignOperator(BaseOperator):
         wait = self.wait_timeout if self.wait_timeout is not None else DEFAULT_DEFERRED_WAIT_SECONDS
         now = guard.DEFAULT_CLOCK.now()  # the clock the windows are on (the wall clock)
         deadline = max(now + wait, (resolve_after or 0) + self.poll_interval)
+        if book is not None:
+            book.close()  # nothing is written while the task waits
         self.defer(
             trigger=self._trigger(list(dict.fromkeys(sids)), deadline=deadline, resolve_after=resolve_after),
             method_name="execute_complete",
@@ -320,6 +327,7 @@ class ExotelCampaignOperator(BaseOperator):
     def _finish(self, outcomes: list[dict[str, Any]], book: CampaignBook | None) -> list[dict[str, Any]]:
         if book is not None:
             record_final_outcomes(book, outcomes)
+            book.close()
         counts = ", ".join(f"{status} {n}" for status, n in count_statuses(outcomes).items())
         self.log.info("Exotel campaign: %d calls: %s", len(outcomes), counts or "none")
         return outcomes

@@ -116,3 +116,19 @@ def test_a_redial_reads_the_reminders_as_they_are_now():
     assert store.redial_calls(now, first) == [
         {"key": "R-2", "from_number": "+919876500199", "app_id": "926", "custom_field": "R-2"}
     ]
+
+
+def test_the_rows_a_resolver_settles_carry_what_it_needs():
+    placing = LedgerRow("R-1", DAY, 1).placing("+919876500101", SENT_AT)
+    unknown = (
+        LedgerRow("R-2", DAY, 1)
+        .placing("+919876500102", SENT_AT, SENT_AT + 3)
+        .with_unknown(None, ("CA5",), "no answer")
+    )
+    placed = LedgerRow("R-3", DAY, 1).placing("+919876500103", SENT_AT).with_sid("CA6")
+    redial = LedgerRow("R-4", DAY, 2).placing("+919876500104", SENT_AT)
+    book = CampaignBook(MemoryLedger(DAY, 1, [placing, unknown, placed, redial]))
+    assert book.unresolved() == [placing, unknown]
+    assert (unknown.phone, unknown.sent_at, unknown.window_end, unknown.candidate_sids) == (
+        "+919876500102", SENT_AT, SENT_AT + 3, ("CA5",),
+    )  # fmt: skip

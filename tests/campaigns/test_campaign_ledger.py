@@ -23,6 +23,7 @@ from exotel_provider.hooks.exotel import ExotelHook
 from exotel_provider.operators.campaign import ExotelCampaignOperator
 from exotel_provider.placement import guard as guard_module
 from exotel_provider.simulator.faults import CONNECT_PATH, Fault
+from exotel_provider.task_errors import InvalidCallRequest
 from tests.support.campaign_runs import context, number, posts, run_to_end, run_try
 from tests.support.task_doubles import DictStateStore
 
@@ -207,3 +208,9 @@ def test_a_call_without_a_phone_fails_that_call_naming_its_key_and_the_field(cam
     assert "'R-7'" in outcomes[1]["error"] and "from_number" in outcomes[1]["error"]
     assert "required keyword-only" not in outcomes[1]["error"]
     assert len(posts(sim)) == 1
+
+
+def test_a_ledger_spec_without_a_day_fails_before_any_request(campaign_connection, ledger_db):
+    with pytest.raises(InvalidCallRequest, match="ledger: no day"):
+        campaign(entries(2), ledger={"conn_id": "exotel_reminders_db", "day": ""}).execute(context(None))
+    assert campaign_connection.requests == []

@@ -73,4 +73,9 @@ def test_the_campaign_operators_outcomes_summarise_as_they_come():
     assert {k: summary[k] for k in ("entries", "calls", "answered", "failed", "total_cost")} == {
         "entries": 4, "calls": 1, "answered": 2, "failed": 2, "total_cost": 0.5,
     }  # fmt: skip
-    assert [row["status"] for row in summary["per_call"]] == ["completed", "not placed", "outcome unknown", "completed"]
+    assert [row["status"] for row in summary["per_call"]] == [
+        "completed",
+        "not placed",
+        "outcome unknown",
+        "completed",
+    ]

@@ -187,3 +187,10 @@ def test_an_earlier_reminder_calls_table_is_migrated_and_its_calls_are_not_made_
     rows = ledger(database)
     assert rows[0]["call_sid"] == "CA-OLD" and rows[0]["state"] == "ended" and len(rows) == 5
     assert (summary["entries"], summary["calls"]) == (5, 5)
+
+
+def test_redials_are_read_from_the_reminders_after_the_wait():
+    dag = load_dag("exotel_scheduled_reminders")
+    # a reminder deleted or re-numbered while busy people finish their call is read as it is then
+    assert "wait_before_redial" in dag.get_task("pick_redials").upstream_task_ids
+    assert dag.get_task("redial").upstream_task_ids >= {"pick_redials", "read_due_reminders"}
