@@ -271,9 +271,7 @@ class ExotelConnectOperator(BaseOperator):
             self,
             sid,
             self.outcome,
-            wait_seconds=self.wait_timeout
-            if self.wait_timeout is not None
-            else DEFAULT_DEFERRED_WAIT_SECONDS,
+            wait_seconds=self.wait_timeout if self.wait_timeout is not None else DEFAULT_DEFERRED_WAIT_SECONDS,
             poll_interval=self.poll_interval,
             time_limit=time_limit,
             resume_kwargs={CALL_SID_KEY: sid},
@@ -294,3 +292,4 @@ class ExotelConnectOperator(BaseOperator):
             naming_sid(err, sid)
             raise
         finish(context["ti"], self.outcome, assessment, self.log)
+

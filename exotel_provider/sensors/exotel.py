@@ -76,9 +76,7 @@ class ExotelCallSensor(BaseSensorOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
-        kwargs["poke_interval"] = positive_seconds(
-            "poke_interval", kwargs.get("poke_interval", DEFAULT_POLL_INTERVAL_SECONDS)
-        )
+        kwargs["poke_interval"] = positive_seconds("poke_interval", kwargs.get("poke_interval", DEFAULT_POLL_INTERVAL_SECONDS))
         kwargs["timeout"] = positive_seconds("timeout", kwargs.get("timeout", DEFAULT_WAIT_TIMEOUT_SECONDS))
         super().__init__(**kwargs)
         self.deferrable = deferrable
@@ -143,9 +141,7 @@ class ExotelCallSensor(BaseSensorOperator):
         if not assessment.is_final:
             self.log.info("Exotel: %s", assessment.message)
             return PokeReturnValue(is_done=False)
-        return PokeReturnValue(
-            is_done=True, xcom_value=finish(context["ti"], self.outcome, assessment, self.log)
-        )
+        return PokeReturnValue(is_done=True, xcom_value=finish(context["ti"], self.outcome, assessment, self.log))
 
     def _remember_end(self, context: Context, sid: str) -> float:
         """When this call was first seen ended: kept on the instance (poke mode) and in the task

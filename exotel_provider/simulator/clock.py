@@ -74,3 +74,4 @@ def parse_exotel_time(text: str, time_zone: tzinfo = INDIA_TIME) -> float:
     """Inverse of :func:`format_exotel_time`; raises ValueError for any other shape."""
     naive = datetime.strptime(text.strip(), EXOTEL_TIME_FORMAT)
     return naive.replace(tzinfo=time_zone).timestamp()
+

@@ -48,9 +48,7 @@ def active_watchers() -> list[CallWatcher]:
 
 
 @contextlib.asynccontextmanager
-async def shared_call_watcher(
-    exotel_conn_id: str, load_settings: SettingsLoader
-) -> AsyncIterator[CallWatcher]:
+async def shared_call_watcher(exotel_conn_id: str, load_settings: SettingsLoader) -> AsyncIterator[CallWatcher]:
     """The shared watcher for this connection, held for the duration of the block.
 
     ``load_settings`` reads the connection when the watcher is first created (the Airflow adapter
