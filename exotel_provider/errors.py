@@ -67,6 +67,16 @@ class ExotelCallOutcomeUnknownError(ExotelTransportError):
         super().__init__(message)
 
 
+class ExotelPlacingHaltedError(ExotelError):
+    """A campaign stopped placing after ``failures`` call-placing requests in a row failed with a
+    5xx, a connection failure or a lost answer (Exotel unwell or unreachable). The calls placed so
+    far are kept; a retry later places only what was never placed."""
+
+    def __init__(self, message: str, *, failures: int) -> None:
+        self.failures = failures
+        super().__init__(message)
+
+
 class ExotelPlacedCallNotFoundError(ExotelError):
     """Exotel answered a placing request with ``call_sid``, yet reading that Sid now gives 404.
 

@@ -14,6 +14,7 @@ from exotel_provider.calls.connect_request import ConnectRequest
 from exotel_provider.campaigns.in_flight import CallsInFlight
 from exotel_provider.campaigns.ledger import CampaignBook, LedgerRow, phone_key
 from exotel_provider.campaigns.outcomes import (
+    OUTCOME_UNKNOWN,
     CampaignEntry,
     not_placed_outcome,
     placed_outcome,
@@ -23,6 +24,7 @@ from exotel_provider.campaigns.pacing import RequestPacer
 from exotel_provider.campaigns.parallel import ParallelPlacing
 from exotel_provider.campaigns.placing import CampaignPlacer, Placement
 from exotel_provider.campaigns.progress import CampaignProgress
+from exotel_provider.campaigns.unknowns import unknown_outcome
 from exotel_provider.errors import ExotelRateLimitError, ExotelValidationError
 
 MAX_RATE_LIMITED_SENDS = 12
@@ -78,6 +80,17 @@ class CampaignRun:
             counted(placed[key])
         self.log.info("Exotel campaign: %s", progress.line("placed or settled"))
         return [placed[entry.key] for entry in entries]
+
+    def resolve_earlier(self, entries: Sequence[CampaignEntry]) -> int:
+        """Settle what earlier tries or runs left unknown (or unrecorded) in one listing pass, before
+        anything is placed; returns the passes made (0 or 1)."""
+        requests = []
+        for entry in entries:
+            try:
+                requests.append((entry.key, self._request(entry)))
+            except ExotelValidationError:
+                continue
+        return self.placer.resolve_earlier(requests)
 
     def _place_one(self, entry: CampaignEntry) -> Placement:
         earlier = self.placer.recorded(entry.key)
@@ -176,9 +189,15 @@ def share_phones(entries: Sequence[CampaignEntry]) -> tuple[list[CampaignEntry],
 
 
 def outcome_of(placement: Placement) -> dict[str, Any]:
-    """The XCom outcome of a placement before its call's final details are known."""
+    """The XCom outcome of a placement before its call's final details are known; an unknown one
+    keeps the window a later listing pass resolves it from."""
     if placement.sid:
         return placed_outcome(placement.key, placement.sid, placement.placed_at)
+    if placement.unknown and placement.placed_at is not None:
+        return unknown_outcome(
+            placement.key, placement.error or "outcome unknown", sent_at=placement.placed_at,
+            settled_at=placement.settled_at or placement.placed_at, candidates=placement.candidates,
+        )  # fmt: skip
     return not_placed_outcome(placement.key, placement.error or "not placed", unknown=placement.unknown)
 
 
@@ -199,7 +218,7 @@ def completed_outcomes(
         sid = outcome.get("sid")
         if sid in finals:
             outcome = with_final_call(outcome, Call.from_dict(finals[sid]))
-        elif sid:
+        elif sid and outcome.get("status") == OUTCOME_UNKNOWN:  # not final before this wait either
             outcome = {**outcome, "error": failed.get(sid, "the trigger sent no outcome for this call")}
         merged.append(outcome)
     return merged

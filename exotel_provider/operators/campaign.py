@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
@@ -29,6 +28,8 @@ DEFAULT_MAX_CALLS_IN_FLIGHT = 500
 DEFAULT_PLACING_THREADS = 4
 """Calls placed side by side: enough to keep a paced rate of a few thousand a minute despite each
 placement waiting for Exotel and for the task's state store."""
+MAX_RESOLUTION_ROUNDS = 3
+"""Deferrals after the first that resolve unknowns (and dial those proven not placed)."""
 PLACEMENTS_KEY = "placements"
 """XCom key of the outcomes as placed (before waiting), which the task completes when it resumes."""
 
@@ -63,7 +64,10 @@ class ExotelCampaignOperator(BaseOperator):
     :param pricing_grace_seconds: how long after a call ended to wait for its price.
     :param wait_timeout: give up waiting after this many seconds (default: the one default wait
         timeout, 6 hours, ``DEFAULT_WAIT_TIMEOUT_SECONDS``).
-    :param reconcile_timeout: how long to look for a call whose placing answer was lost.
+    :param reconcile_timeout: how long to re-read a remembered call that answers 404. A call whose
+        placing answer was lost holds no placing thread: it is recorded as unknown at once and
+        resolved after the deferral, once every call of its window must be listed (adopted, dialled
+        once proven not placed, or reported unknown naming its candidates).
     """
 
     template_fields: Sequence[str] = (
@@ -122,30 +126,85 @@ class ExotelCampaignOperator(BaseOperator):
         entries = self._entries()
         book = self._book()
         try:
-            placements = self._run(context, book).place(entries)
+            run = self._run(context, book)
+            if run.resolve_earlier(entries):
+                self.log.info(
+                    "Exotel campaign: what earlier tries or runs left unknown resolved in one listing pass"
+                )
+            placements = run.place(entries)
         finally:
             if book is not None:
                 book.close()
         outcomes = [outcome_of(placement) for placement in placements]
-        placed = {placement.key: placement.sid for placement in placements if placement.sid}
+        return self._wait(context, outcomes, [o["sid"] for o in outcomes if o["sid"]], book, rounds=0)
+
+    def _wait(
+        self,
+        context: Context,
+        outcomes: list[dict[str, Any]],
+        sids: list[str],
+        book: CampaignBook | None,
+        *,
+        rounds: int,
+    ) -> list[dict[str, Any]]:
+        """Push the Sids, then defer until these calls are final and every unknown can be resolved."""
+        from exotel_provider.campaigns.unknowns import intents_of
+        from exotel_provider.placement import guard
+
+        placed = {o["key"]: o["sid"] for o in outcomes if o.get("sid")}
         context["ti"].xcom_push(key="placed_calls", value=placed)  # before waiting: no Sid is lost
         context["ti"].xcom_push(key=PLACEMENTS_KEY, value=outcomes)  # what execute_complete completes
-        if not placed:
+        unknowns = intents_of(outcomes, self._requests_of_unknowns(outcomes), self._time_zone())
+        resolve_after = max((i.attempt.certainly_listed_by() for i in unknowns), default=None)
+        if not sids and resolve_after is None:
             return self._finish(outcomes, book)
         wait = self.wait_timeout if self.wait_timeout is not None else DEFAULT_DEFERRED_WAIT_SECONDS
+        now = guard.DEFAULT_CLOCK.now()  # the clock the windows are on (the wall clock)
+        deadline = max(now + wait, (resolve_after or 0) + self.poll_interval)
+        if book is not None:
+            book.close()  # nothing is written while the task waits
         self.defer(
-            trigger=self._trigger(list(dict.fromkeys(placed.values())), deadline=time.time() + wait),
+            trigger=self._trigger(list(dict.fromkeys(sids)), deadline=deadline, resolve_after=resolve_after),
             method_name="execute_complete",
-            timeout=timedelta(seconds=wait + 300),
+            kwargs={"rounds": rounds},
+            timeout=timedelta(seconds=deadline - now + 300),
         )
 
-    def execute_complete(self, context: Context, event: Any = None) -> list[dict[str, Any]]:
-        """Resume after the trigger: each outcome completed with its call's final details."""
+    def execute_complete(self, context: Context, event: Any = None, rounds: int = 0) -> list[dict[str, Any]]:
+        """Resume after the trigger: each outcome completed with its call's final details, then every
+        unknown resolved in one listing pass (adopted, or dialled once proven not placed)."""
         ti = context["ti"]
         outcomes = ti.xcom_pull(task_ids=ti.task_id, key=PLACEMENTS_KEY, map_indexes=ti.map_index)
         event = event if isinstance(event, dict) else {}
         merged = completed_outcomes(outcomes or [], event.get("calls") or {}, event.get("failed") or {})
-        return self._finish(merged, self._book())
+        return self._resolve(context, merged, self._book(), rounds)
+
+    def _resolve(
+        self, context: Context, outcomes: list[dict[str, Any]], book: CampaignBook | None, rounds: int
+    ) -> list[dict[str, Any]]:
+        """One listing pass for the unknowns; those proven not placed dialled (and watched) once more."""
+        from exotel_provider.campaigns.unknowns import record_resolutions, resolve_unknowns
+        from exotel_provider.placement import guard
+
+        requests = self._requests_of_unknowns(outcomes)
+        if not requests:
+            return self._finish(outcomes, book)
+        found = resolve_unknowns(
+            self.hook, outcomes, requests, time_zone=self._time_zone(), now=guard.DEFAULT_CLOCK.now(),
+            also_known=book.known_sids() if book is not None else (),
+        )  # fmt: skip
+        if found.error:
+            self.log.warning("Exotel campaign: unknown outcomes left for a later run (%s)", found.error)
+        run = self._run(context, book)
+        record_resolutions(run.placer, found)
+        if rounds >= MAX_RESOLUTION_ROUNDS or not (found.to_dial or found.open_until):
+            return self._finish(found.outcomes, book)
+        due = [entry for entry in self._entries() if entry.key in set(found.to_dial)]
+        self.log.info("Exotel campaign: %d calls proven not placed: dialling them now", len(due))
+        again = {p.key: outcome_of(p) for p in run.place(due)} if due else {}
+        outcomes = [again.get(o["key"], o) for o in found.outcomes]
+        sids = [o["sid"] for o in again.values() if o["sid"]]
+        return self._wait(context, outcomes, sids, book, rounds=rounds + 1)
 
     # --- placing ---------------------------------------------------------------------------------
 
@@ -166,10 +225,29 @@ class ExotelCampaignOperator(BaseOperator):
         ledger = call_ledger(self.ledger)
         return CampaignBook(ledger) if ledger is not None else None
 
-    def _placer(self, context: Context, book: CampaignBook | None) -> CampaignPlacer:
-        """The one seam through which every call of the campaign is placed (the never-call-twice guard)."""
+    def _time_zone(self) -> Any:
         from zoneinfo import ZoneInfo
 
+        try:
+            return ZoneInfo(self.hook.settings.time_zone)
+        except ExotelConfigurationError as err:
+            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
+
+    def _requests_of_unknowns(self, outcomes: list[dict[str, Any]]) -> dict[str, ConnectRequest]:
+        from exotel_provider.campaigns.unknowns import is_unresolved
+
+        keys = {o["key"] for o in outcomes if is_unresolved(o)}
+        requests = {}
+        for entry in self._entries():
+            try:
+                if entry.key in keys:
+                    requests[entry.key] = self._request(entry)
+            except (ExotelValidationError, TypeError):
+                continue
+        return requests
+
+    def _placer(self, context: Context, book: CampaignBook | None) -> CampaignPlacer:
+        """The one seam through which every call of the campaign is placed (the never-call-twice guard)."""
         from exotel_provider.call_lifecycle import earlier_tries_since
 
         memory = TaskMemory(context)
@@ -179,10 +257,7 @@ class ExotelCampaignOperator(BaseOperator):
                 "ledger: a retry cannot know which calls an earlier try placed, and fails safe for each "
                 "of them. Give it a ledger, or retries=0 here."
             )
-        try:
-            time_zone = ZoneInfo(self.hook.settings.time_zone)
-        except ExotelConfigurationError as err:
-            raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
+        time_zone = self._time_zone()
         return CampaignPlacer(
             self.hook,
             memory if memory.available else None,
@@ -235,7 +310,7 @@ class ExotelCampaignOperator(BaseOperator):
 
     # --- waiting ---------------------------------------------------------------------------------
 
-    def _trigger(self, sids: list[str], *, deadline: float) -> Any:
+    def _trigger(self, sids: list[str], *, deadline: float, resolve_after: float | None = None) -> Any:
         from exotel_provider.triggers.campaign import ExotelCampaignTrigger
 
         limit = int(self.time_limit) if self.time_limit not in (None, "") else None
@@ -246,6 +321,7 @@ class ExotelCampaignOperator(BaseOperator):
             poll_interval=self.poll_interval,
             pricing_grace_seconds=self.pricing_grace_seconds,
             time_limit=limit,
+            resolve_after=resolve_after,
         )
 
     def _finish(self, outcomes: list[dict[str, Any]], book: CampaignBook | None) -> list[dict[str, Any]]:

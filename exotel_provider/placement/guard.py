@@ -331,8 +331,14 @@ class PlacementGuard:
 
     # --- 4. dialling ------------------------------------------------------------------------------
 
-    def dial(self, request: ConnectRequest, exclude: Iterable[str] = ()) -> Placement | None:
-        """Mark pending, send, save the Sid first. None when a lost answer proved no call was placed."""
+    def dial(
+        self, request: ConnectRequest, exclude: Iterable[str] = (), *, search: bool = True
+    ) -> Placement | None:
+        """Mark pending, send, save the Sid first. None when a lost answer proved no call was placed.
+
+        ``search=False``: a lost answer is not looked for here; the pending mark keeps its window and
+        the :class:`ExotelCallOutcomeUnknownError` is raised at once, for a later resolution (a
+        campaign resolves all of them in one listing pass, without holding a placing thread)."""
         sent_at = self.clock.now()
         self.record.mark_pending(sent_at)
         try:
@@ -340,6 +346,8 @@ class PlacementGuard:
         except ExotelCallOutcomeUnknownError as err:
             settled_at = self.clock.now()
             self.record.mark_pending(sent_at, settled_at)
+            if not search:
+                raise
             attempt = PlacementAttempt(request, sent_at, settled_at, self.time_zone)
             reason = str(err)
             if self.policy.unknown_outcome == "reconcile":

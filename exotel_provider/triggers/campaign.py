@@ -43,6 +43,9 @@ class ExotelCampaignTrigger(CallWatchingTrigger):
     :param pricing_grace_seconds: how long after a call was first seen ended to wait for its price.
     :param time_limit: the calls' ``TimeLimit`` if known (a call the listing never shows is looked
         up on its own after it).
+    :param resolve_after: the event waits until then too (the watcher's clock, capped by the
+        deadline): the moment every call whose placing answer was lost must be listed, so that the
+        task resumes able to resolve them (adopted or proven not placed).
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class ExotelCampaignTrigger(CallWatchingTrigger):
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
         time_limit: int | None = None,
+        resolve_after: float | None = None,
     ) -> None:
         super().__init__(
             deadline=deadline,
@@ -63,9 +67,10 @@ class ExotelCampaignTrigger(CallWatchingTrigger):
             time_limit=time_limit,
         )
         self.call_sids = [str(sid) for sid in call_sids]
+        self.resolve_after = None if resolve_after is None else float(resolve_after)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return self.serialized(call_sids=self.call_sids)
+        return self.serialized(call_sids=self.call_sids, resolve_after=self.resolve_after)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # The shared watcher is released before the event is yielded, whatever the triggerer does next.
@@ -82,10 +87,22 @@ class ExotelCampaignTrigger(CallWatchingTrigger):
                     await asyncio.gather(*waits)
                 finally:
                     reporter.cancel()
+                await self._until_resolvable(watcher.clock)
         except errors.ExotelError as err:  # the connection could not be read: no call was watched
             failed.update({sid: str(err) for sid in self.call_sids if sid not in calls})
         log.info("Exotel campaign: %d calls final, %d not", len(calls), len(failed))
         return {"status": DONE, "calls": calls, "failed": failed}
+
+    async def _until_resolvable(self, clock: Any) -> None:
+        """Wait (no request made) until the lost answers' windows are complete, or the deadline."""
+        if self.resolve_after is None:
+            return
+        remaining = min(self.resolve_after, self.deadline) - clock.now()
+        if remaining > 0:
+            log.info(
+                "Exotel campaign: waiting %.0f s until calls whose answer was lost are listed", remaining
+            )
+            await clock.sleep(remaining)
 
     async def _wait_one(
         self, watcher: Any, sid: str, calls: dict[str, dict[str, Any]], failed: dict[str, str]

@@ -4,6 +4,7 @@ simulator: execute until it defers, run the trigger on the simulator's clock, th
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from exotel_provider.simulator.server import ExotelSimulator
@@ -48,6 +49,18 @@ def run_try(operator: Any, ctx: dict[str, Any], simulator: ExotelSimulator) -> l
         event = run_trigger(deferred.trigger, simulator)
         resume = getattr(operator, deferred.method_name)
         return resume(ctx, event=event, **(deferred.kwargs or {}))
+
+
+def run_to_end(operator: Any, ctx: dict[str, Any], simulator: ExotelSimulator) -> list[dict[str, Any]]:
+    """Execute, then every deferral's trigger and resume (a campaign may defer more than once)."""
+    step = functools.partial(operator.execute, ctx)
+    while True:
+        try:
+            return step()
+        except TaskDeferred as deferred:
+            event = run_trigger(deferred.trigger, simulator)
+            resume = getattr(operator, deferred.method_name)
+            step = functools.partial(resume, ctx, event=event, **(deferred.kwargs or {}))
 
 
 def run_trigger(trigger: Any, simulator: ExotelSimulator) -> dict[str, Any]:
