@@ -13,7 +13,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 
-.PHONY: setup setup-floor setup-e2e setup-debian demo airflow test test-main test-floor test-fast lint package-check bench bench-campaign clean
+.PHONY: setup setup-floor setup-e2e setup-debian demo airflow test test-main test-floor test-fast test-e2e coverage lint package-check bench bench-campaign clean
 
 PIP_QUIET = --quiet --quiet --disable-pip-version-check --no-input
 
@@ -60,21 +60,48 @@ airflow: $(if $(and $(filter sqlite,$(DB)),$(filter 0,$(CELERY_WORKERS))),setup,
 	$(VENV)/bin/python -m tools.local_airflow --home $(CURDIR)/.airflow-local --dags-folder $(CURDIR)/dags \
 		--db $(DB) --celery-workers $(CELERY_WORKERS)
 
-test: test-main test-floor package-check
+# make test: lint, then everything but the end-to-end layer on Airflow $(AIRFLOW_VERSION) and, on the
+# oldest supported Airflow, the tests that run Airflow code (marker `airflow`, set from each test's
+# imports by tests/support/suite_rules.py), then the package check. Tests run on pytest-xdist
+# workers (one AIRFLOW_HOME each); every layer runs even if one fails; the end shows the 15 slowest
+# tests and each layer's wall time (tools/test_layers.py).
+WORKERS ?= 3
+RESULTS ?= $(CURDIR)/artifacts/test-results
+XDIST = -n $(WORKERS) --dist loadgroup
+LAYER = $(PYTHON) -m tools.test_layers run $(RESULTS)
+test: setup setup-floor
+	@rm -rf $(RESULTS)
+	@$(LAYER) lint $(MAKE) --no-print-directory lint; \
+	$(LAYER) "tests, Airflow $(AIRFLOW_VERSION)" $(MAKE) --no-print-directory test-main; \
+	$(LAYER) "tests, Airflow $(AIRFLOW_FLOOR_VERSION)" $(MAKE) --no-print-directory test-floor; \
+	$(LAYER) package-check $(MAKE) --no-print-directory package-check; \
+	$(PYTHON) -m tools.test_layers report $(RESULTS)
 
-test-main: setup setup-e2e lint
-	$(VENV)/bin/python -m pytest -q --durations=15
+test-main: setup
+	$(VENV)/bin/python -m pytest -q $(XDIST) -m "not e2e" --junitxml=$(RESULTS)/main.xml
 
-test-fast: setup
-	$(VENV)/bin/python -m pytest -q -m "not e2e"
-
-# The oldest supported Airflow re-runs what touches Airflow: the layers tests/test_layers.py keeps
-# free of Airflow imports (calls/, placement/, watching/, paging/) behave the same under any
-# version, and the README's commands are those of the default install.
-FLOOR_SKIPS = --ignore=tests/calls --ignore=tests/placement --ignore=tests/watching --ignore=tests/paging \
-	--ignore=tests/docs
 test-floor: setup-floor
-	AIRFLOW_HOME=$(CURDIR)/.airflow-floor $(FLOOR_VENV)/bin/python -m pytest -q -m "not e2e" $(FLOOR_SKIPS)
+	AIRFLOW_HOME=$(CURDIR)/.airflow-floor $(FLOOR_VENV)/bin/python -m pytest -q $(XDIST) -m "airflow and not e2e" \
+		--junitxml=$(RESULTS)/floor.xml
+
+# While coding: the unit and integration layers on Airflow $(AIRFLOW_VERSION), without the slowest
+# (marker `slow`: whole DAG runs, the README's commands); under 3 minutes.
+test-fast: setup
+	$(VENV)/bin/python -m pytest -q $(XDIST) -m "not e2e and not slow" --durations=10
+
+# The real-Airflow layer: each module starts its deployment once and its scenarios share it.
+test-e2e: setup-e2e
+	@rm -rf $(RESULTS)-e2e
+	@$(LAYER)-e2e "e2e, Airflow $(AIRFLOW_VERSION)" $(VENV)/bin/python -m pytest -q -p no:xdist -m e2e tests/e2e \
+		--junitxml=$(RESULTS)-e2e/e2e.xml; \
+	$(PYTHON) -m tools.test_layers report $(RESULTS)-e2e
+
+# Line and branch coverage of exotel_provider/ over the unit and integration layers (one process:
+# coverage of the DAG runs' subprocesses is not counted).
+coverage: setup
+	rm -f .coverage .coverage.*
+	$(VENV)/bin/python -m coverage run --branch --source=exotel_provider -m pytest -q -p no:xdist -m "not e2e"
+	$(VENV)/bin/python -m coverage report --skip-empty
 
 lint: setup
 	$(VENV)/bin/ruff check exotel_provider dags tests bench tools
@@ -103,4 +130,4 @@ bench-campaign: setup
 	PYTHONPATH=$(CURDIR) $(VENV)/bin/python bench/reminder_campaign.py
 
 clean:
-	rm -rf $(VENV) $(FLOOR_VENV) .airflow .airflow-floor .airflow-local artifacts
+	rm -rf $(VENV) $(FLOOR_VENV) .airflow .airflow-* artifacts .coverage
