@@ -58,7 +58,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     left = process_groups.stop_all()
     if left:
-        session.config.get_terminal_writer().line(f"stopped servers left running: {', '.join(left)}", red=True)
+        session.config.get_terminal_writer().line(
+            f"stopped servers left running: {', '.join(left)}", red=True
+        )
 
 
 def shares_a_fixture(item: pytest.Item) -> bool:
