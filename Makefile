@@ -1,6 +1,7 @@
 # One-command entry points. Each creates its virtual environment when missing.
 #   make demo        set up, start the local Exotel simulator and run the reminder demo DAG
-#   make test        set up and run the whole test suite (also against the oldest supported Airflow)
+#   make test        set up and run lint and the test suite (also against the oldest supported Airflow)
+#   make test-fast   the quick layers while coding; make test-e2e: a real Airflow, Celery, the package
 #   make airflow     start the simulator and a full local Airflow with the example DAGs (Ctrl-C stops);
 #                    DB=postgres for a local PostgreSQL metadata DB, CELERY_WORKERS=2 for the CeleryExecutor
 PYTHON ?= python3
@@ -62,19 +63,19 @@ airflow: $(if $(and $(filter sqlite,$(DB)),$(filter 0,$(CELERY_WORKERS))),setup,
 
 # make test: lint, then everything but the end-to-end layer on Airflow $(AIRFLOW_VERSION) and, on the
 # oldest supported Airflow, the tests that run Airflow code (marker `airflow`, set from each test's
-# imports by tests/support/suite_rules.py), then the package check. Tests run on pytest-xdist
-# workers (one AIRFLOW_HOME each); every layer runs even if one fails; the end shows the 15 slowest
-# tests and each layer's wall time (tools/test_layers.py).
-WORKERS ?= 3
+# imports by tests/support/suite_rules.py). Tests run on pytest-xdist workers (one AIRFLOW_HOME
+# each), with a time limit per test; every layer runs even if one fails; the end shows the 15
+# slowest tests and each layer's wall time (tools/test_layers.py).
+WORKERS ?= 6
 RESULTS ?= $(CURDIR)/artifacts/test-results
-XDIST = -n $(WORKERS) --dist loadgroup
-LAYER = $(PYTHON) -m tools.test_layers run $(RESULTS)
+E2E_RESULTS ?= $(CURDIR)/artifacts/test-results-e2e
+XDIST = -n $(WORKERS) --dist worksteal
+LAYER = $(PYTHON) -m tools.test_layers run
 test: setup setup-floor
 	@rm -rf $(RESULTS)
-	@$(LAYER) lint $(MAKE) --no-print-directory lint; \
-	$(LAYER) "tests, Airflow $(AIRFLOW_VERSION)" $(MAKE) --no-print-directory test-main; \
-	$(LAYER) "tests, Airflow $(AIRFLOW_FLOOR_VERSION)" $(MAKE) --no-print-directory test-floor; \
-	$(LAYER) package-check $(MAKE) --no-print-directory package-check; \
+	@$(LAYER) $(RESULTS) lint $(MAKE) --no-print-directory lint; \
+	$(LAYER) $(RESULTS) "tests, Airflow $(AIRFLOW_VERSION)" $(MAKE) --no-print-directory test-main; \
+	$(LAYER) $(RESULTS) "tests, Airflow $(AIRFLOW_FLOOR_VERSION)" $(MAKE) --no-print-directory test-floor; \
 	$(PYTHON) -m tools.test_layers report $(RESULTS)
 
 test-main: setup
@@ -84,23 +85,26 @@ test-floor: setup-floor
 	AIRFLOW_HOME=$(CURDIR)/.airflow-floor $(FLOOR_VENV)/bin/python -m pytest -q $(XDIST) -m "airflow and not e2e" \
 		--junitxml=$(RESULTS)/floor.xml
 
-# While coding: the unit and integration layers on Airflow $(AIRFLOW_VERSION), without the slowest
-# (marker `slow`: whole DAG runs, the README's commands); under 3 minutes.
+# While coding: the unit and integration layers on Airflow $(AIRFLOW_VERSION) without whole DAG runs
+# and the README's commands (marker `slow`); under 3 minutes.
 test-fast: setup
 	$(VENV)/bin/python -m pytest -q $(XDIST) -m "not e2e and not slow" --durations=10
 
-# The real-Airflow layer: each module starts its deployment once and its scenarios share it.
+# The end-to-end layer (marker `e2e`: tests/e2e, each module starting its deployment once for its
+# scenarios, and the volume runs), then the package check; one test at a time (they load both cores).
 test-e2e: setup-e2e
-	@rm -rf $(RESULTS)-e2e
-	@$(LAYER)-e2e "e2e, Airflow $(AIRFLOW_VERSION)" $(VENV)/bin/python -m pytest -q -p no:xdist -m e2e tests/e2e \
-		--junitxml=$(RESULTS)-e2e/e2e.xml; \
-	$(PYTHON) -m tools.test_layers report $(RESULTS)-e2e
+	@rm -rf $(E2E_RESULTS)
+	@$(LAYER) $(E2E_RESULTS) "e2e, Airflow $(AIRFLOW_VERSION)" $(VENV)/bin/python -m pytest -q -p no:xdist -m e2e \
+		--junitxml=$(E2E_RESULTS)/e2e.xml; \
+	$(LAYER) $(E2E_RESULTS) package-check $(MAKE) --no-print-directory package-check; \
+	$(PYTHON) -m tools.test_layers report $(E2E_RESULTS)
 
-# Line and branch coverage of exotel_provider/ over the unit and integration layers (one process:
-# coverage of the DAG runs' subprocesses is not counted).
+# Line and branch coverage of exotel_provider/ by every test outside tests/e2e, in one process
+# (what DAG runs and README commands execute in subprocesses is not counted).
 coverage: setup
-	rm -f .coverage .coverage.*
-	$(VENV)/bin/python -m coverage run --branch --source=exotel_provider -m pytest -q -p no:xdist -m "not e2e"
+	rm -f .coverage
+	$(VENV)/bin/python -m coverage run --branch --source=exotel_provider -m pytest -q -p no:xdist -p no:cacheprovider \
+		tests --ignore=tests/e2e
 	$(VENV)/bin/python -m coverage report --skip-empty
 
 lint: setup

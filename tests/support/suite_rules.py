@@ -3,11 +3,13 @@
 - ``e2e``: every test under ``tests/e2e/`` (a real Airflow) is marked ``e2e`` and gets a longer
   time limit (``E2E_TIMEOUT``); the others have the ``timeout`` of pyproject.toml.
 - ``airflow``: a test whose module, or one of whose fixtures, imports Airflow (directly or through
-  the package, ``tests/support`` or ``tools``) is marked ``airflow``. Only those are re-run on the
-  oldest supported Airflow: the rest (the domain, the client, the features, the simulator) run no
-  Airflow code, so the Airflow version cannot change their outcome.
-- ``xdist_group``: tests that share a module- or class-scoped fixture run on one pytest-xdist
-  worker (``--dist loadgroup``), so that fixture (a migrated Airflow home, a simulator) starts once.
+  the package, ``tests/support`` or ``tools``; a command running a module counts too:
+  ``[sys.executable, "-m", "exotel_provider.simulator.run_dag", ...]``) is marked ``airflow``.
+  Only those are re-run on the oldest supported Airflow (not the README's commands, ``tests/docs/``:
+  those of the default install): the rest (the domain, the client, the features, the simulator)
+  run no Airflow code, so the Airflow version cannot change their outcome.
+- ``slow``: whole DAG runs and the README's commands (``tests/dags/``, ``tests/docs/``), left out
+  of ``make test-fast`` (they still run in ``make test``).
 - Cleanup: SIGTERM and SIGHUP stop the run like Ctrl-C does (fixture teardowns run), and any
   server process group still running when the session ends is stopped (``tools/process_groups``).
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import itertools
 import textwrap
 from pathlib import Path
 
@@ -28,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 E2E_FOLDER = ROOT / "tests" / "e2e"
 E2E_TIMEOUT = 1800.0
 """Seconds per end-to-end test: the first test of a module also starts its deployment."""
+README_TESTS = ROOT / "tests" / "docs"
+"""The README's commands are those of the default install (Airflow 3.3.2): not re-run on the oldest."""
+SLOW_FOLDERS = (ROOT / "tests" / "dags", ROOT / "tests" / "docs")
 LOCAL_PACKAGES = frozenset({"exotel_provider", "tests", "dags", "tools", "bench"})
 FIXTURE_MODULES = frozenset({"pytest_plugin.py", "conftest.py"})
 """Modules of fixtures: judged fixture by fixture (their top-level imports, plus the fixtures a test
@@ -40,6 +46,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "airflow: runs Airflow code (set from the imports, tests/support/suite_rules.py); "
         "re-run on the oldest supported Airflow",
     )
+    config.addinivalue_line(
+        "markers", "slow: whole DAG runs and the README's commands; not in make test-fast (suite_rules.py)"
+    )
     process_groups.stop_on_termination_signals()
 
 
@@ -49,10 +58,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
         if item.get_closest_marker("e2e") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(E2E_TIMEOUT))
-        if not item.get_closest_marker("airflow") and item_touches_airflow(item):
+        if (
+            not item.get_closest_marker("airflow")
+            and not item.path.is_relative_to(README_TESTS)
+            and item_touches_airflow(item)
+        ):
             item.add_marker(pytest.mark.airflow)
-        if not item.get_closest_marker("xdist_group") and shares_a_fixture(item):
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+        if any(item.path.is_relative_to(folder) for folder in SLOW_FOLDERS):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Again before each test: importing Airflow may have put its own SIGTERM handler in place."""
+    process_groups.stop_on_termination_signals()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -61,16 +80,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.config.get_terminal_writer().line(
             f"stopped servers left running: {', '.join(left)}", red=True
         )
-
-
-def shares_a_fixture(item: pytest.Item) -> bool:
-    """The test uses a fixture set up once per module or class (not per session, not per test)."""
-    info = getattr(item, "_fixtureinfo", None)
-    return any(
-        definition.scope in ("module", "class")
-        for definitions in getattr(info, "name2fixturedefs", {}).values()
-        for definition in definitions
-    )
 
 
 def item_touches_airflow(item: pytest.Item) -> bool:
@@ -161,4 +170,12 @@ def _imported(tree: ast.AST, *, top_level: bool = False) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names.add(node.module)
             names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.List | ast.Tuple):
+            names.update(_run_as_module(node.elts))
     return names
+
+
+def _run_as_module(elements: list[ast.expr]) -> set[str]:
+    """``[sys.executable, "-m", "airflow", ...]``: a command that runs a module imports it too."""
+    values = [element.value if isinstance(element, ast.Constant) else None for element in elements]
+    return {str(name) for flag, name in itertools.pairwise(values) if flag == "-m" and isinstance(name, str)}
