@@ -6,7 +6,7 @@
   the package, ``tests/support`` or ``tools``; a command running a module counts too:
   ``[sys.executable, "-m", "exotel_provider.simulator.run_dag", ...]``) is marked ``airflow``.
   Only those are re-run on the oldest supported Airflow (not the README's commands, ``tests/docs/``:
-  those of the default install): the rest (the domain, the client, the features, the simulator)
+  those of the default install; in ``tests/reliability/`` only its whole DAG runs): the rest (the domain, the client, the features, the simulator)
   run no Airflow code, so the Airflow version cannot change their outcome.
 - ``slow``: whole DAG runs and the README's commands (``tests/dags/``, ``tests/docs/``), left out
   of ``make test-fast`` (they still run in ``make test``).
@@ -33,6 +33,9 @@ E2E_TIMEOUT = 1800.0
 """Seconds per end-to-end test: the first test of a module also starts its deployment."""
 README_TESTS = ROOT / "tests" / "docs"
 """The README's commands are those of the default install (Airflow 3.3.2): not re-run on the oldest."""
+RELIABILITY_TESTS = ROOT / "tests" / "reliability"
+"""The fault matrix and the bad-input checks judge placement, validation and secrets handling (no
+Airflow): re-run on the oldest Airflow are only its whole DAG runs (``tests.support.airflow_runs``)."""
 SLOW_FOLDERS = (ROOT / "tests" / "dags", ROOT / "tests" / "docs")
 LOCAL_PACKAGES = frozenset({"exotel_provider", "tests", "dags", "tools", "bench"})
 FIXTURE_MODULES = frozenset({"pytest_plugin.py", "conftest.py"})
@@ -58,11 +61,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
         if item.get_closest_marker("e2e") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(E2E_TIMEOUT))
-        if (
-            not item.get_closest_marker("airflow")
-            and not item.path.is_relative_to(README_TESTS)
-            and item_touches_airflow(item)
-        ):
+        if not item.get_closest_marker("airflow") and reruns_on_the_oldest_airflow(item):
             item.add_marker(pytest.mark.airflow)
         if any(item.path.is_relative_to(folder) for folder in SLOW_FOLDERS):
             item.add_marker(pytest.mark.slow)
@@ -80,6 +79,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.config.get_terminal_writer().line(
             f"stopped servers left running: {', '.join(left)}", red=True
         )
+
+
+def reruns_on_the_oldest_airflow(item: pytest.Item) -> bool:
+    """Marker ``airflow``: the test runs Airflow code whose behaviour may differ between versions."""
+    if item.path.is_relative_to(README_TESTS):
+        return False
+    if item.path.is_relative_to(RELIABILITY_TESTS):
+        return "tests.support.airflow_runs" in _file_imports(Path(item.path))
+    return item_touches_airflow(item)
 
 
 def item_touches_airflow(item: pytest.Item) -> bool:
