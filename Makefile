@@ -86,7 +86,7 @@ test-floor: setup-floor
 		--junitxml=$(RESULTS)/floor.xml
 
 # While coding: the unit and integration layers on Airflow $(AIRFLOW_VERSION) without whole DAG runs
-# and the README's commands (marker `slow`); under 3 minutes.
+# and the README's commands (marker `slow`, tests/support/suite_rules.py); under 3 minutes.
 test-fast: setup
 	$(VENV)/bin/python -m pytest -q $(XDIST) -m "not e2e and not slow" --durations=10
 

@@ -8,8 +8,9 @@
   Only those are re-run on the oldest supported Airflow (not the README's commands, ``tests/docs/``:
   those of the default install; in ``tests/reliability/`` only its whole DAG runs): the rest (the domain, the client, the features, the simulator)
   run no Airflow code, so the Airflow version cannot change their outcome.
-- ``slow``: whole DAG runs and the README's commands (``tests/dags/``, ``tests/docs/``), left out
-  of ``make test-fast`` (they still run in ``make test``).
+- ``slow``: whole DAG runs and the README's commands (``tests/dags/``, ``tests/docs/``, and any
+  module using ``tests.support.airflow_runs``), left out of ``make test-fast`` (they still run in
+  ``make test``).
 - Cleanup: SIGTERM and SIGHUP stop the run like Ctrl-C does (fixture teardowns run), and any
   server process group still running when the session ends is stopped (``tools/process_groups``).
 """
@@ -50,7 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "re-run on the oldest supported Airflow",
     )
     config.addinivalue_line(
-        "markers", "slow: whole DAG runs and the README's commands; not in make test-fast (suite_rules.py)"
+        "markers", "slow: whole DAG runs, the README's commands; not in make test-fast (suite_rules.py)"
     )
     process_groups.stop_on_termination_signals()
 
@@ -63,7 +64,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.timeout(E2E_TIMEOUT))
         if not item.get_closest_marker("airflow") and reruns_on_the_oldest_airflow(item):
             item.add_marker(pytest.mark.airflow)
-        if any(item.path.is_relative_to(folder) for folder in SLOW_FOLDERS):
+        if runs_whole_dags(item):
             item.add_marker(pytest.mark.slow)
 
 
@@ -79,6 +80,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.config.get_terminal_writer().line(
             f"stopped servers left running: {', '.join(left)}", red=True
         )
+
+
+def runs_whole_dags(item: pytest.Item) -> bool:
+    """Marker ``slow``: ``tests/dags/``, ``tests/docs/``, or a module running DAGs with ``dag.test()``."""
+    if any(item.path.is_relative_to(folder) for folder in SLOW_FOLDERS):
+        return True
+    return "tests.support.airflow_runs" in _file_imports(Path(item.path))
 
 
 def reruns_on_the_oldest_airflow(item: pytest.Item) -> bool:
