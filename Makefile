@@ -1,6 +1,7 @@
 # One-command entry points. Each creates its virtual environment when missing.
 #   make demo        set up, start the local Exotel simulator and run the reminder demo DAG
-#   make test        set up and run the whole test suite (also against the oldest supported Airflow)
+#   make test        set up and run lint and the test suite (also against the oldest supported Airflow)
+#   make test-fast   the quick layers while coding; make test-e2e: a real Airflow, Celery, the package
 #   make airflow     start the simulator and a full local Airflow with the example DAGs (Ctrl-C stops);
 #                    DB=postgres for a local PostgreSQL metadata DB, CELERY_WORKERS=2 for the CeleryExecutor
 PYTHON ?= python3
@@ -13,7 +14,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 
-.PHONY: setup setup-floor setup-e2e setup-debian demo airflow test test-main test-floor test-fast lint package-check bench bench-campaign clean
+.PHONY: setup setup-floor setup-e2e setup-debian demo airflow test test-main test-floor test-fast test-e2e coverage lint package-check bench bench-campaign clean
 
 PIP_QUIET = --quiet --quiet --disable-pip-version-check --no-input
 
@@ -60,21 +61,51 @@ airflow: $(if $(and $(filter sqlite,$(DB)),$(filter 0,$(CELERY_WORKERS))),setup,
 	$(VENV)/bin/python -m tools.local_airflow --home $(CURDIR)/.airflow-local --dags-folder $(CURDIR)/dags \
 		--db $(DB) --celery-workers $(CELERY_WORKERS)
 
-test: test-main test-floor package-check
+# make test: lint, then everything but the end-to-end layer on Airflow $(AIRFLOW_VERSION) and, on the
+# oldest supported Airflow, the tests that run Airflow code (marker `airflow`, set from each test's
+# imports by tests/support/suite_rules.py). Tests run on pytest-xdist workers (one AIRFLOW_HOME
+# each), with a time limit per test; every layer runs even if one fails; the end shows the 15
+# slowest tests and each layer's wall time (tools/test_layers.py).
+WORKERS ?= 6
+RESULTS ?= $(CURDIR)/artifacts/test-results
+E2E_RESULTS ?= $(CURDIR)/artifacts/test-results-e2e
+XDIST = -n $(WORKERS) --dist worksteal
+LAYER = $(PYTHON) -m tools.test_layers run
+test: setup setup-floor
+	@rm -rf $(RESULTS)
+	@$(LAYER) $(RESULTS) lint $(MAKE) --no-print-directory lint; \
+	$(LAYER) $(RESULTS) "tests, Airflow $(AIRFLOW_VERSION)" $(MAKE) --no-print-directory test-main; \
+	$(LAYER) $(RESULTS) "tests, Airflow $(AIRFLOW_FLOOR_VERSION)" $(MAKE) --no-print-directory test-floor; \
+	$(PYTHON) -m tools.test_layers report $(RESULTS)
 
-test-main: setup setup-e2e lint
-	$(VENV)/bin/python -m pytest -q --durations=15
+test-main: setup
+	$(VENV)/bin/python -m pytest -q $(XDIST) -m "not e2e" --junitxml=$(RESULTS)/main.xml
 
-test-fast: setup
-	$(VENV)/bin/python -m pytest -q -m "not e2e"
-
-# The oldest supported Airflow re-runs what touches Airflow: the layers tests/test_layers.py keeps
-# free of Airflow imports (calls/, placement/, watching/, paging/) behave the same under any
-# version, and the README's commands are those of the default install.
-FLOOR_SKIPS = --ignore=tests/calls --ignore=tests/placement --ignore=tests/watching --ignore=tests/paging \
-	--ignore=tests/docs
 test-floor: setup-floor
-	AIRFLOW_HOME=$(CURDIR)/.airflow-floor $(FLOOR_VENV)/bin/python -m pytest -q -m "not e2e" $(FLOOR_SKIPS)
+	AIRFLOW_HOME=$(CURDIR)/.airflow-floor $(FLOOR_VENV)/bin/python -m pytest -q $(XDIST) -m "airflow and not e2e" \
+		--junitxml=$(RESULTS)/floor.xml
+
+# While coding: the unit and integration layers on Airflow $(AIRFLOW_VERSION) without whole DAG runs
+# and the README's commands (marker `slow`, tests/support/suite_rules.py); under 3 minutes.
+test-fast: setup
+	$(VENV)/bin/python -m pytest -q $(XDIST) -m "not e2e and not slow" --durations=10
+
+# The end-to-end layer (marker `e2e`: tests/e2e, each module starting its deployment once for its
+# scenarios, and the volume runs), then the package check; one test at a time (they load both cores).
+test-e2e: setup-e2e
+	@rm -rf $(E2E_RESULTS)
+	@$(LAYER) $(E2E_RESULTS) "e2e, Airflow $(AIRFLOW_VERSION)" $(VENV)/bin/python -m pytest -q -p no:xdist -m e2e \
+		--junitxml=$(E2E_RESULTS)/e2e.xml; \
+	$(LAYER) $(E2E_RESULTS) package-check $(MAKE) --no-print-directory package-check; \
+	$(PYTHON) -m tools.test_layers report $(E2E_RESULTS)
+
+# Line and branch coverage of exotel_provider/ by every test outside tests/e2e, in one process
+# (what DAG runs and README commands execute in subprocesses is not counted).
+coverage: setup
+	rm -f .coverage
+	$(VENV)/bin/python -m coverage run --branch --source=exotel_provider -m pytest -q -p no:xdist -p no:cacheprovider \
+		tests --ignore=tests/e2e
+	$(VENV)/bin/python -m coverage report --skip-empty
 
 lint: setup
 	$(VENV)/bin/ruff check exotel_provider dags tests bench tools
@@ -103,4 +134,4 @@ bench-campaign: setup
 	PYTHONPATH=$(CURDIR) $(VENV)/bin/python bench/reminder_campaign.py
 
 clean:
-	rm -rf $(VENV) $(FLOOR_VENV) .airflow .airflow-floor .airflow-local artifacts
+	rm -rf $(VENV) $(FLOOR_VENV) .airflow .airflow-* artifacts .coverage

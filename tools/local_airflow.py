@@ -35,7 +35,7 @@ from typing import IO, Any
 import requests
 
 from exotel_provider.simulator.state import DEFAULT_ACCOUNT_SID, DEFAULT_API_KEY, DEFAULT_API_TOKEN
-from tools import reminders_db
+from tools import process_groups, reminders_db
 from tools.local_services import LocalPostgres, LocalRedis, LocalService
 
 DEFAULT_CALLER_ID = "08047112345"
@@ -274,6 +274,7 @@ class LocalAirflow:
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: stop() ends its children too
         )
+        process_groups.track(self.processes[name].pid, name)
 
     def _run_once(self, name: str, command: list[str]) -> None:
         with self.log_of(name).open("ab") as log:
@@ -333,6 +334,7 @@ class LocalAirflow:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
+        process_groups.untrack(process.pid)
 
     def component_running(self, pid: int) -> str | None:
         """The component a process (e.g. a task's) runs under, or None."""
@@ -363,6 +365,7 @@ class LocalAirflow:
                 os.killpg(process.pid, signal.SIGKILL)  # also children that outlived their parent
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=5)
+            process_groups.untrack(process.pid)
         self.processes.clear()
         for log in self._log_files:
             log.close()

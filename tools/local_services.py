@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from tools import process_groups
+
 POSTGRES_USER = "airflow"
 _POSTGRES_BIN_DIRS = "/usr/lib/postgresql/*/bin"
 
@@ -58,6 +60,7 @@ class LocalService:
             start_new_session=True,
             **popen,
         )
+        process_groups.track(self.process.pid, self.name)
 
     def check_alive(self) -> None:
         if self.process is not None and self.process.poll() is not None:
@@ -74,6 +77,7 @@ class LocalService:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, 9)
                 self.process.wait(timeout=5)
+            process_groups.untrack(self.process.pid)
             self.process = None
         if self._log is not None:
             self._log.close()

@@ -136,6 +136,9 @@ def test_without_the_reminders_connection_the_run_is_red_and_says_how_to_create_
     assert "airflow connections add exotel_reminders_db" in printed.out + printed.err
 
 
+# The end-to-end layer (make test-e2e): a volume run of 1,520 calls, minutes of CPU on two cores; the
+# tests above prove the same DAG's behaviour on a few reminders in seconds.
+@pytest.mark.e2e
 @pytest.mark.exotel_simulator(time_scale=120, rate_limit_per_minute=6000)  # 24 h of simulated time is 12 min
 def test_a_day_of_1500_reminders_passes_above_the_mapping_ceiling(exotel_simulator, reminders):
     sim = exotel_simulator

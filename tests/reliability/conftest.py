@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from exotel_provider.client import retry_policy, sync_client
+from exotel_provider.client import request_budget, retry_policy, sync_client
 from tests.support.simulated_tasks import COUNTS
 
 
@@ -19,7 +19,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 @pytest.fixture
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Client retries without real waiting (Retry-After is capped by max_retry_after)."""
+    """Client retries without real waiting (Retry-After is capped by max_retry_after), and the request
+    budget's pause after a 429 without ``Retry-After`` (5 s) as short (tests/client proves its length)."""
+    monkeypatch.setattr(request_budget, "DEFAULT_PAUSE_AFTER_429_SECONDS", 0.02)
     monkeypatch.setattr(
         sync_client,
         "RetryPolicy",

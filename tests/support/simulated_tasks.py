@@ -89,14 +89,38 @@ def connection_env(monkeypatch: pytest.MonkeyPatch, simulator: Any, **extra: Any
     monkeypatch.setenv("AIRFLOW_CONN_EXOTEL_DEFAULT", json.dumps(connection))
 
 
+SLEEP_COMPRESSION = 10.0
+"""The guard's waits take this many times less real time (the simulator skips the rest)."""
+
+
 def guard_on_simulator_clock(monkeypatch: pytest.MonkeyPatch, simulator: Any) -> None:
-    """The placement guard reads the simulator's clock (and sleeps for real): send times, windows
-    and deadlines are then in Exotel's time, as they are against the real Exotel."""
-    import time
+    """The placement guard reads the simulator's clock: send times, windows and deadlines are then in
+    Exotel's time, as they are against the real Exotel. Each of its waits lets as much simulated time
+    pass as a real sleep would (``time_scale`` simulated seconds per second), in a tenth of the real
+    time: the simulator's clock jumps the rest (``advance``), calls and listings move on with it."""
 
     from exotel_provider.placement import guard
 
-    monkeypatch.setattr(guard, "DEFAULT_CLOCK", guard.FunctionClock(simulator.now, time.sleep))
+    monkeypatch.setattr(
+        guard, "DEFAULT_CLOCK", guard.FunctionClock(simulator.now, compressed_sleep(simulator))
+    )
+
+
+def compressed_sleep(simulator: Any) -> Any:
+    """``sleep(seconds)``: ``seconds / SLEEP_COMPRESSION`` real seconds, the simulated rest skipped."""
+    import time
+
+    scale = simulator._state.clock.time_scale
+
+    def sleep(seconds: float) -> None:
+        if not scale:  # a frozen simulator: a real sleep, as before
+            time.sleep(seconds)
+            return
+        real = max(0.0, seconds) / SLEEP_COMPRESSION
+        time.sleep(real)
+        simulator.advance((max(0.0, seconds) - real) * scale)
+
+    return sleep
 
 
 class WorkerDied(Exception):
