@@ -95,21 +95,17 @@ class ExotelCampaignOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if max_calls_in_flight < 1:
-            raise ExotelValidationError(
-                "max_calls_in_flight", f"{max_calls_in_flight} is not positive", "Allow at least 1 call."
-            )
-        if placing_threads < 1:
-            raise ExotelValidationError(
-                "placing_threads", f"{placing_threads} is not positive", "Use at least 1 thread."
-            )
-        self.calls = calls
-        self.ledger = ledger
+        for field, value, fix in (
+            ("max_calls_in_flight", max_calls_in_flight, "Allow at least 1 call."),
+            ("placing_threads", placing_threads, "Use at least 1 thread."),
+        ):
+            if value < 1:
+                raise ExotelValidationError(field, f"{value} is not positive", fix)
+        self.calls, self.ledger = calls, ledger
         self.app_id, self.url, self.caller_id, self.call_type = app_id, url, caller_id, call_type
         self.time_limit, self.time_out = time_limit, time_out
         self.exotel_conn_id = exotel_conn_id
-        self.max_calls_in_flight = max_calls_in_flight
-        self.placing_threads = placing_threads
+        self.max_calls_in_flight, self.placing_threads = max_calls_in_flight, placing_threads
         self.watching_reserve = watching_reserve
         self.poll_interval = poll_interval
         self.pricing_grace_seconds = pricing_grace_seconds
@@ -250,15 +246,11 @@ class ExotelCampaignOperator(BaseOperator):
                 "of them. Give it a ledger, or retries=0 here."
             )
         return CampaignPlacer(
-            self.hook,
-            memory if memory.available else None,
+            self.hook, memory if memory.available else None,
             policy=GuardPolicy(reconcile_timeout=self.reconcile_timeout, poll_interval=self.poll_interval),
-            earlier_tries_since=earlier_tries_since(context),
-            time_zone=self._time_zone(),
-            show_number=self.hook.display_number,
-            logger=self.log,
-            book=book,
-        )
+            earlier_tries_since=earlier_tries_since(context), time_zone=self._time_zone(),
+            show_number=self.hook.display_number, logger=self.log, book=book,
+        )  # fmt: skip
 
     def _run(self, context: Context, book: CampaignBook | None) -> CampaignRun:
         """Placing paced within the connection's budget, within the in-flight cap."""
