@@ -16,6 +16,7 @@ from exotel_provider.campaigns.ledger import CampaignBook, LedgerRow, phone_key
 from exotel_provider.campaigns.outcomes import (
     OUTCOME_UNKNOWN,
     CampaignEntry,
+    count_statuses,
     not_placed_outcome,
     placed_outcome,
     with_final_call,
@@ -25,6 +26,7 @@ from exotel_provider.campaigns.parallel import ParallelPlacing
 from exotel_provider.campaigns.placing import CampaignPlacer, Placement
 from exotel_provider.campaigns.progress import CampaignProgress
 from exotel_provider.campaigns.unknowns import unknown_outcome
+from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING
 from exotel_provider.errors import ExotelRateLimitError, ExotelValidationError
 
 MAX_RATE_LIMITED_SENDS = 12
@@ -188,6 +190,50 @@ def share_phones(entries: Sequence[CampaignEntry]) -> tuple[list[CampaignEntry],
     return firsts, sharing
 
 
+def paced_run(
+    placer: CampaignPlacer,
+    *,
+    budget: int,
+    reserve: int | None,
+    get_ended_calls: Callable[[list[str]], Iterable[str]],
+    build_request: Callable[[CampaignEntry], ConnectRequest],
+    max_calls_in_flight: int,
+    placing_threads: int,
+    poll_interval: float,
+    logger: Any,
+    book: CampaignBook | None = None,
+) -> CampaignRun:
+    """A run placing within ``budget`` requests a minute less ``reserve`` left to watching (logged once)."""
+    pacer = RequestPacer.for_budget(budget, reserve=reserve)
+    logger.info(
+        "Exotel campaign: at most %.0f placing requests a minute (budget %d), at most %d in flight, "
+        "%d placed side by side%s",
+        pacer.rate_per_minute, budget, max_calls_in_flight, placing_threads,
+        f", recorded in {book.ledger!r}" if book is not None else "",
+    )  # fmt: skip
+    return CampaignRun(
+        placer,
+        build_request=build_request,
+        find_ended=lambda sids: ended_calls(get_ended_calls, sids, pacer),
+        pacer=pacer,
+        max_calls_in_flight=max_calls_in_flight,
+        placing_threads=placing_threads,
+        poll_interval=poll_interval,
+        logger=logger,
+    )
+
+
+def ended_calls(
+    get_ended_calls: Callable[[list[str]], Iterable[str]], sids: list[str], pacer: RequestPacer
+) -> list[str]:
+    """Which of these calls Exotel lists as ended (each listing request paced like a POST)."""
+    ended: list[str] = []
+    for start in range(0, len(sids), MAX_SIDS_PER_LISTING):
+        pacer.wait_turn()
+        ended.extend(get_ended_calls(sids[start : start + MAX_SIDS_PER_LISTING]))
+    return ended
+
+
 def outcome_of(placement: Placement) -> dict[str, Any]:
     """The XCom outcome of a placement before its call's final details are known; an unknown one
     keeps the window a later listing pass resolves it from."""
@@ -234,3 +280,15 @@ def record_final_outcomes(book: CampaignBook, outcomes: Iterable[dict[str, Any]]
         book.write(row.with_final_call(outcome))
         written += 1
     return written
+
+
+def finish_campaign(
+    outcomes: list[dict[str, Any]], book: CampaignBook | None, logger: Any
+) -> list[dict[str, Any]]:
+    """The final outcomes written to the ledger (then closed) and counted in the log."""
+    if book is not None:
+        record_final_outcomes(book, outcomes)
+        book.close()
+    counts = ", ".join(f"{status} {n}" for status, n in count_statuses(outcomes).items())
+    logger.info("Exotel campaign: %d calls: %s", len(outcomes), counts or "none")
+    return outcomes

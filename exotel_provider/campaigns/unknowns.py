@@ -10,7 +10,7 @@ proven not placed (the entry may be dialled), or left unknown with the candidate
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any, Protocol
@@ -18,11 +18,12 @@ from typing import Any, Protocol
 from exotel_provider.calls.connect_request import ConnectRequest
 from exotel_provider.campaigns.outcomes import (
     OUTCOME_UNKNOWN,
+    CampaignEntry,
     not_placed_outcome,
     placed_outcome,
     with_final_call,
 )
-from exotel_provider.errors import ExotelError
+from exotel_provider.errors import ExotelError, ExotelValidationError
 from exotel_provider.placement.batch_resolution import (
     Intent,
     Resolution,
@@ -67,6 +68,31 @@ def intents_of(
         settled_at = float(outcome.get(SETTLED_AT) or sent_at)
         intents.append(Intent(str(outcome["key"]), PlacementAttempt(request, sent_at, settled_at, time_zone)))
     return intents
+
+
+def requests_of_unknowns(
+    outcomes: Iterable[Mapping[str, Any]],
+    entries: Iterable[CampaignEntry],
+    build_request: Callable[[CampaignEntry], ConnectRequest],
+) -> dict[str, ConnectRequest]:
+    """The request of each unresolved entry (an entry whose request cannot be built is left as it is)."""
+    keys = {o["key"] for o in outcomes if is_unresolved(o)}
+    requests = {}
+    for entry in entries:
+        try:
+            if entry.key in keys:
+                requests[entry.key] = build_request(entry)
+        except (ExotelValidationError, TypeError):
+            continue
+    return requests
+
+
+def resolvable_after(
+    outcomes: Sequence[Mapping[str, Any]], requests: Mapping[str, ConnectRequest], time_zone: tzinfo
+) -> float | None:
+    """When every unresolved outcome's window is certainly listed (None: nothing to resolve)."""
+    intents = intents_of(outcomes, requests, time_zone)
+    return max((i.attempt.certainly_listed_by() for i in intents), default=None)
 
 
 def known_sids(outcomes: Iterable[Mapping[str, Any]]) -> set[str]:

@@ -5,24 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Context
 
-from exotel_provider.calls.connect_request import ConnectRequest
 from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS
-from exotel_provider.campaigns.ledger import CallLedger, CampaignBook
-from exotel_provider.campaigns.outcomes import CampaignEntry, count_statuses, parse_entries
-from exotel_provider.campaigns.pacing import RequestPacer
-from exotel_provider.campaigns.placing import CampaignPlacer
-from exotel_provider.campaigns.run import CampaignRun, completed_outcomes, outcome_of, record_final_outcomes
-from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING
 from exotel_provider.errors import ExotelConfigurationError, ExotelValidationError
 from exotel_provider.hooks.exotel import ExotelHook
 from exotel_provider.operators.exotel import DEFAULT_DEFERRED_WAIT_SECONDS, DEFAULT_RECONCILE_TIMEOUT
-from exotel_provider.placement.guard import GuardPolicy
-from exotel_provider.placement.task_memory import TaskMemory
 from exotel_provider.task_errors import InvalidCallRequest, InvalidExotelConnection
+
+if TYPE_CHECKING:  # the campaign's machinery loads when the task runs, not when its DAG file is parsed
+    from exotel_provider.calls.connect_request import ConnectRequest
+    from exotel_provider.campaigns.ledger import CallLedger, CampaignBook
+    from exotel_provider.campaigns.outcomes import CampaignEntry
+    from exotel_provider.campaigns.placing import CampaignPlacer
+    from exotel_provider.campaigns.run import CampaignRun
 
 DEFAULT_MAX_CALLS_IN_FLIGHT = 500
 DEFAULT_PLACING_THREADS = 4
@@ -97,21 +95,17 @@ class ExotelCampaignOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if max_calls_in_flight < 1:
-            raise ExotelValidationError(
-                "max_calls_in_flight", f"{max_calls_in_flight} is not positive", "Allow at least 1 call."
-            )
-        if placing_threads < 1:
-            raise ExotelValidationError(
-                "placing_threads", f"{placing_threads} is not positive", "Use at least 1 thread."
-            )
-        self.calls = calls
-        self.ledger = ledger
+        for field, value, fix in (
+            ("max_calls_in_flight", max_calls_in_flight, "Allow at least 1 call."),
+            ("placing_threads", placing_threads, "Use at least 1 thread."),
+        ):
+            if value < 1:
+                raise ExotelValidationError(field, f"{value} is not positive", fix)
+        self.calls, self.ledger = calls, ledger
         self.app_id, self.url, self.caller_id, self.call_type = app_id, url, caller_id, call_type
         self.time_limit, self.time_out = time_limit, time_out
         self.exotel_conn_id = exotel_conn_id
-        self.max_calls_in_flight = max_calls_in_flight
-        self.placing_threads = placing_threads
+        self.max_calls_in_flight, self.placing_threads = max_calls_in_flight, placing_threads
         self.watching_reserve = watching_reserve
         self.poll_interval = poll_interval
         self.pricing_grace_seconds = pricing_grace_seconds
@@ -123,6 +117,8 @@ class ExotelCampaignOperator(BaseOperator):
         return ExotelHook(self.exotel_conn_id)
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
+        from exotel_provider.campaigns.run import outcome_of
+
         entries = self._entries()
         book = self._book()
         try:
@@ -148,14 +144,13 @@ class ExotelCampaignOperator(BaseOperator):
         rounds: int,
     ) -> list[dict[str, Any]]:
         """Push the Sids, then defer until these calls are final and every unknown can be resolved."""
-        from exotel_provider.campaigns.unknowns import intents_of
+        from exotel_provider.campaigns.unknowns import resolvable_after
         from exotel_provider.placement import guard
 
         placed = {o["key"]: o["sid"] for o in outcomes if o.get("sid")}
         context["ti"].xcom_push(key="placed_calls", value=placed)  # before waiting: no Sid is lost
         context["ti"].xcom_push(key=PLACEMENTS_KEY, value=outcomes)  # what execute_complete completes
-        unknowns = intents_of(outcomes, self._requests_of_unknowns(outcomes), self._time_zone())
-        resolve_after = max((i.attempt.certainly_listed_by() for i in unknowns), default=None)
+        resolve_after = resolvable_after(outcomes, self._requests_of_unknowns(outcomes), self._time_zone())
         if not sids and resolve_after is None:
             return self._finish(outcomes, book)
         wait = self.wait_timeout if self.wait_timeout is not None else DEFAULT_DEFERRED_WAIT_SECONDS
@@ -173,6 +168,8 @@ class ExotelCampaignOperator(BaseOperator):
     def execute_complete(self, context: Context, event: Any = None, rounds: int = 0) -> list[dict[str, Any]]:
         """Resume after the trigger: each outcome completed with its call's final details, then every
         unknown resolved in one listing pass (adopted, or dialled once proven not placed)."""
+        from exotel_provider.campaigns.run import completed_outcomes
+
         ti = context["ti"]
         outcomes = ti.xcom_pull(task_ids=ti.task_id, key=PLACEMENTS_KEY, map_indexes=ti.map_index)
         event = event if isinstance(event, dict) else {}
@@ -183,32 +180,27 @@ class ExotelCampaignOperator(BaseOperator):
         self, context: Context, outcomes: list[dict[str, Any]], book: CampaignBook | None, rounds: int
     ) -> list[dict[str, Any]]:
         """One listing pass for the unknowns; those proven not placed dialled (and watched) once more."""
-        from exotel_provider.campaigns.unknowns import record_resolutions, resolve_unknowns
+        from exotel_provider.campaigns.resolution_round import resolve_round
         from exotel_provider.placement import guard
 
         requests = self._requests_of_unknowns(outcomes)
         if not requests:
             return self._finish(outcomes, book)
-        found = resolve_unknowns(
-            self.hook, outcomes, requests, time_zone=self._time_zone(), now=guard.DEFAULT_CLOCK.now(),
+        after = resolve_round(
+            self.hook, outcomes, requests, self._entries(), make_run=lambda: self._run(context, book),
+            time_zone=self._time_zone(), now=guard.DEFAULT_CLOCK.now(),
             also_known=book.known_sids() if book is not None else (),
+            last_round=rounds >= MAX_RESOLUTION_ROUNDS, logger=self.log,
         )  # fmt: skip
-        if found.error:
-            self.log.warning("Exotel campaign: unknown outcomes left for a later run (%s)", found.error)
-        run = self._run(context, book)
-        record_resolutions(run.placer, found)
-        if rounds >= MAX_RESOLUTION_ROUNDS or not (found.to_dial or found.open_until):
-            return self._finish(found.outcomes, book)
-        due = [entry for entry in self._entries() if entry.key in set(found.to_dial)]
-        self.log.info("Exotel campaign: %d calls proven not placed: dialling them now", len(due))
-        again = {p.key: outcome_of(p) for p in run.place(due)} if due else {}
-        outcomes = [again.get(o["key"], o) for o in found.outcomes]
-        sids = [o["sid"] for o in again.values() if o["sid"]]
-        return self._wait(context, outcomes, sids, book, rounds=rounds + 1)
+        if not after.wait_again:
+            return self._finish(after.outcomes, book)
+        return self._wait(context, after.outcomes, after.sids, book, rounds=rounds + 1)
 
     # --- placing ---------------------------------------------------------------------------------
 
     def _entries(self) -> list[CampaignEntry]:
+        from exotel_provider.campaigns.outcomes import parse_entries
+
         defaults = {
             "app_id": self.app_id, "url": self.url, "caller_id": self.caller_id, "call_type": self.call_type,
             "time_limit": self.time_limit, "time_out": self.time_out,
@@ -220,6 +212,7 @@ class ExotelCampaignOperator(BaseOperator):
 
     def _book(self) -> CampaignBook | None:
         """The ledger's rows for this campaign (read first, before anything is placed or recorded)."""
+        from exotel_provider.campaigns.ledger import CampaignBook
         from exotel_provider.operators.campaign_ledger import call_ledger
 
         ledger = call_ledger(self.ledger)
@@ -234,21 +227,16 @@ class ExotelCampaignOperator(BaseOperator):
             raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
 
     def _requests_of_unknowns(self, outcomes: list[dict[str, Any]]) -> dict[str, ConnectRequest]:
-        from exotel_provider.campaigns.unknowns import is_unresolved
+        from exotel_provider.campaigns.unknowns import requests_of_unknowns
 
-        keys = {o["key"] for o in outcomes if is_unresolved(o)}
-        requests = {}
-        for entry in self._entries():
-            try:
-                if entry.key in keys:
-                    requests[entry.key] = self._request(entry)
-            except (ExotelValidationError, TypeError):
-                continue
-        return requests
+        return requests_of_unknowns(outcomes, self._entries(), self._request)
 
     def _placer(self, context: Context, book: CampaignBook | None) -> CampaignPlacer:
         """The one seam through which every call of the campaign is placed (the never-call-twice guard)."""
         from exotel_provider.call_lifecycle import earlier_tries_since
+        from exotel_provider.campaigns.placing import CampaignPlacer
+        from exotel_provider.placement.guard import GuardPolicy
+        from exotel_provider.placement.task_memory import TaskMemory
 
         memory = TaskMemory(context)
         if book is None and not memory.available:
@@ -257,56 +245,34 @@ class ExotelCampaignOperator(BaseOperator):
                 "ledger: a retry cannot know which calls an earlier try placed, and fails safe for each "
                 "of them. Give it a ledger, or retries=0 here."
             )
-        time_zone = self._time_zone()
         return CampaignPlacer(
-            self.hook,
-            memory if memory.available else None,
+            self.hook, memory if memory.available else None,
             policy=GuardPolicy(reconcile_timeout=self.reconcile_timeout, poll_interval=self.poll_interval),
-            earlier_tries_since=earlier_tries_since(context),
-            time_zone=time_zone,
-            show_number=self.hook.display_number,
-            logger=self.log,
-            book=book,
-        )
+            earlier_tries_since=earlier_tries_since(context), time_zone=self._time_zone(),
+            show_number=self.hook.display_number, logger=self.log, book=book,
+        )  # fmt: skip
 
     def _run(self, context: Context, book: CampaignBook | None) -> CampaignRun:
         """Placing paced within the connection's budget, within the in-flight cap."""
+        from exotel_provider.campaigns.run import paced_run
+
         try:
             budget = self.hook.settings.requests_per_minute
             self.hook.client  # noqa: B018 - made once here, then shared by the placing threads
         except ExotelConfigurationError as err:
             raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
-        pacer = RequestPacer.for_budget(budget, reserve=self.watching_reserve)
-        self.log.info(
-            "Exotel campaign: at most %.0f placing requests a minute (budget %d), at most %d in flight, "
-            "%d placed side by side%s",
-            pacer.rate_per_minute, budget, self.max_calls_in_flight, self.placing_threads,
-            f", recorded in {book.ledger!r}" if book is not None else "",
+        return paced_run(
+            self._placer(context, book), budget=budget, reserve=self.watching_reserve,
+            get_ended_calls=self.hook.get_ended_calls, build_request=self._request,
+            max_calls_in_flight=self.max_calls_in_flight, placing_threads=self.placing_threads,
+            poll_interval=self.poll_interval, logger=self.log, book=book,
         )  # fmt: skip
-        return CampaignRun(
-            self._placer(context, book),
-            build_request=self._request,
-            find_ended=lambda sids: self._ended_calls(sids, pacer),
-            pacer=pacer,
-            max_calls_in_flight=self.max_calls_in_flight,
-            placing_threads=self.placing_threads,
-            poll_interval=self.poll_interval,
-            logger=self.log,
-        )
 
     def _request(self, entry: CampaignEntry) -> ConnectRequest:
         try:
             return self.hook.build_connect_request(**entry.parameters)
         except ExotelConfigurationError as err:
             raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
-
-    def _ended_calls(self, sids: list[str], pacer: RequestPacer) -> list[str]:
-        """Which of these calls Exotel lists as ended (each listing request paced like a POST)."""
-        ended: list[str] = []
-        for start in range(0, len(sids), MAX_SIDS_PER_LISTING):
-            pacer.wait_turn()
-            ended.extend(self.hook.get_ended_calls(sids[start : start + MAX_SIDS_PER_LISTING]))
-        return ended
 
     # --- waiting ---------------------------------------------------------------------------------
 
@@ -315,19 +281,11 @@ class ExotelCampaignOperator(BaseOperator):
 
         limit = int(self.time_limit) if self.time_limit not in (None, "") else None
         return ExotelCampaignTrigger(
-            sids,
-            exotel_conn_id=self.exotel_conn_id,
-            deadline=deadline,
-            poll_interval=self.poll_interval,
-            pricing_grace_seconds=self.pricing_grace_seconds,
-            time_limit=limit,
-            resolve_after=resolve_after,
-        )
+            sids, exotel_conn_id=self.exotel_conn_id, deadline=deadline, poll_interval=self.poll_interval,
+            pricing_grace_seconds=self.pricing_grace_seconds, time_limit=limit, resolve_after=resolve_after,
+        )  # fmt: skip
 
     def _finish(self, outcomes: list[dict[str, Any]], book: CampaignBook | None) -> list[dict[str, Any]]:
-        if book is not None:
-            record_final_outcomes(book, outcomes)
-            book.close()
-        counts = ", ".join(f"{status} {n}" for status, n in count_statuses(outcomes).items())
-        self.log.info("Exotel campaign: %d calls: %s", len(outcomes), counts or "none")
-        return outcomes
+        from exotel_provider.campaigns.run import finish_campaign
+
+        return finish_campaign(outcomes, book, self.log)
