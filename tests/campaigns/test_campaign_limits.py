@@ -45,7 +45,10 @@ def test_a_429_pauses_placing_and_the_call_is_sent_again_once(campaign_connectio
     sim = campaign_connection
     # More 429s than the client's own retries: the campaign itself must back off and send again.
     sim.inject_fault(Fault(kind="status", status=429, path=CONNECT_PATH, times=6, skip=1, retry_after=0.05))
-    operator = ExotelCampaignOperator(task_id="call", calls=entries(3), app_id=926, poll_interval=1)
+    # One placing thread: the order of the POSTs is then the order asserted (threads may interleave).
+    operator = ExotelCampaignOperator(
+        task_id="call", calls=entries(3), app_id=926, poll_interval=1, placing_threads=1
+    )
 
     outcomes = run_try(operator, context(DictStateStore()), sim)
 
