@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exotel_provider.calls.model import Call
+from exotel_provider.campaigns.not_called import NOT_CALLED
 from exotel_provider.errors import ExotelValidationError
 
 NOT_PLACED = "not placed"
@@ -100,8 +101,9 @@ def with_final_call(outcome: dict[str, Any], call: Call) -> dict[str, Any]:
 
 
 def was_attempted(outcome: Mapping[str, Any]) -> bool:
-    """False for an entry that could not be attempted, or whose call is in an unknown state."""
-    return outcome.get("status") not in (NOT_PLACED, OUTCOME_UNKNOWN)
+    """False for an entry that could not be attempted, a calling rule kept back, or whose call is in an
+    unknown state."""
+    return outcome.get("status") not in (NOT_PLACED, OUTCOME_UNKNOWN, NOT_CALLED)
 
 
 def count_statuses(outcomes: Iterable[Mapping[str, Any]]) -> dict[str, int]:
