@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from exotel_provider.simulator.__main__ import parse_script
+from exotel_provider.simulator.dag_test_speed import share_in_process_execution_api
 from exotel_provider.simulator.server import ExotelSimulator
 
 
@@ -253,6 +254,7 @@ def run(args: argparse.Namespace, simulator: ExotelSimulator, out: IO[str]) -> i
     options: dict[str, Any] = {"run_conf": json.loads(args.conf) if args.conf else None}
     if args.logical_date:
         options["logical_date"] = logical_date(args.logical_date)
+    share_in_process_execution_api()
     progress.start()
     try:
         dag_run = dag.test(**options)

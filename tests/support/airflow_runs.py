@@ -6,6 +6,8 @@ import subprocess
 import sys
 from typing import Any
 
+from exotel_provider.simulator.dag_test_speed import share_in_process_execution_api
+
 _migrated = False
 
 
@@ -38,6 +40,7 @@ def run_dag(dag: Any, **kwargs: Any) -> Any:
     runs only serialized DAGs)."""
     ensure_metadata_db()
     register_dag(dag)
+    share_in_process_execution_api()
     return dag.test(**kwargs)
 
 
