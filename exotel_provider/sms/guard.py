@@ -12,8 +12,8 @@ The decision, in order:
 2. A pending mark (an earlier send went out and its answer was lost): the SMS may exist and Exotel
    documents no SMS listing to find it in, so the guard fails safe with
    :class:`ExotelSmsOutcomeUnknownError`, naming the request (masked number, time, template).
-3. A later try with no store (Airflow 3.1/3.2) or an emptied one: an earlier try may have sent it;
-   the same safe failure.
+3. A later try with no store at all (Airflow 3.1/3.2): an earlier try may have sent it; the same
+   safe failure.
 4. Otherwise: mark pending, send, save the Sid before anything else, clear the mark. A send that
    provably sent nothing (refused, never connected) clears the mark; a lost answer keeps it.
 """
@@ -36,7 +36,7 @@ from exotel_provider.sms.model import SmsMessage
 from exotel_provider.sms.send_request import SmsRequest
 
 DEFAULT_SMS_KEY_PREFIX = "exotel_sms_"
-"""Keys ``exotel_sms_sid``, ``exotel_sms_pending`` and ``exotel_sms_guarded`` in the task's state store."""
+"""Keys ``exotel_sms_sid`` and ``exotel_sms_pending`` in the task's state store."""
 
 
 class Store(Protocol):
@@ -81,7 +81,6 @@ class SmsGuard:
         self.earlier_try = earlier_try
         self.sid_key = f"{key_prefix}sid"
         self.pending_key = f"{key_prefix}pending"
-        self.guarded_key = f"{key_prefix}guarded"
         self._clock = clock
 
     def send(self, request: SmsRequest) -> SentSms:
@@ -91,13 +90,12 @@ class SmsGuard:
         pending = self._get(self.pending_key)
         if isinstance(pending, dict) and pending.get("sent_at") is not None:
             raise self._lost_answer(request, float(pending["sent_at"]))
-        if self.earlier_try and self._get(self.guarded_key) is None:
+        if self.earlier_try and self.store is None:
             raise self._unknown_earlier_try(request)
         return SentSms(self._send_now(request), reused=False)
 
     def _send_now(self, request: SmsRequest) -> SmsMessage:
         now = self._clock()
-        self._set(self.guarded_key, {"since": now})
         self._set(self.pending_key, {"sent_at": now, "to": request.describe()})
         try:
             message = self.sender.send_sms(request)
@@ -125,7 +123,7 @@ class SmsGuard:
 
     def _unknown_earlier_try(self, request: SmsRequest) -> ExotelSmsOutcomeUnknownError:
         return ExotelSmsOutcomeUnknownError(
-            f"This is a retry and no earlier try's state is available, so an earlier try may already have "
+            f"This is a retry and this Airflow keeps no task state, so an earlier try may already have "
             f"sent the {request.describe()}. It is not sent again. Check the SMS log in Exotel's "
             "dashboard; Airflow 3.3+ keeps the task state that makes such retries safe (or use retries=0)."
         )
