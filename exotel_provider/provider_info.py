@@ -48,5 +48,8 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
-        "notifications": ["exotel_provider.notifications.exotel.ExotelCallNotifier"],
+        "notifications": [
+            "exotel_provider.notifications.exotel.ExotelCallNotifier",
+            "exotel_provider.notifications.sms.ExotelSmsNotifier",
+        ],
     }
