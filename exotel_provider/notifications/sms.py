@@ -11,21 +11,18 @@ import asyncio
 import datetime
 from collections.abc import Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseNotifier, Context
 
 from exotel_provider.errors import ExotelAPIError, ExotelError, ExotelUnreachableError
 from exotel_provider.hooks.exotel import ExotelHook, settings_for_connection
-from exotel_provider.notifications.claim_store import AirflowVariableClaimStore
-from exotel_provider.notifications.exotel import failure_description, incident_from_context
+from exotel_provider.notifications.exotel import failure_description
+from exotel_provider.notifications.incident_claims import IncidentClaims
 from exotel_provider.paging.incidents import (
     DEFAULT_SETTLE_SECONDS,
-    PAGE_PER_CHOICES,
     ClaimStore,
-    PageClaim,
     PagePer,
-    claim_page,
 )
 
 if TYPE_CHECKING:
@@ -37,23 +34,7 @@ SMS_CLAIM_SUFFIX = ".sms"
 """Appended to the paging keys, so SMS claims never block (or are blocked by) call claims."""
 
 
-class SmsClaimStore:
-    """A claim store whose keys are the paging keys plus :data:`SMS_CLAIM_SUFFIX`."""
-
-    def __init__(self, store: ClaimStore) -> None:
-        self._store = store
-
-    def read(self, key: str) -> str | None:
-        return self._store.read(key + SMS_CLAIM_SUFFIX)
-
-    def write(self, key: str, value: str) -> None:
-        self._store.write(key + SMS_CLAIM_SUFFIX, value)
-
-    def remove(self, key: str) -> None:
-        self._store.remove(key + SMS_CLAIM_SUFFIX)
-
-
-class ExotelSmsNotifier(BaseNotifier):
+class ExotelSmsNotifier(IncidentClaims, BaseNotifier):
     """Send ``body`` to ``to_number`` by SMS, once per incident::
 
         on_failure_callback=ExotelSmsNotifier(
@@ -76,6 +57,7 @@ class ExotelSmsNotifier(BaseNotifier):
     :param claim_store: where claims live; default: Airflow Variables.
     """
 
+    key_suffix = SMS_CLAIM_SUFFIX
     template_fields: Sequence[str] = (
         "to_number",
         "body",
@@ -103,8 +85,9 @@ class ExotelSmsNotifier(BaseNotifier):
         context: Context | None = None,
     ) -> None:
         super().__init__(context)
-        if per not in PAGE_PER_CHOICES:
-            raise ValueError(f"per must be one of {', '.join(PAGE_PER_CHOICES)}, not {per!r}")
+        self.set_claim_options(
+            per=per, min_interval=min_interval, settle_seconds=settle_seconds, claim_store=claim_store
+        )
         self.to_number = to_number
         self.body = body
         self.from_number = from_number
@@ -113,25 +96,15 @@ class ExotelSmsNotifier(BaseNotifier):
         self.sms_type = sms_type
         self.encoding_type = encoding_type
         self.exotel_conn_id = exotel_conn_id
-        self.per: PagePer = per
-        self.min_interval = (
-            min_interval.total_seconds() if isinstance(min_interval, datetime.timedelta) else min_interval
-        )
-        self.settle_seconds = settle_seconds
-        self.claim_store = claim_store
 
     @cached_property
     def hook(self) -> ExotelHook:
         return ExotelHook(self.exotel_conn_id)
 
-    def get_template_env(self, dag: Any = None) -> Any:
-        # A DAG-level callback may get the scheduler's serialized DAG, which has no template env.
-        return super().get_template_env(dag=dag if hasattr(dag, "get_template_env") else None)
-
     def notify(self, context: Context) -> None:
         """In a worker (task callbacks) or the dag-processor (DAG callbacks)."""
         request = self._request(self.hook.settings, context)  # bad input fails before anything
-        page = self._claim(context)
+        page = self.claim_incident(context)
         if not page.won:
             self.log.info("Exotel: no SMS, %s", page.reason)
             return
@@ -148,7 +121,9 @@ class ExotelSmsNotifier(BaseNotifier):
 
         settings = await settings_for_connection(self.exotel_conn_id)
         request = self._request(settings, context)
-        page = await asyncio.to_thread(self._claim, context)  # Variables: a sync SDK call, off the loop
+        page = await asyncio.to_thread(
+            self.claim_incident, context
+        )  # Variables: a sync SDK call, off the loop
         if not page.won:
             self.log.info("Exotel: no SMS, %s", page.reason)
             return
@@ -163,26 +138,11 @@ class ExotelSmsNotifier(BaseNotifier):
     def _request(self, settings: ExotelSettings, context: Context) -> SmsRequest:
         from exotel_provider.sms.send_request import build_sms_request
 
+        options = ("to_number", "dlt_entity_id", "dlt_template_id", "sms_type", "encoding_type")
         return build_sms_request(
-            to_number=self.to_number,
+            **{name: getattr(self, name) for name in options},
             from_number=self.from_number or settings.caller_id,
             body=self.body or failure_description(context),
-            dlt_entity_id=self.dlt_entity_id,
-            dlt_template_id=self.dlt_template_id,
-            sms_type=self.sms_type,
-            encoding_type=self.encoding_type,
-        )
-
-    def _claim(self, context: Context) -> PageClaim:
-        from exotel_provider.paging.machine_lock import machine_lock
-
-        return claim_page(
-            SmsClaimStore(self.claim_store or AirflowVariableClaimStore()),
-            incident_from_context(context),
-            per=self.per,
-            min_interval=self.min_interval,
-            settle_seconds=self.settle_seconds,
-            lock_for=lambda key: machine_lock(key + SMS_CLAIM_SUFFIX),
         )
 
     def _log_sent(self, message: SmsMessage) -> None:

@@ -223,10 +223,7 @@ def _add_sms_routes(app: FastAPI, state: SimulatorState) -> None:
 
     def answer(request: Request, messages: list[SimulatedSms]) -> Response:
         now = state.clock.now()
-        fields = [
-            message.fields(now, lambda t: format_exotel_time(t, state.clock.time_zone))
-            for message in messages
-        ]
+        fields = [_sms_fields(state, message, now) for message in messages]
         return render_sms(fields, ResponseFormat.for_path(request.url.path))
 
     @app.post(ACCOUNT + "/Sms/send")
@@ -246,6 +243,11 @@ def _add_sms_routes(app: FastAPI, state: SimulatorState) -> None:
         if message is None:
             raise ApiError(404, f"SMS {sid} not found")
         return answer(request, [message])
+
+
+def _sms_fields(state: SimulatorState, message: SimulatedSms, now: float) -> dict[str, Any]:
+    """A message's SMSMessage fields now, times in the simulator's zone."""
+    return message.fields(now, lambda epoch: format_exotel_time(epoch, state.clock.time_zone))
 
 
 def _add_control_routes(app: FastAPI, state: SimulatorState) -> None:
@@ -311,13 +313,7 @@ def _add_sms_inspection_routes(app: FastAPI, state: SimulatorState) -> None:
             return JSONResponse({"error": str(exc)}, status_code=400)
         now = state.clock.now()
         return JSONResponse(
-            [
-                {
-                    **message.fields(now, lambda t: format_exotel_time(t, state.clock.time_zone)),
-                    "Request": message.request.form,
-                }
-                for message in messages
-            ]
+            [{**_sms_fields(state, message, now), "Request": message.request.form} for message in messages]
         )
 
     @app.post(CONTROL_PREFIX + "/sms-scripts")
