@@ -29,15 +29,18 @@ FAST = RetryPolicy(max_attempts=3, initial_wait=0.01, max_wait=0.02, max_retry_a
 pytestmark = pytest.mark.exotel_simulator(time_scale=0, api_token=TOKEN)
 
 
-def reminder(**overrides):
-    params = {
+def reminder_parameters() -> dict:
+    return {
         "to_number": CUSTOMER,
         "from_number": "EXOTEL",
         "body": "Your payment of Rs 500 is due on 5 Dec.",
         "dlt_entity_id": "1101456780000012345",
         "dlt_template_id": "1107161234567890123",
     }
-    return build_sms_request(**{**params, **overrides})
+
+
+def reminder(**overrides):
+    return build_sms_request(**{**reminder_parameters(), **overrides})
 
 
 def client(simulator, **kwargs) -> ExotelClient:
@@ -141,3 +144,17 @@ def test_the_token_is_never_in_logs_or_errors_of_sms_requests(exotel_simulator, 
     texts = [*errors, *(record.getMessage() for record in caplog.records)]
     assert not [text for text in texts if TOKEN in text]
     assert "9876543210" not in " ".join(record.getMessage() for record in caplog.records)
+
+
+def test_the_hook_sends_within_the_accounts_budget_shared_with_calls(exotel_connection_env):
+    from exotel_provider.client.request_budget import account_budget
+    from exotel_provider.hooks.exotel import ExotelHook
+
+    hook = ExotelHook()
+    budget = account_budget(hook.settings)
+    assert hook.client.budget is budget  # the one budget calls use too
+    before = budget.granted
+    message = hook.send_sms(hook.build_sms_request(**reminder_parameters()))
+    hook.get_sms(message.sid)
+    assert budget.granted - before == 2
+    hook.close()
