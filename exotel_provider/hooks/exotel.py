@@ -62,7 +62,7 @@ def _plain_extra(extra: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 class ExotelHook(BaseHook):
-    """Interact with Exotel's Voice v1 calls API.
+    """Interact with Exotel's Voice v1 API: calls and SMS.
 
     :param exotel_conn_id: an Airflow connection of type ``exotel``: login = API key,
         password = API token, extra ``account_sid`` (required), ``region`` (``singapore`` or
