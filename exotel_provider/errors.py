@@ -67,6 +67,11 @@ class ExotelCallOutcomeUnknownError(ExotelTransportError):
         super().__init__(message)
 
 
+class ExotelSmsOutcomeUnknownError(ExotelTransportError):
+    """An SMS-sending request was sent but no usable answer came back: the SMS may or may not have
+    been sent. Never resent automatically (nobody gets the same message twice)."""
+
+
 class ExotelPlacingHaltedError(ExotelError):
     """A campaign stopped placing after ``failures`` call-placing requests in a row failed with a
     5xx, a connection failure or a lost answer (Exotel unwell or unreachable). The calls placed so
@@ -168,6 +173,15 @@ class CallUnsuccessfulError(ExotelError):
 
     def __init__(self, message: str, *, call: dict[str, Any]) -> None:
         self.call = call
+        super().__init__(message)
+
+
+class SmsUnsuccessfulError(ExotelError):
+    """The SMS reached the final status ``failed``; ``sms`` holds its details (``failed_dnd`` is an
+    outcome the task reports, not this error)."""
+
+    def __init__(self, message: str, *, sms: dict[str, Any]) -> None:
+        self.sms = sms
         super().__init__(message)
 
 

@@ -12,7 +12,7 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-exotel",
         "name": "Exotel",
-        "description": "Place phone calls through Exotel (Indian cloud telephony) and wait for their outcome and price.",
+        "description": "Place phone calls and send SMS through Exotel (Indian cloud telephony) and wait for their outcome and price.",
         "versions": [__version__],
         "connection-types": [
             {
@@ -27,13 +27,19 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "Exotel", "python-modules": ["exotel_provider.hooks.exotel"]},
         ],
         "operators": [
-            {"integration-name": "Exotel", "python-modules": ["exotel_provider.operators.exotel"]},
+            {
+                "integration-name": "Exotel",
+                "python-modules": ["exotel_provider.operators.exotel", "exotel_provider.operators.sms"],
+            },
         ],
         "sensors": [
             {"integration-name": "Exotel", "python-modules": ["exotel_provider.sensors.exotel"]},
         ],
         "triggers": [
-            {"integration-name": "Exotel", "python-modules": ["exotel_provider.triggers.exotel"]},
+            {
+                "integration-name": "Exotel",
+                "python-modules": ["exotel_provider.triggers.exotel", "exotel_provider.triggers.sms"],
+            },
         ],
         "integrations": [
             {
@@ -42,5 +48,8 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
-        "notifications": ["exotel_provider.notifications.exotel.ExotelCallNotifier"],
+        "notifications": [
+            "exotel_provider.notifications.exotel.ExotelCallNotifier",
+            "exotel_provider.notifications.sms.ExotelSmsNotifier",
+        ],
     }

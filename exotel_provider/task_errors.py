@@ -13,7 +13,9 @@ from exotel_provider.errors import (
     CallUnsuccessfulError,
     ExotelCallOutcomeUnknownError,
     ExotelConfigurationError,
+    ExotelSmsOutcomeUnknownError,
     ExotelValidationError,
+    SmsUnsuccessfulError,
 )
 
 
@@ -38,3 +40,22 @@ class CallNotSuccessful(CallUnsuccessfulError, AirflowFailException):
 
 class CallOutcomeUnknown(ExotelCallOutcomeUnknownError, AirflowFailException):
     """A call-placing request went out but its answer was lost; the call may exist."""
+
+
+class InvalidSmsRequest(ExotelValidationError, AirflowFailException):
+    """An SMS parameter is invalid (``field`` names it in Exotel's spelling); nothing was sent."""
+
+    @classmethod
+    def from_error(cls, error: ExotelValidationError) -> InvalidSmsRequest:
+        return cls(error.field, error.problem, error.fix)
+
+
+class SmsOutcomeUnknown(ExotelSmsOutcomeUnknownError, AirflowFailException):
+    """An SMS-sending request went out but its answer was lost; the SMS may have been sent."""
+
+
+class SmsNotSent(SmsUnsuccessfulError, AirflowFailException):
+    """The SMS ended ``failed`` (``sms`` holds its details)."""
+
+    def __init__(self, message: str, *, sms: dict[str, Any]) -> None:
+        SmsUnsuccessfulError.__init__(self, message, sms=sms)

@@ -22,7 +22,8 @@ SHARED = {"exotel_provider", "errors"}
 
 MAY_IMPORT: dict[str, set[str]] = {
     "calls": {"calls"} | SHARED,
-    "client": {"client", "calls"} | SHARED,
+    "client": {"client", "calls", "sms"} | SHARED,
+    "sms": {"sms", "calls"} | SHARED,
     "placement": {"placement", "calls", "client"} | SHARED,
     "watching": {"watching", "calls", "client"} | SHARED,
     "campaigns": {"campaigns", "calls", "client", "placement", "watching"} | SHARED,
@@ -32,7 +33,7 @@ MAY_IMPORT: dict[str, set[str]] = {
 """Which parts of the package each layer may import (adapters and the root modules: everything but
 the simulator)."""
 
-NO_AIRFLOW = {"calls", "client", "placement", "watching", "campaigns", "paging"}
+NO_AIRFLOW = {"sms", "calls", "client", "placement", "watching", "campaigns", "paging"}
 
 
 

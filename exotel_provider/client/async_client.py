@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -26,6 +26,9 @@ from exotel_provider.client.retry_policy import (
     retrying_kwargs,
 )
 from exotel_provider.client.settings import ExotelSettings
+from exotel_provider.errors import ExotelError
+from exotel_provider.sms.model import SmsMessage
+from exotel_provider.sms.send_request import SmsRequest
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +137,36 @@ class ExotelAsyncClient:
             ended.found.update(answer.found)
             ended.unreadable.update(answer.unreadable)
         return ended
+
+    # --- SMS -------------------------------------------------------------------------------------
+
+    async def send_sms(self, request: SmsRequest) -> SmsMessage:
+        """POST ``Sms/send``; retried only when nothing can have been sent (see the sync client)."""
+        from exotel_provider.client import sms_requests
+
+        api_request = sms_requests.send_request(self.settings, request, json=self._json)
+
+        async def attempt() -> tuple[int, bytes]:
+            try:
+                return await self._send(api_request)
+            except ExotelError as err:
+                raise sms_requests.sending_error(self.settings, request, err) from None
+
+        status_code, body = await self._retrying(sms_requests.is_retryable_send_error, attempt)
+        return sms_requests.parse_sent_sms(self.settings, request, status_code=status_code, body=body)
+
+    async def get_sms(self, sms_sid: str) -> SmsMessage:
+        """GET one SMS (``SMS/Messages/<SmsSid>``)."""
+        from exotel_provider.client import sms_requests
+        from exotel_provider.sms.parsing import parse_sms
+
+        api_request = sms_requests.message_request(self.settings, sms_sid, json=self._json)
+        return await self._retrying(is_retryable_read_error, self._read, api_request, parse_sms)
+
+    async def iter_sms(self, sms_sids: Iterable[str]) -> AsyncIterator[SmsMessage]:
+        """Each of ``sms_sids`` (distinct, in order), read one by one: Exotel documents no SMS listing."""
+        for sid in dict.fromkeys(sms_sids):
+            yield await self.get_sms(sid)
 
     # --- transport -------------------------------------------------------------------------------
 

@@ -32,6 +32,19 @@ _BY_STATUS: dict[int, type[ExotelAPIError]] = {
 }
 
 
+_SMS_ADVICE: dict[type[ExotelAPIError], str] = {
+    ExotelBadRequestError: (
+        "Exotel refused the SMS: check From (an ExoPhone or approved sender ID) and, for an Indian "
+        "number, DltEntityId, DltTemplateId and that Body matches the registered DLT template exactly."
+    ),
+    ExotelForbiddenError: (
+        "The API key has no access to SMS on this account, or the message is blocked by TRAI's DLT or "
+        "NDNC/DND rules: check the sender ID, the DLT template and the SmsType."
+    ),
+}
+"""Advice that replaces a class's own (which speaks of calls) when the request sent or read an SMS."""
+
+
 def error_for_answer(
     *,
     status_code: int,
@@ -61,7 +74,8 @@ def error_for_answer(
     message = f"HTTP {status_code} from {host} while {action}"
     if said:
         message += f": {said}"
-    message += f". {error_class.advice}"
+    advice = _SMS_ADVICE.get(error_class) if "SMS" in action else None
+    message += f". {advice or error_class.advice}"
     if error_class is ExotelRateLimitError:
         retry_after = retry_after_seconds(headers)
         return ExotelRateLimitError(

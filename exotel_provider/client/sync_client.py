@@ -32,6 +32,9 @@ from exotel_provider.client.retry_policy import (
     retrying_kwargs,
 )
 from exotel_provider.client.settings import ExotelSettings
+from exotel_provider.errors import ExotelError
+from exotel_provider.sms.model import SmsMessage
+from exotel_provider.sms.send_request import SmsRequest
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +184,39 @@ class ExotelClient:
         return AccessCheck(
             answered_at=time.time(), server_date=response.headers.get("Date"), newest_call_time=newest
         )
+
+    # --- SMS -------------------------------------------------------------------------------------
+
+    def send_sms(self, request: SmsRequest) -> SmsMessage:
+        """POST ``Sms/send``. Retried only when nothing can have been sent (429, Exotel's 503 for
+        platform limits, no connection); raises :class:`ExotelSmsOutcomeUnknownError` when the request
+        went out and no usable answer came back. Never resent blindly."""
+        from exotel_provider.client import sms_requests
+
+        log.info("Exotel: sending %s", request.describe(mask=self.settings.mask_phone_numbers))
+        api_request = sms_requests.send_request(self.settings, request, json=self._json)
+
+        def attempt() -> Answer:
+            try:
+                return self._send(api_request)
+            except ExotelError as err:
+                raise sms_requests.sending_error(self.settings, request, err) from None
+
+        status_code, body, _ = self._retrying(sms_requests.is_retryable_send_error, attempt)
+        return sms_requests.parse_sent_sms(self.settings, request, status_code=status_code, body=body)
+
+    def get_sms(self, sms_sid: str) -> SmsMessage:
+        """GET one SMS (``SMS/Messages/<SmsSid>``): its status, detailed status and price."""
+        from exotel_provider.client import sms_requests
+        from exotel_provider.sms.parsing import parse_sms
+
+        api_request = sms_requests.message_request(self.settings, sms_sid, json=self._json)
+        return self._retrying(is_retryable_read_error, lambda: self._read(api_request, parse_sms))
+
+    def iter_sms(self, sms_sids: Iterable[str]) -> Iterator[SmsMessage]:
+        """Each of ``sms_sids`` (distinct, in order), read one by one: Exotel documents no SMS listing."""
+        for sid in dict.fromkeys(sms_sids):
+            yield self.get_sms(sid)
 
     # --- transport -------------------------------------------------------------------------------
 

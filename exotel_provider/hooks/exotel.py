@@ -21,6 +21,7 @@ from exotel_provider.calls.progress import (
 from exotel_provider.client.settings import ExotelSettings
 from exotel_provider.connection_form import legacy_connection_form_widgets, legacy_ui_field_behaviour
 from exotel_provider.errors import ExotelError, ExotelWaitTimeout
+from exotel_provider.sms.model import DEFAULT_SMS_POLL_INTERVAL_SECONDS
 
 if TYPE_CHECKING:  # the HTTP, retry and phone-number libraries load on first use, not in DAG files
     from exotel_provider.calls.connect_request import ConnectRequest
@@ -29,6 +30,8 @@ if TYPE_CHECKING:  # the HTTP, retry and phone-number libraries load on first us
     from exotel_provider.client.retry_policy import RetryPolicy
     from exotel_provider.client.sync_client import ExotelClient
     from exotel_provider.placement.reconciliation import PlacementAttempt
+    from exotel_provider.sms.model import SmsMessage
+    from exotel_provider.sms.send_request import SmsRequest
 
 
 def settings_from_connection(connection: Any) -> ExotelSettings:
@@ -59,7 +62,7 @@ def _plain_extra(extra: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 class ExotelHook(BaseHook):
-    """Interact with Exotel's Voice v1 calls API.
+    """Interact with Exotel's Voice v1 API: calls and SMS.
 
     :param exotel_conn_id: an Airflow connection of type ``exotel``: login = API key,
         password = API token, extra ``account_sid`` (required), ``region`` (``singapore`` or
@@ -244,6 +247,50 @@ class ExotelHook(BaseHook):
             clock=FunctionClock(clock, sleep),
             logger=self.log,
         )
+
+    # --- SMS -------------------------------------------------------------------------------------
+
+    def build_sms_request(self, *, from_number: str | None = None, **parameters: Any) -> SmsRequest:
+        """Validate an ``Sms/send`` request (From defaults to the connection's caller_id). No network."""
+        from exotel_provider.sms.send_request import build_sms_request
+
+        return build_sms_request(from_number=from_number or self.settings.caller_id, **parameters)
+
+    def send_sms(self, request: SmsRequest) -> SmsMessage:
+        """Send a validated SMS within the account's request budget (see :meth:`ExotelClient.send_sms`)."""
+        return self.client.send_sms(request)
+
+    def get_sms(self, sms_sid: str) -> SmsMessage:
+        return self.client.get_sms(sms_sid)
+
+    def iter_sms(self, sms_sids: Iterable[str]) -> Iterator[SmsMessage]:
+        return self.client.iter_sms(sms_sids)
+
+    def wait_for_sms(
+        self,
+        sms_sid: str,
+        *,
+        poll_interval: float = DEFAULT_SMS_POLL_INTERVAL_SECONDS,
+        timeout: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> SmsMessage:
+        """Poll one SMS until its status is final (sent, failed, failed_dnd); holds the worker slot."""
+        if timeout is None:
+            timeout = DEFAULT_WAIT_TIMEOUT_SECONDS
+        started = clock()
+        while True:
+            message = self.get_sms(sms_sid)
+            if message.is_final:
+                return message
+            now = clock()
+            if now - started + poll_interval > timeout:
+                raise ExotelWaitTimeout(
+                    f"SMS {sms_sid} was not final after waiting {now - started:.0f} s (status "
+                    f"{message.raw_status!r}). Its Sid is kept in XCom.",
+                    call_sid=sms_sid,
+                )
+            sleep(poll_interval)
 
     def display_number(self, number: str | None) -> str:
         """A phone number as logs may show it: masked unless the connection's extra says otherwise."""

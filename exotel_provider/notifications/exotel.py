@@ -25,19 +25,16 @@ from airflow.sdk import BaseNotifier, Context
 from exotel_provider.calls.connect_request import MAX_CUSTOM_FIELD_LENGTH
 from exotel_provider.errors import ExotelAPIError, ExotelError, ExotelUnreachableError
 from exotel_provider.hooks.exotel import ExotelHook, settings_for_connection
-from exotel_provider.notifications.claim_store import AirflowVariableClaimStore
+from exotel_provider.notifications.incident_claims import IncidentClaims
 from exotel_provider.paging.escalation import (
     DEFAULT_ESCALATION_POLL_SECONDS,
     DEFAULT_ESCALATION_TIMEOUT,
 )
 from exotel_provider.paging.incidents import (
     DEFAULT_SETTLE_SECONDS,
-    PAGE_PER_CHOICES,
     ClaimStore,
     Incident,
-    PageClaim,
     PagePer,
-    claim_page,
 )
 
 if TYPE_CHECKING:
@@ -46,7 +43,7 @@ if TYPE_CHECKING:
     from exotel_provider.paging.escalation import EscalationChain
 
 
-class ExotelCallNotifier(BaseNotifier):
+class ExotelCallNotifier(IncidentClaims, BaseNotifier):
     """Call ``to_number`` and connect it to a call flow (a "pipeline failed" message), once per incident.
 
     Use it as a callback in any DAG::
@@ -106,8 +103,9 @@ class ExotelCallNotifier(BaseNotifier):
         context: Context | None = None,
     ) -> None:
         super().__init__(context)
-        if per not in PAGE_PER_CHOICES:
-            raise ValueError(f"per must be one of {', '.join(PAGE_PER_CHOICES)}, not {per!r}")
+        self.set_claim_options(
+            per=per, min_interval=min_interval, settle_seconds=settle_seconds, claim_store=claim_store
+        )
         self.to_number = to_number
         self.app_id = app_id
         self.url = url
@@ -115,31 +113,21 @@ class ExotelCallNotifier(BaseNotifier):
         self.custom_field = custom_field
         self.time_limit = time_limit
         self.exotel_conn_id = exotel_conn_id
-        self.per: PagePer = per
-        self.min_interval = (
-            min_interval.total_seconds() if isinstance(min_interval, datetime.timedelta) else min_interval
-        )
         self.escalate_to = list(escalate_to)
         self.escalation_timeout = escalation_timeout
         self.escalation_poll_interval = escalation_poll_interval
-        self.settle_seconds = settle_seconds
-        self.claim_store = claim_store
         self._placed_sids: list[str] = []  # the calls this callback placed (a refused first call: none)
 
     @cached_property
     def hook(self) -> ExotelHook:
         return ExotelHook(self.exotel_conn_id)
 
-    def get_template_env(self, dag: Any = None) -> Any:
-        # A DAG-level callback may get the scheduler's serialized DAG, which has no template env.
-        return super().get_template_env(dag=dag if hasattr(dag, "get_template_env") else None)
-
     # --- the two ways Airflow runs a notifier ------------------------------------------------------
 
     def notify(self, context: Context) -> None:
         """In a worker (task callbacks) or the dag-processor (DAG callbacks)."""
         requests = self._connect_requests(self.hook.settings, context)  # bad input fails before anything
-        page = self._claim(context)
+        page = self.claim_incident(context)
         if not page.won:
             self.log.info("Exotel: no call, %s", page.reason)
             return
@@ -160,7 +148,8 @@ class ExotelCallNotifier(BaseNotifier):
 
         settings = await settings_for_connection(self.exotel_conn_id)
         requests = self._connect_requests(settings, context)
-        page = await asyncio.to_thread(self._claim, context)  # Variables: a sync SDK call, off the loop
+        # Variables: a sync SDK call, off the loop
+        page = await asyncio.to_thread(self.claim_incident, context)
         if not page.won:
             self.log.info("Exotel: no call, %s", page.reason)
             return
@@ -194,18 +183,6 @@ class ExotelCallNotifier(BaseNotifier):
             )
             for number in [self.to_number, *self.escalate_to]
         ]
-
-    def _claim(self, context: Context) -> PageClaim:
-        from exotel_provider.paging.machine_lock import machine_lock
-
-        return claim_page(
-            self.claim_store or AirflowVariableClaimStore(),
-            incident_from_context(context),
-            per=self.per,
-            min_interval=self.min_interval,
-            settle_seconds=self.settle_seconds,
-            lock_for=machine_lock,
-        )
 
     def _chain(self, requests: list[ConnectRequest]) -> EscalationChain:
         import time

@@ -1,4 +1,4 @@
-"""A local Exotel Voice v1 server for demos, tests and benchmarks.
+"""A local Exotel Voice v1 server (calls and SMS) for demos, tests and benchmarks.
 
 An independent implementation of the documented API (it imports nothing else from
 ``exotel_provider``). ``ExotelSimulator`` is imported lazily so that importing this package, e.g.
@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from exotel_provider.simulator.faults import CALL_PATH, CONNECT_PATH, LISTING_PATH, Fault, FaultKind
+from exotel_provider.simulator.faults import (
+    CALL_PATH,
+    CONNECT_PATH,
+    LISTING_PATH,
+    SMS_PATH,
+    SMS_SEND_PATH,
+    Fault,
+    FaultKind,
+)
 from exotel_provider.simulator.scripts import CallScript, Outcome
 
 if TYPE_CHECKING:
@@ -19,6 +27,8 @@ __all__ = [
     "CALL_PATH",
     "CONNECT_PATH",
     "LISTING_PATH",
+    "SMS_PATH",
+    "SMS_SEND_PATH",
     "CallScript",
     "ExotelSimulator",
     "Fault",

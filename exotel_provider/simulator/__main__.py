@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from exotel_provider.simulator.clock import DEFAULT_TIME_ZONE
 from exotel_provider.simulator.scripts import CallScript, Outcome
+from exotel_provider.simulator.sms import SmsOutcome
 from exotel_provider.simulator.state import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_API_KEY,
@@ -20,7 +21,8 @@ from exotel_provider.simulator.state import (
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m exotel_provider.simulator", description="A local Exotel Voice v1 API server."
+        prog="python -m exotel_provider.simulator",
+        description="A local Exotel Voice v1 API server (calls and SMS).",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
@@ -53,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NUMBER=OUTCOME",
         help=f"script calls to NUMBER ({', '.join(o.value for o in Outcome)}); repeatable",
     )
+    parser.add_argument(
+        "--sms-script",
+        action="append",
+        default=[],
+        metavar="NUMBER=OUTCOME",
+        help="SMS to NUMBER end OUTCOME (sent, failed, failed_dnd); repeatable",
+    )
     return parser
 
 
@@ -63,11 +72,19 @@ def parse_script(text: str) -> tuple[str, CallScript]:
     return number.strip(), CallScript(outcome=outcome.strip())
 
 
+def parse_sms_script(text: str) -> tuple[str, str]:
+    number, separator, outcome = text.partition("=")
+    if not separator or not number.strip():
+        raise ValueError(f"expected NUMBER=OUTCOME, got {text!r}")
+    return number.strip(), SmsOutcome(outcome.strip()).value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         scripts = [parse_script(text) for text in args.script]
+        sms_scripts = [parse_sms_script(text) for text in args.sms_script]
     except ValueError as exc:
         parser.error(str(exc))
 
@@ -86,12 +103,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for number, script in scripts:
         simulator.script(number, script)
+    for number, outcome in sms_scripts:
+        simulator.script_sms(number, outcome)
     print(
         f"Exotel simulator: {simulator.base_url} (account {simulator.account_sid}, x{args.time_scale} time)"
     )
     print("Use it from Airflow with either form of the connection (JSON or URI):")
     print(f"export AIRFLOW_CONN_EXOTEL_DEFAULT={shlex.quote(simulator.connection_json())}")
     print(f"export AIRFLOW_CONN_EXOTEL_DEFAULT={shlex.quote(simulator.connection_uri())}", flush=True)
+    print(
+        f"Calls and SMS it placed and sent: {simulator.base_url}/_simulator/calls and "
+        f"{simulator.base_url}/_simulator/sms",
+        flush=True,
+    )
     with contextlib.suppress(KeyboardInterrupt):
         simulator.serve_forever()
     return 0

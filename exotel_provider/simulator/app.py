@@ -1,4 +1,4 @@
-"""The FastAPI application: Exotel's Voice v1 call endpoints plus the simulator's control endpoints."""
+"""The FastAPI application: Exotel's Voice v1 call and SMS endpoints plus the simulator's control endpoints."""
 
 from __future__ import annotations
 
@@ -36,8 +36,10 @@ from exotel_provider.simulator.rendering import (
     render_call,
     render_error,
     render_listing,
+    render_sms,
 )
 from exotel_provider.simulator.scripts import CallScript
+from exotel_provider.simulator.sms import SimulatedSms, parse_bulk_form, parse_sms_form
 from exotel_provider.simulator.state import RecordedRequest, SimulatorState
 
 API_PREFIX = "/v1/"
@@ -57,6 +59,7 @@ def create_app(state: SimulatorState) -> FastAPI:
     _add_gateway(app, state)
     _add_error_handlers(app)
     _add_call_routes(app, state)
+    _add_sms_routes(app, state)
     _add_control_routes(app, state)
     return app
 
@@ -214,9 +217,43 @@ def _add_call_routes(app: FastAPI, state: SimulatorState) -> None:
         )
 
 
+def _add_sms_routes(app: FastAPI, state: SimulatorState) -> None:
+    """SMS (see :mod:`exotel_provider.simulator.sms`): send, bulk send, and one message by Sid.
+    Exotel documents no SMS listing, so there is none. ``StatusCallback`` URLs are never called."""
+
+    def answer(request: Request, messages: list[SimulatedSms]) -> Response:
+        now = state.clock.now()
+        fields = [_sms_fields(state, message, now) for message in messages]
+        return render_sms(fields, ResponseFormat.for_path(request.url.path))
+
+    @app.post(ACCOUNT + "/Sms/send")
+    @app.post(ACCOUNT + "/Sms/send.json")
+    async def send_sms(request: Request, account_sid: str) -> Response:
+        return answer(request, state.send_sms(parse_sms_form(request.state.form)))
+
+    @app.post(ACCOUNT + "/Sms/bulksend")
+    @app.post(ACCOUNT + "/Sms/bulksend.json")
+    async def bulk_send_sms(request: Request, account_sid: str) -> Response:
+        return answer(request, state.send_sms(parse_bulk_form(request.state.form)))
+
+    @app.get(ACCOUNT + "/SMS/Messages/{sms_sid}")
+    async def get_sms(request: Request, account_sid: str, sms_sid: str) -> Response:
+        sid = sms_sid.removesuffix(".json")
+        message = state.get_sms(sid)
+        if message is None:
+            raise ApiError(404, f"SMS {sid} not found")
+        return answer(request, [message])
+
+
+def _sms_fields(state: SimulatorState, message: SimulatedSms, now: float) -> dict[str, Any]:
+    """A message's SMSMessage fields now, times in the simulator's zone."""
+    return message.fields(now, lambda epoch: format_exotel_time(epoch, state.clock.time_zone))
+
+
 def _add_control_routes(app: FastAPI, state: SimulatorState) -> None:
     """Unauthenticated helpers for tests, also from other processes; not in the request log."""
     _add_inspection_routes(app, state)
+    _add_sms_inspection_routes(app, state)
     _add_script_routes(app, state)
     _add_fault_routes(app, state)
     _add_clock_routes(app, state)
@@ -236,6 +273,7 @@ def _add_inspection_routes(app: FastAPI, state: SimulatorState) -> None:
             "sim_time_text": format_exotel_time(now, state.clock.time_zone),
             "time_zone": state.clock.time_zone_name,
             "calls": len(state.all_calls()),
+            "sms": len(state.sent_sms()),
             "rate_limit_per_minute": state.rate_limit_per_minute,
         }
 
@@ -261,6 +299,32 @@ def _add_inspection_routes(app: FastAPI, state: SimulatorState) -> None:
                 for call in placed
             ]
         )
+
+
+def _add_sms_inspection_routes(app: FastAPI, state: SimulatorState) -> None:
+    """Every SMS accepted, and how messages to a number end."""
+
+    @app.get(CONTROL_PREFIX + "/sms")
+    async def sms(number: str | None = None) -> Response:
+        """Every message, in order, as JSON SMSMessage objects with the POSTed form."""
+        try:
+            messages = state.sent_sms(number)
+        except InvalidPhoneNumber as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        now = state.clock.now()
+        return JSONResponse(
+            [{**_sms_fields(state, message, now), "Request": message.request.form} for message in messages]
+        )
+
+    @app.post(CONTROL_PREFIX + "/sms-scripts")
+    async def set_sms_script(request: Request) -> Response:
+        """``{"number": "...", "outcome": "failed_dnd"}``: how messages to that number end."""
+        try:
+            body = await request.json()
+            national = state.script_sms(str(body["number"]), str(body["outcome"]))
+        except (ValueError, TypeError, KeyError) as exc:
+            return JSONResponse({"error": f"expected {{number, outcome}}: {exc}"}, status_code=400)
+        return JSONResponse({"number": national, "outcome": body["outcome"]})
 
 
 def _add_script_routes(app: FastAPI, state: SimulatorState) -> None:

@@ -57,6 +57,11 @@ CALL_PATH = r"/Calls(\.json)?/[^/]+$"
 LISTING_PATH = r"/Calls(\.json)?$"
 """``path`` pattern of the bulk call-details listing."""
 
+SMS_SEND_PATH = r"/Sms/(bulk)?send(\.json)?$"
+"""``path`` pattern of the SMS-sending requests (``Sms/send``, ``Sms/bulksend``)."""
+SMS_PATH = r"/SMS/Messages/[^/]+$"
+"""``path`` pattern of one SMS's details."""
+
 HTML_ERROR_PAGE = (
     "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
     "<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n"

@@ -43,7 +43,8 @@ def simulator_options(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 @pytest.fixture
 def exotel_simulator(request: pytest.FixtureRequest) -> Iterator[ExotelSimulator]:
-    """A running Exotel simulator on a free port, stopped after the test."""
+    """A running Exotel simulator on a free port, stopped after the test: ``placed_calls()`` and
+    ``sent_sms()`` show what it received, ``script()`` and ``script_sms()`` decide outcomes."""
     from exotel_provider.simulator.server import ExotelSimulator
 
     simulator = ExotelSimulator(**simulator_options(request)).start()

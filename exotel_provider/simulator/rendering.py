@@ -106,6 +106,15 @@ def render_listing(
     return _xml({"Metadata": dict(metadata), "Calls": {"Call": calls} if calls else None})
 
 
+def render_sms(messages: Sequence[Mapping[str, Any]], response_format: ResponseFormat) -> Response:
+    """``{"SMSMessage": {...}}`` / ``<TwilioResponse><SMSMessage>``; several messages (an array of
+    ``To``, a bulk send) as a list in JSON and repeated elements in XML."""
+    body: Any = dict(messages[0]) if len(messages) == 1 else [dict(message) for message in messages]
+    if response_format is ResponseFormat.JSON:
+        return _json({"SMSMessage": body})
+    return _xml({"SMSMessage": body})
+
+
 def render_error(
     status: int,
     message: str,

@@ -17,6 +17,7 @@ from exotel_provider.simulator.clock import DEFAULT_TIME_ZONE
 from exotel_provider.simulator.faults import Fault, InjectedFault
 from exotel_provider.simulator.lifecycle import SimulatedCall
 from exotel_provider.simulator.scripts import CallScript
+from exotel_provider.simulator.sms import SimulatedSms
 from exotel_provider.simulator.state import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_API_KEY,
@@ -261,6 +262,14 @@ class ExotelSimulator:
         """Calls created by ``POST /Calls/connect``, optionally only those from ``number``."""
         return self._state.placed_calls(number)
 
+    def sent_sms(self, number: str | None = None) -> list[SimulatedSms]:
+        """Messages accepted by ``POST /Sms/send`` or ``/Sms/bulksend``, optionally only those to ``number``."""
+        return self._state.sent_sms(number)
+
+    def script_sms(self, number: str, outcome: str) -> str:
+        """Messages to ``number`` end ``outcome``: ``sent`` (the default), ``failed`` or ``failed_dnd``."""
+        return self._state.script_sms(number, outcome)
+
     def advance(self, seconds: float) -> float:
         """Jump the simulated clock forward; returns the new simulated epoch time."""
         return self._state.advance(seconds)
@@ -270,5 +279,5 @@ class ExotelSimulator:
         return self._state.clock.now()
 
     def reset(self) -> None:
-        """Forget calls, the request log, scripts, faults and the rate-limit window."""
+        """Forget calls, SMS, the request log, scripts, faults and the rate-limit window."""
         self._state.reset()

@@ -17,12 +17,14 @@ from exotel_provider.simulator.lifecycle import CallTimeline, SimulatedCall
 from exotel_provider.simulator.phone_numbers import to_national
 from exotel_provider.simulator.rate_limit import SlidingWindowLimiter
 from exotel_provider.simulator.scripts import CallScript, ScriptBook
+from exotel_provider.simulator.sms import SimulatedSms, SmsOutcome, SmsSendRequest
 
 DEFAULT_ACCOUNT_SID = "exotel_sim"
 DEFAULT_API_KEY = "sim-key"
 DEFAULT_API_TOKEN = "sim-token"
 DEFAULT_RATE_LIMIT_PER_MINUTE = 200
 CONNECT_PATH_SUFFIXES = ("/Calls/connect", "/Calls/connect.json")
+SMS_SEND_PATH_SUFFIXES = ("/Sms/send", "/Sms/send.json", "/Sms/bulksend", "/Sms/bulksend.json")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ class RecordedRequest:
     @property
     def is_connect(self) -> bool:
         return self.method == "POST" and self.path.endswith(CONNECT_PATH_SUFFIXES)
+
+    @property
+    def is_sms_send(self) -> bool:
+        return self.method == "POST" and self.path.endswith(SMS_SEND_PATH_SUFFIXES)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +100,8 @@ class SimulatorState:
         self.faults = FaultPlan()
         self._limiter = SlidingWindowLimiter(rate_limit_per_minute)
         self._calls: dict[str, SimulatedCall] = {}
+        self._sms: dict[str, SimulatedSms] = {}
+        self._sms_outcomes: dict[str, SmsOutcome] = {}
         self._log: list[RecordedRequest] = []
         self._sequence = 0
         self._lock = threading.RLock()
@@ -165,6 +173,23 @@ class SimulatorState:
         with self._lock:
             return list(self._calls.values())
 
+    def send_sms(self, requests: list[SmsSendRequest]) -> list[SimulatedSms]:
+        """Accept messages (already validated); each one's number decides its final status."""
+        with self._lock:
+            now = self.clock.now()
+            sent = []
+            for request in requests:
+                self._sequence += 1
+                outcome = self._sms_outcomes.get(request.to_number, SmsOutcome.SENT)
+                message = SimulatedSms(uuid.uuid4().hex, self._sequence, request, now, outcome)
+                self._sms[message.sid] = message
+                sent.append(message)
+            return sent
+
+    def get_sms(self, sid: str) -> SimulatedSms | None:
+        with self._lock:
+            return self._sms.get(sid)
+
     def record(self, request: RecordedRequest) -> None:
         with self._lock:
             self._log.append(request)
@@ -186,6 +211,23 @@ class SimulatorState:
         national = to_national(number)
         return [call for call in calls if call.from_number == national]
 
+    def sent_sms(self, number: str | None = None) -> list[SimulatedSms]:
+        """Every message accepted, in order, optionally only those to ``number`` (any accepted form)."""
+        with self._lock:
+            messages = list(self._sms.values())
+        if number is None:
+            return messages
+        national = to_national(number)
+        return [message for message in messages if message.request.to_number == national]
+
+    def script_sms(self, number: str, outcome: str) -> str:
+        """Messages to ``number`` end ``outcome`` (sent, failed, failed_dnd); returns it in national form."""
+        chosen = SmsOutcome(outcome)
+        national = to_national(number)
+        with self._lock:
+            self._sms_outcomes[national] = chosen
+        return national
+
     def set_script(self, number: str, script: CallScript) -> str:
         return self.scripts.set(number, script)
 
@@ -193,10 +235,12 @@ class SimulatorState:
         return self.clock.advance(seconds)
 
     def reset(self) -> None:
-        """Forget calls, the request log, scripts, faults and the rate-limit window (the clock keeps going)."""
+        """Forget calls, SMS, the request log, scripts, faults and the rate-limit window (the clock keeps going)."""
         with self._lock:
             self.faults.clear()
             self._calls.clear()
+            self._sms.clear()
+            self._sms_outcomes.clear()
             self._log.clear()
             self._limiter.clear()
             self.scripts.clear()
