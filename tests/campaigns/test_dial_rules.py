@@ -72,7 +72,7 @@ def test_a_do_not_call_number_is_never_dialled_and_is_recorded_not_called(sim, l
     )
     calls = [{"key": "R0", "from_number": number(0)}, {"key": "R1", "from_number": number(1)}]
 
-    for plus_days in (0, 1):  # two runs, two days
+    for _ in range(2):  # two runs, two days
         day = today(sim)
         outcomes = by_key(run_try(campaign(calls, day), context(None), sim))
         assert outcomes["R1"]["status"] == NOT_CALLED and outcomes["R1"]["reason"] == DO_NOT_CALL
