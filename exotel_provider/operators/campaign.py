@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, Context
+from airflow.sdk import Context
 
 from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS
 from exotel_provider.errors import ExotelConfigurationError, ExotelValidationError
@@ -33,7 +33,7 @@ PLACEMENTS_KEY = "placements"
 """XCom key of the outcomes as placed (before waiting), which the task completes when it resumes."""
 
 
-class ExotelCampaignOperator(DialRulesParameters, BaseOperator):
+class ExotelCampaignOperator(DialRulesParameters):
     """Call many people for one purpose: place each call once, paced, then wait for all in the triggerer.
 
     ``calls`` is a list of dicts (templated; typically an upstream task's XCom): a unique ``key``

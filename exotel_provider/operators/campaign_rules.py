@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow.sdk import BaseOperator
+
 from exotel_provider.errors import ExotelValidationError
 from exotel_provider.task_errors import InvalidCallRequest
 
@@ -23,9 +25,10 @@ MAX_CALLS_PER_WEEK = 6
 """The operator's default calls to one phone in 7 days (``campaigns.call_caps.DEFAULT_MAX_CALLS_PER_WEEK``)."""
 
 
-class DialRulesParameters:
-    """The parameters of the rules about whom a campaign task may dial (a base of
-    :class:`~exotel_provider.operators.campaign.ExotelCampaignOperator`).
+class DialRulesParameters(BaseOperator):
+    """The parameters of the rules about whom a campaign task may dial: the base operator of
+    :class:`~exotel_provider.operators.campaign.ExotelCampaignOperator` (an operator, so that
+    ``default_args``, ``partial()`` and ``expand()`` know these parameters).
 
     :param do_not_call: the do-not-call table in the call ledger's database (``do_not_call``: created if
         missing; None: no list), or a :class:`~exotel_provider.campaigns.do_not_call.DoNotCallList`.

@@ -130,3 +130,18 @@ def test_the_operators_defaults_are_the_rules_own():
     assert campaign_rules.MAX_CALLS_PER_PERSON == DEFAULT_MAX_CALLS_PER_PERSON == 2
     assert campaign_rules.MAX_CALLS_PER_WEEK == DEFAULT_MAX_CALLS_PER_WEEK
     assert campaign_rules.DO_NOT_CALL_TABLE == DO_NOT_CALL_TABLE
+
+
+def test_the_rules_parameters_take_default_args_and_partial_like_the_operators_own():
+    from airflow.sdk import DAG
+
+    from exotel_provider.operators.campaign import ExotelCampaignOperator
+
+    start = datetime.datetime(2026, 1, 1)
+    with DAG("rules", schedule=None, start_date=start, default_args={"max_calls_per_week": 4}):
+        one = ExotelCampaignOperator(task_id="one", calls=[], max_calls_per_person=1)
+        mapped = ExotelCampaignOperator.partial(task_id="many", mobile_only=True, app_id=926).expand(
+            calls=[[{"key": "R1", "from_number": PHONE}]]
+        )
+    assert (one.max_calls_per_person, one.max_calls_per_week, one.do_not_call) == (1, 4, "do_not_call")
+    assert mapped.partial_kwargs["mobile_only"] is True

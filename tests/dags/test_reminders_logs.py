@@ -16,8 +16,9 @@ __all__ = ["reminders"]  # the fixture, shared with the reminders DAG's other te
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=600, rate_limit_per_minute=6000)
 
-FULL_NUMBER = re.compile(r"\+91[\s-]?\d{5}[\s-]?\d{5}(?!\d)|(?<![\d+])0?[6-9]\d{9}(?!\d)")
-"""An Indian number in E.164 (spaced or not) or a 10-digit national mobile form (with or without 0)."""
+FULL_NUMBER = re.compile(r"\+91[\s-]?\d{5}[\s-]?\d{5}(?!\w)|(?<![\w+])0?[6-9]\d{9}(?!\w)")
+"""An Indian number in E.164 (spaced or not) or a 10-digit national mobile form (with or without 0),
+not part of a longer token (a memory address such as ``0x7f9246048138`` is not a number)."""
 
 
 def task_logs(run_id: str) -> str:
@@ -37,6 +38,6 @@ def test_a_whole_reminders_run_logs_no_full_phone_number(exotel_simulator, remin
     logs = "\n".join((out, err, task_logs(dag_run.run_id)))
     assert "Exotel campaign:" in logs and "Returned value not shown" in logs  # the task logs were read
     assert "Redialling 1 reminders" in logs
-    leaked = sorted(set(FULL_NUMBER.findall(logs)))
+    leaked = sorted({logs[max(0, m.start() - 40) : m.end() + 10] for m in FULL_NUMBER.finditer(logs)})
     assert leaked == [], leaked
     assert not [n for n in SAMPLE_NUMBERS if n[3:] in logs]
