@@ -21,6 +21,14 @@ A second run of the same day, a cleared run, a retry or a run after a red day ca
 called: it reads the ledger first, watches the calls that have a Sid, looks for the call of a lost
 answer from the moment its request was sent, and dials only those never placed. One phone due twice
 on a day is called once.
+
+Whom it may dial: never a number in the ``do_not_call`` table of the reminders database (a number
+Exotel refuses as DND is added to it), at most 2 calls to one phone a day and 6 in 7 days (counted
+from the ledger, whatever the reminder or run), and mobiles only (``EXOTEL_MOBILE_ONLY=false`` dials
+landlines too). A reminder a rule keeps back is "not called" with the reason.
+
+No task logs a phone number: the tasks that return reminders or calls (which carry numbers, for the
+next task) do not log their return value.
 """
 
 from __future__ import annotations
@@ -57,7 +65,13 @@ CAMPAIGN = {
     "max_calls_in_flight": 500,
     "retries": 2,  # a retry resumes the campaign: nobody already called is called again
     "retry_delay": datetime.timedelta(seconds=RETRY_DELAY_SECONDS),
+    "do_not_call": "do_not_call",  # the table in the reminders database
+    "max_calls_per_person": 2,  # a day: the first call and one redial
+    "max_calls_per_week": 6,  # today and the six days before
+    "mobile_only": os.environ.get("EXOTEL_MOBILE_ONLY", "true").lower() != "false",
 }
+SHOWS_NO_NUMBERS = {"show_return_value_in_logs": False}
+"""For tasks whose return value carries phone numbers: XCom keeps it, the task log does not show it."""
 
 
 def reminders_db() -> Any:
@@ -131,7 +145,7 @@ with DAG(
         """Where a campaign records its calls: the day's ledger in the reminders database."""
         return {"conn_id": store.REMINDERS_CONN_ID, "day": day, "attempt": attempt}
 
-    @task(multiple_outputs=True)
+    @task(multiple_outputs=True, **SHOWS_NO_NUMBERS)
     def read_due_reminders(params: dict[str, Any], dag_run: Any = None) -> dict[str, Any]:
         """The day, its reminders, and the calls to make: everyone due whose call is not settled."""
         day = store.india_day(params.get("due_date"), dag_run.logical_date, dag_run.run_after)
@@ -153,7 +167,7 @@ with DAG(
         print(f"{len(calls)} reminders to redial in {delay}")
         return (pendulum.now("UTC") + delay).isoformat()
 
-    @task
+    @task(**SHOWS_NO_NUMBERS)
     def pick_redials(day: str) -> list[dict[str, Any]]:
         """The redials, from the reminders as they are now (after the wait) and the ledger."""
         db = reminders_db()

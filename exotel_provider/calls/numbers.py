@@ -49,6 +49,21 @@ def national_form(e164: str, *, region: str = DEFAULT_REGION) -> str:
     return digits
 
 
+def is_indian_mobile(value: str | None) -> bool:
+    """Whether a number (any accepted form) is an Indian mobile number, by its numbering plan: a
+    landline such as ``+91 12345 67890`` (or one that does not parse) is not."""
+    import phonenumbers  # loaded on first use, not when a DAG file is parsed
+
+    if not value:
+        return False
+    try:
+        parsed = phonenumbers.parse(str(value).strip(), DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return False
+    mobile = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    return parsed.country_code == 91 and phonenumbers.number_type(parsed) in mobile
+
+
 def mask_number(value: str | None, *, visible_digits: int = 4) -> str:
     """A number with all but its country code and last digits hidden: ``+91XXXXXX0240``."""
     if not value:

@@ -179,6 +179,11 @@ class CallLedger(Protocol):
         """Insert ``row``, or replace the row with the same key, day and attempt. Durable on return."""
         ...
 
+    def calls_to(self, phone: str, since: float, until: float) -> list[LedgerRow]:
+        """Every row, of any day and attempt, whose request to ``phone`` (E.164) was sent between the
+        epochs ``since`` (included) and ``until``: what the per-person caps count."""
+        ...
+
 
 class CampaignBook:
     """One campaign's view of its ledger: read once when the campaign starts, each write passed on at

@@ -71,6 +71,10 @@ def ensure_ledger_table(db: Database, table: str = LEDGER_TABLE) -> list[str]:
     for name in added:
         db.run(f"ALTER TABLE {table} ADD COLUMN {name} {LEDGER_COLUMNS[name].replace(' NOT NULL', '')}",
                autocommit=True)  # fmt: skip
+    db.run(
+        f"CREATE INDEX IF NOT EXISTS {table.replace('.', '_')}_by_phone ON {table} (phone, sent_at)",
+        autocommit=True,
+    )  # the per-person caps count a phone's calls over a few days
     if added:
         db.run(
             f"UPDATE {table} SET state = CASE WHEN call_sid IS NULL THEN '{NOT_PLACED}' ELSE '{ENDED}' END "
@@ -106,6 +110,10 @@ class SqlCallLedger:
         self._lock = threading.Lock()
         marks = ", ".join([db.placeholder] * len(LEDGER_COLUMNS))
         self._insert = f"INSERT INTO {table} ({', '.join(LEDGER_COLUMNS)}) VALUES ({marks})"
+        self._calls_to = (
+            f"SELECT {', '.join(LEDGER_COLUMNS)} FROM {table} WHERE phone = {db.placeholder} "
+            f"AND sent_at >= {db.placeholder} AND sent_at < {db.placeholder}"
+        )
         changing = [name for name in LEDGER_COLUMNS if name not in IDENTITY]
         self._update = (
             f"UPDATE {table} SET {', '.join(f'{name} = {db.placeholder}' for name in changing)} "
@@ -124,6 +132,20 @@ class SqlCallLedger:
     def rows(self) -> list[LedgerRow]:
         self.ensure_table()
         return read_ledger(self.db, self.day, self.table)
+
+    def calls_to(self, phone: str, since: float, until: float) -> list[LedgerRow]:
+        """One indexed query (phone, sent_at), on this thread's connection: the hook's
+        ``get_records`` would log its parameters, the full phone number."""
+        self.ensure_table()
+        connection = self._connection()
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self._calls_to, (phone, float(since), float(until)))
+            records = cursor.fetchall()
+            connection.commit()  # ends the read's transaction
+        finally:
+            cursor.close()
+        return [LedgerRow.from_record(dict(zip(LEDGER_COLUMNS, record, strict=True))) for record in records]
 
     def write(self, row: LedgerRow) -> None:
         """Update the row of its key, day and attempt, or insert it; committed on return."""

@@ -22,7 +22,7 @@ import inspect
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from exotel_provider.calls.connect_request import ConnectRequest
@@ -72,6 +72,8 @@ class Placement:
     """Unknown: the latest its request can have been sent (``placed_at`` is the earliest)."""
     candidates: tuple[str, ...] = ()
     """Unknown: listed calls that may be this entry's."""
+    refusal: ExotelAPIError | None = field(default=None, compare=False, repr=False)
+    """Exotel's refusal of this one call (e.g. 403 for a DND number), when it just refused it."""
 
 
 class CampaignPlacer:
@@ -252,7 +254,7 @@ class CampaignPlacer:
             if self.store is not None:
                 self.store.set(call_prefix(key) + REFUSED_SUFFIX, message)
             self._note(key, lambda row: row.not_placed(message, refused=True))
-            return Placement(key, None, error=message)
+            return Placement(key, None, error=message, refusal=err)
         except ExotelTransportError as err:  # never reached Exotel (the guard recorded: no call)
             self.breaker.failed(err)
             raise

@@ -11,8 +11,10 @@ from dataclasses import replace
 from typing import Any
 
 from exotel_provider.calls.connect_request import ConnectRequest
+from exotel_provider.campaigns.dial_rules import DialRules
 from exotel_provider.campaigns.in_flight import CallsInFlight
 from exotel_provider.campaigns.ledger import CampaignBook, LedgerRow, phone_key
+from exotel_provider.campaigns.not_called import not_called_error, not_called_outcome, reason_not_called
 from exotel_provider.campaigns.outcomes import (
     OUTCOME_UNKNOWN,
     CampaignEntry,
@@ -50,8 +52,10 @@ class CampaignRun:
         placing_threads: int,
         poll_interval: float,
         logger: Any,
+        rules: DialRules | None = None,
     ) -> None:
         self.placer = placer
+        self.rules = rules
         self.build_request = build_request
         self.pacer = pacer
         self.placing_threads = placing_threads
@@ -108,10 +112,15 @@ class CampaignRun:
         sibling = self._sibling_call(entry.key, request)
         if sibling is not None:
             return sibling
+        kept_back = self._kept_back(entry.key, request)
+        if kept_back is not None:
+            return kept_back
         self.in_flight.take_room()
         placement = None
         try:
             placement = self._send(entry, request)
+            if placement.refusal is not None and self.rules is not None:
+                self.rules.refused(request.from_number, placement.refusal)  # DND: listed, not tried again
             return placement
         finally:
             self.in_flight.placed(placement.sid if placement is not None else None)
@@ -149,6 +158,17 @@ class CampaignRun:
             raise ExotelValidationError(
                 "calls", f"call {entry.key!r}: {err}", "Check its arguments."
             ) from None
+
+    def _kept_back(self, key: str, request: ConnectRequest) -> Placement | None:
+        """The entry recorded "not called" if a rule about the person forbids dialling it now."""
+        reason = self.rules.reason_not_to_dial(request.from_number) if self.rules is not None else None
+        if reason is None:
+            return None
+        error = not_called_error(reason)
+        book = self.placer.book
+        if book is not None:  # "not placed": a later run checks the rules again
+            book.write(book.new_row(key).not_placed(error))
+        return Placement(key, None, error=error)
 
     def _sibling_call(self, key: str, request: ConnectRequest) -> Placement | None:
         """The call another key of this day and attempt made to the same phone (an earlier run)."""
@@ -202,6 +222,7 @@ def paced_run(
     poll_interval: float,
     logger: Any,
     book: CampaignBook | None = None,
+    rules: DialRules | None = None,
 ) -> CampaignRun:
     """A run placing within ``budget`` requests a minute less ``reserve`` left to watching (logged once)."""
     pacer = RequestPacer.for_budget(budget, reserve=reserve)
@@ -220,6 +241,7 @@ def paced_run(
         placing_threads=placing_threads,
         poll_interval=poll_interval,
         logger=logger,
+        rules=rules,
     )
 
 
@@ -244,6 +266,9 @@ def outcome_of(placement: Placement) -> dict[str, Any]:
             placement.key, placement.error or "outcome unknown", sent_at=placement.placed_at,
             settled_at=placement.settled_at or placement.placed_at, candidates=placement.candidates,
         )  # fmt: skip
+    reason = reason_not_called({"error": placement.error})
+    if reason is not None:
+        return not_called_outcome(placement.key, reason)
     return not_placed_outcome(placement.key, placement.error or "not placed", unknown=placement.unknown)
 
 

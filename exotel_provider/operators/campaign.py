@@ -7,11 +7,12 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, Context
+from airflow.sdk import Context
 
 from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS
 from exotel_provider.errors import ExotelConfigurationError, ExotelValidationError
 from exotel_provider.hooks.exotel import ExotelHook
+from exotel_provider.operators.campaign_rules import DialRulesParameters
 from exotel_provider.operators.exotel import DEFAULT_DEFERRED_WAIT_SECONDS, DEFAULT_RECONCILE_TIMEOUT
 from exotel_provider.task_errors import InvalidCallRequest, InvalidExotelConnection
 
@@ -32,7 +33,7 @@ PLACEMENTS_KEY = "placements"
 """XCom key of the outcomes as placed (before waiting), which the task completes when it resumes."""
 
 
-class ExotelCampaignOperator(BaseOperator):
+class ExotelCampaignOperator(DialRulesParameters):
     """Call many people for one purpose: place each call once, paced, then wait for all in the triggerer.
 
     ``calls`` is a list of dicts (templated; typically an upstream task's XCom): a unique ``key``
@@ -55,6 +56,8 @@ class ExotelCampaignOperator(BaseOperator):
     :param ledger: where each call is recorded before and after it is placed: a ``CallLedger``, or
         (templated, serialisable) ``{"conn_id": ..., "day": ..., "attempt": 1}`` for the SQL ledger
         (``reminder_calls``) in that common-sql connection's database. None: the task state store.
+    :param do_not_call, max_calls_per_person, max_calls_per_week, mobile_only: whom it may dial (see
+        :class:`~exotel_provider.operators.campaign_rules.DialRulesParameters`).
     :param max_calls_in_flight: at most this many placed calls not yet ended.
     :param placing_threads: calls placed side by side (1: one after the other, in the list's order).
     :param watching_reserve: requests a minute left to watching (default 5 % of the budget).
@@ -266,6 +269,7 @@ class ExotelCampaignOperator(BaseOperator):
             get_ended_calls=self.hook.get_ended_calls, build_request=self._request,
             max_calls_in_flight=self.max_calls_in_flight, placing_threads=self.placing_threads,
             poll_interval=self.poll_interval, logger=self.log, book=book,
+            rules=self.dial_rules(book, time_zone=self._time_zone(), logger=self.log),
         )  # fmt: skip
 
     def _request(self, entry: CampaignEntry) -> ConnectRequest:

@@ -92,6 +92,9 @@ class MemoryLedger:
     def write(self, row: LedgerRow) -> None:
         self.saved[row.identity] = row
 
+    def calls_to(self, phone: str, since: float, until: float) -> list[LedgerRow]:
+        return [r for r in self.saved.values() if r.phone == phone and since <= (r.sent_at or -1) < until]
+
 
 def test_keys_and_phones_are_compared_one_way_everywhere():
     assert normalise_key(" R-2001 ") == "R-2001"
