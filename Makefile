@@ -40,7 +40,7 @@ setup-floor: $(FLOOR_VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 E2E_DEBIAN_PACKAGES = chromium postgresql redis-server
 $(VENV)/.e2e-installed: $(VENV)/.installed pyproject.toml
-	$(VENV)/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" -e ".[simulator,test,examples,e2e]"
+	$(VENV)/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" -e ".[simulator,test,examples,e2e,docs]"
 	touch $@
 
 setup-e2e: $(VENV)/.e2e-installed setup-debian

@@ -136,7 +136,9 @@ def _marker_before(lines: list[str], fence_index: int, source: str) -> tuple[dic
     not_run = NOT_RUN_MARKER.match(lines[previous])
     if not_run:
         if not not_run.group("reason"):
-            raise SnippetMarkerError(f"{source}:{previous + 1}: a not-run block must say why: <!-- not run: REASON -->")
+            raise SnippetMarkerError(
+                f"{source}:{previous + 1}: a not-run block must say why: <!-- not run: REASON -->"
+            )
         return {"not-run": ""}, not_run.group("reason")
     marker = MARKER.match(lines[previous])
     if marker is None:
