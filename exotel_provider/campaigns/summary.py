@@ -64,6 +64,7 @@ class Attempt:
 
     @property
     def status(self) -> CallStatus | None:
+        """The call's status, or None when the attempt placed no call."""
         return self.call.status if self.call is not None else None
 
 

@@ -128,10 +128,12 @@ class ExotelCallNotifier(BaseNotifier):
 
     @cached_property
     def hook(self) -> ExotelHook:
+        """A hook for the notifier's connection."""
         return ExotelHook(self.exotel_conn_id)
 
     def get_template_env(self, dag: Any = None) -> Any:
         # A DAG-level callback may get the scheduler's serialized DAG, which has no template env.
+        """Airflow's template environment; without the DAG's when the callback got a serialized DAG."""
         return super().get_template_env(dag=dag if hasattr(dag, "get_template_env") else None)
 
     # --- the two ways Airflow runs a notifier ------------------------------------------------------
