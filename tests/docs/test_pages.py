@@ -7,6 +7,8 @@ import ast
 import re
 from pathlib import Path
 
+from tools.docs_hooks import plain_roles
+
 ROOT = Path(__file__).resolve().parents[2]
 TROUBLESHOOTING = ROOT / "docs" / "how-to" / "troubleshooting.md"
 
@@ -33,3 +35,13 @@ def test_the_readme_links_only_to_files_that_exist() -> None:
     assert any(target.startswith("docs/") for target in targets)
     missing = [target for target in targets if not (ROOT / target).exists()]
     assert not missing
+
+
+def test_sphinx_roles_in_docstrings_show_as_code_naming_the_object() -> None:
+    html = (
+        "the :class:<code>~exotel_provider.placement.PlacementGuard</code>'s decision; "
+        ":data:<code>exotel_provider.calls.status.REDIAL_STATUSES</code>"
+    )
+    assert plain_roles(html) == (
+        "the <code>PlacementGuard</code>'s decision; <code>exotel_provider.calls.status.REDIAL_STATUSES</code>"
+    )
