@@ -2,6 +2,7 @@
 #   make demo        set up, start the local Exotel simulator and run the reminder demo DAG
 #   make test        set up and run lint and the test suite (also against the oldest supported Airflow)
 #   make test-fast   the quick layers while coding; make test-e2e: a real Airflow, Celery, the package
+#   make docs        build the documentation site (docs/, mkdocs.yml) in strict mode into site/; make docs-serve previews it
 #   make airflow     start the simulator and a full local Airflow with the example DAGs (Ctrl-C stops);
 #                    DB=postgres for a local PostgreSQL metadata DB, CELERY_WORKERS=2 for the CeleryExecutor
 PYTHON ?= python3
@@ -14,7 +15,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 
-.PHONY: setup setup-floor setup-e2e setup-debian demo airflow test test-main test-floor test-fast test-e2e coverage lint package-check bench bench-campaign clean
+.PHONY: setup setup-floor setup-e2e setup-debian demo airflow test test-main test-floor test-fast test-e2e coverage lint package-check bench bench-campaign docs docs-serve clean
 
 PIP_QUIET = --quiet --quiet --disable-pip-version-check --no-input
 
@@ -39,7 +40,7 @@ setup-floor: $(FLOOR_VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 E2E_DEBIAN_PACKAGES = chromium postgresql redis-server
 $(VENV)/.e2e-installed: $(VENV)/.installed pyproject.toml
-	$(VENV)/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" -e ".[simulator,test,examples,e2e]"
+	$(VENV)/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" -e ".[simulator,test,examples,e2e,docs]"
 	touch $@
 
 setup-e2e: $(VENV)/.e2e-installed setup-debian
@@ -126,6 +127,20 @@ package-check: setup
 	cd $(PACKAGE_DIR) && venv/bin/python -c "import exotel_provider, pathlib; \
 		p = pathlib.Path(exotel_provider.__file__).parent; assert (p / 'py.typed').is_file(); print(p)"
 
+# The documentation site: MkDocs with Material and mkdocstrings (the `docs` extra). Strict: a warning,
+# a broken link or anchor, a page missing from the nav or an unresolvable API reference fails the build.
+SITE_DIR ?= $(CURDIR)/site
+DOCS_ADDR ?= 127.0.0.1:8000
+$(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml
+	@$(VENV)/bin/python -m pip install $(PIP_QUIET) "apache-airflow==$(AIRFLOW_VERSION)" -e ".[simulator,test,examples,docs]"
+	@touch $@
+
+docs: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/python -m mkdocs build --strict --site-dir $(SITE_DIR)
+
+docs-serve: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/python -m mkdocs serve --strict --dev-addr $(DOCS_ADDR)
+
 bench: setup
 	$(VENV)/bin/python bench/watch_campaign.py
 
@@ -134,4 +149,4 @@ bench-campaign: setup
 	PYTHONPATH=$(CURDIR) $(VENV)/bin/python bench/reminder_campaign.py
 
 clean:
-	rm -rf $(VENV) $(FLOOR_VENV) .airflow .airflow-* artifacts .coverage
+	rm -rf $(VENV) $(FLOOR_VENV) .airflow .airflow-* artifacts .coverage site

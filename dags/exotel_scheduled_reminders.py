@@ -11,8 +11,8 @@
    ``wait_before_redial`` waits ``redial_after_minutes``; ``pick_redials`` reads the reminders again
    (a reminder deleted or re-numbered meanwhile is not redialled at its old number) and ``redial``
    calls those people once more.
-4. ``report`` writes the day's summary to XCom and an HTML report with a PNG chart (outcomes and cost
-   per hour) to ``$EXOTEL_REPORTS_DIR`` (any ``ObjectStoragePath``; default
+4. ``report`` writes the day's summary to XCom and an HTML report with a PNG chart (the day's calls
+   over time against the request budget, outcomes stacked, and the cost so far) to ``$EXOTEL_REPORTS_DIR`` (any ``ObjectStoragePath``; default
    ``$AIRFLOW_HOME/exotel_reports``) from the ledger, so every call placed counts, even when something
    failed; ``check_day`` then makes the run red if a step failed or a reminder was not reached
    (refused by Exotel, e.g. DND; invalid; outcome unknown; never placed).
@@ -105,6 +105,17 @@ def settled_ledger(day: str) -> list[dict[str, Any]]:
     finally:
         ledger.close()
     return store.recorded_calls(db, day)
+
+
+def request_budget() -> int | None:
+    """The Exotel connection's requests a minute, drawn on the report's chart (None if unreadable)."""
+    from exotel_provider.errors import ExotelError
+    from exotel_provider.hooks.exotel import ExotelHook
+
+    try:
+        return ExotelHook().settings.requests_per_minute
+    except (ExotelError, AirflowNotFoundException):
+        return None
 
 
 def reports_folder() -> ObjectStoragePath:
@@ -206,7 +217,9 @@ with DAG(
         summary.update(day=day, not_attempted=len(store.not_reached(reminders or [], rows)))
         name = f"reminders-{day or 'unknown-day'}-{run_id}".replace(":", "_").replace("+", "_")
         title = f"Reminder calls, {day}" if day else "Reminder calls: reading the reminders failed"
-        page, chart = write_report(reports_folder(), name, summary, rows, title=title)
+        page, chart = write_report(
+            reports_folder(), name, summary, rows, title=title, budget_per_minute=request_budget()
+        )
         summary.update(report_path=str(page), chart_path=str(chart))
         print(
             f"{summary['entries']} reminders: {summary['answered']} answered, {summary['not_answered']} not "

@@ -115,10 +115,14 @@ class ExotelAPIError(ExotelError):
 
 
 class ExotelBadRequestError(ExotelAPIError):
+    """400: Exotel rejected the request as malformed."""
+
     advice = "Exotel rejected the request as malformed; check the call parameters."
 
 
 class ExotelAuthenticationError(ExotelAPIError):
+    """401: wrong API key or token, or an Indian account used with the Singapore region."""
+
     advice = (
         "Check the API key (connection login) and API token (connection password), and the region: "
         "Indian accounts must use the 'mumbai' region (api.in.exotel.com)."
@@ -126,12 +130,16 @@ class ExotelAuthenticationError(ExotelAPIError):
 
 
 class ExotelPaymentRequiredError(ExotelAPIError):
+    """402: the balance or usage limit is exhausted, or the feature is not on the plan."""
+
     advice = (
         "Not available on your Exotel plan, or the usage limit/balance is exhausted: recharge or upgrade."
     )
 
 
 class ExotelForbiddenError(ExotelAPIError):
+    """403: no access to this resource, or the number is on India's NDNC/DND list."""
+
     advice = (
         "The API key has no access to this resource, or the number is on India's NDNC/DND list "
         "(transactional calls need CallType 'trans' and an approved template)."
@@ -139,14 +147,20 @@ class ExotelForbiddenError(ExotelAPIError):
 
 
 class ExotelNotFoundError(ExotelAPIError):
+    """404: no such call or account."""
+
     advice = "No such call or account: check the call Sid and the connection's account_sid."
 
 
 class ExotelConflictError(ExotelAPIError):
+    """409: the same resource was updated concurrently."""
+
     advice = "The same resource was updated concurrently; try again."
 
 
 class ExotelRateLimitError(ExotelAPIError):
+    """429: over Exotel's 200 requests a minute; ``retry_after`` holds the seconds Exotel asked to wait."""
+
     advice = (
         "Exotel allows 200 requests per minute per account: lower concurrency "
         "(pools, max_active_tis_per_dag) or the request budget."
@@ -165,6 +179,8 @@ class ExotelRateLimitError(ExotelAPIError):
 
 
 class ExotelServerError(ExotelAPIError):
+    """5xx: Exotel, or a proxy in front of it, failed; a placing request may still have placed its call."""
+
     advice = "Exotel had a server-side problem; try again later."
 
 

@@ -9,6 +9,8 @@ from exotel_provider.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 
 
 def get_provider_info() -> dict[str, Any]:
+    """What Airflow learns about this provider: its connection type, hook, operators, sensor, triggers,
+    notifier."""
     return {
         "package-name": "airflow-provider-exotel",
         "name": "Exotel",

@@ -24,6 +24,7 @@ class InvalidCallRequest(ExotelValidationError, AirflowFailException):
 
     @classmethod
     def from_error(cls, error: ExotelValidationError) -> InvalidCallRequest:
+        """The same validation error, failing the task without retries."""
         return cls(error.field, error.problem, error.fix)
 
 

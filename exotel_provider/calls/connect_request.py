@@ -53,6 +53,7 @@ class ConnectRequest:
 
     @property
     def connects_two_numbers(self) -> bool:
+        """True for a call between two numbers (``To`` given) rather than to a call flow."""
         return self.to_number is not None
 
     def form(self) -> list[tuple[str, str]]:

@@ -28,6 +28,8 @@ beyond Exotel's 4-hour call limit plus ringing and the pricing grace period."""
 
 
 class CallStage(StrEnum):
+    """Where a call stands for a waiting task: in flight, ended but not priced yet, or final."""
+
     IN_FLIGHT = "in-flight"
     """Not ended yet (queued, ringing, in progress, or a status Exotel does not document)."""
     AWAITING_PRICE = "awaiting-price"
@@ -47,6 +49,7 @@ class Assessment:
 
     @property
     def is_final(self) -> bool:
+        """True once the call has ended and is priced (or its pricing grace period ran out)."""
         return self.stage is CallStage.FINAL
 
 

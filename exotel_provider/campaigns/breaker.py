@@ -42,6 +42,7 @@ class PlacingBreaker:
 
     @property
     def open(self) -> bool:
+        """True once ``threshold`` placing failures in a row have stopped the campaign's placing."""
         with self._lock:
             return self._in_a_row >= self.threshold
 

@@ -89,10 +89,12 @@ class LedgerRow:
 
     @property
     def identity(self) -> tuple[str, str, int]:
+        """``(key, day, attempt)``: the primary key of the row."""
         return (self.key, self.day, self.attempt)
 
     @property
     def unresolved(self) -> bool:
+        """True for a ``placing`` or ``unknown`` row without a Sid: whether a call exists is not known yet."""
         return self.state in UNRESOLVED_STATES and not self.call_sid
 
     def placing(self, phone: str | None, sent_at: float, window_end: float | None = None) -> LedgerRow:
@@ -103,6 +105,7 @@ class LedgerRow:
         )  # fmt: skip
 
     def with_sid(self, sid: str) -> LedgerRow:
+        """Placed: Exotel answered with ``sid`` (candidates and error cleared)."""
         return dataclasses.replace(self, state=PLACED, call_sid=sid, candidate_sids=(), error=None)
 
     def with_final_call(self, call: Call | Mapping[str, Any]) -> LedgerRow:
@@ -118,12 +121,15 @@ class LedgerRow:
         )  # fmt: skip
 
     def with_unknown(self, window_end: float | None, candidates: Iterable[str], error: str) -> LedgerRow:
+        """Unknown: the answer was lost; ``candidates`` are the listed calls that may be the one placed."""
         return dataclasses.replace(
             self, state=UNKNOWN, window_end=window_end if window_end is not None else self.window_end,
             candidate_sids=tuple(candidates), error=error,
         )  # fmt: skip
 
     def not_placed(self, error: str, *, refused: bool = False) -> LedgerRow:
+        """Certainly no call: ``not placed`` (dialled by a later run), or ``refused`` for this call (not that
+        day)."""
         return dataclasses.replace(
             self, state=REFUSED if refused else NOT_PLACED, call_sid=None, window_end=None,
             candidate_sids=(), error=error,
@@ -201,9 +207,11 @@ class CampaignBook:
             return self._rows.get((normalise_key(key), self.attempt))
 
     def new_row(self, key: str) -> LedgerRow:
+        """The row of ``key`` for this attempt: the one recorded, or a new, empty one."""
         return self.row(key) or LedgerRow(normalise_key(key), self.day, self.attempt)
 
     def write(self, row: LedgerRow) -> None:
+        """Write ``row`` to the ledger (durable on return) and keep it in this book."""
         with self._lock:
             self.ledger.write(row)
             self._rows[(row.key, row.attempt)] = row

@@ -38,6 +38,7 @@ IDENTITY = ("reminder_id", "due_date", "attempt")
 
 
 def create_ledger_sql(table: str = LEDGER_TABLE) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` for the ledger table, with its primary key."""
     columns = ",\n    ".join(f"{name} {kind}" for name, kind in LEDGER_COLUMNS.items())
     return f"CREATE TABLE IF NOT EXISTS {table} (\n    {columns},\n    PRIMARY KEY ({', '.join(IDENTITY)})\n)"
 
@@ -47,13 +48,17 @@ class Database(Protocol):
 
     placeholder: str
 
-    def get_records(self, sql: str, parameters: Any = None) -> Any: ...
+    def get_records(self, sql: str, parameters: Any = None) -> Any:
+        """Rows of a query."""
 
-    def run(self, sql: str, autocommit: bool = False, parameters: Any = None, handler: Any = None) -> Any: ...
+    def run(self, sql: str, autocommit: bool = False, parameters: Any = None, handler: Any = None) -> Any:
+        """Run a statement."""
 
-    def insert_rows(self, table: str, rows: Any, target_fields: Any = None, **kwargs: Any) -> None: ...
+    def insert_rows(self, table: str, rows: Any, target_fields: Any = None, **kwargs: Any) -> None:
+        """Insert rows into ``table``."""
 
-    def get_conn(self) -> Any: ...
+    def get_conn(self) -> Any:
+        """A DB-API connection."""
 
 
 def ensure_ledger_table(db: Database, table: str = LEDGER_TABLE) -> list[str]:
@@ -124,12 +129,14 @@ class SqlCallLedger:
         return f"SqlCallLedger(table={self.table!r}, day={self.day!r}, attempt={self.attempt})"
 
     def ensure_table(self) -> None:
+        """Create or migrate the table once per ledger object."""
         with self._lock:
             if not self._ready:
                 ensure_ledger_table(self.db, self.table)
                 self._ready = True
 
     def rows(self) -> list[LedgerRow]:
+        """Every row of this ledger's day."""
         self.ensure_table()
         return read_ledger(self.db, self.day, self.table)
 

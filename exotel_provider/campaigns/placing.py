@@ -53,6 +53,7 @@ REFUSED_SUFFIX = "refused"
 
 
 def call_prefix(key: str) -> str:
+    """The state-store key prefix of one campaign entry's guard."""
     return f"{CALL_KEY_PREFIX}{key}_"
 
 
@@ -316,6 +317,7 @@ class LedgerEntry:
         self._sid, self._pending, self._guarded = names.sid_key, names.pending_key, names.guarded_key
 
     def get(self, name: str) -> Any:
+        """The guard's key ``name``, read from the entry's ledger row."""
         row = self.book.row(self.key)
         if name == self._guarded:
             return {"ledger": True}
@@ -328,6 +330,7 @@ class LedgerEntry:
         return None
 
     def set(self, name: str, value: Any) -> None:
+        """Record the guard's key ``name`` as the entry's ledger row (a Sid, a pending mark...)."""
         if name == self._sid:
             self.book.write(self.book.new_row(self.key).with_sid(str(value)))
         elif name == self._pending:
@@ -335,6 +338,7 @@ class LedgerEntry:
             self.book.write(self.book.new_row(self.key).placing(self.phone, sent_at, settled_at))
 
     def delete(self, name: str) -> None:
+        """Drop a pending mark: the request provably placed no call, so the row becomes ``not placed``."""
         row = self.book.row(self.key)
         if name == self._pending and row is not None and row.unresolved:
             self.book.write(row.not_placed("no call was placed"))

@@ -28,10 +28,12 @@ class CampaignProgress:
         self._next_line_at = self._started + every
 
     def count(self, what: str, n: int = 1) -> None:
+        """Count ``n`` entries as ``what`` (placed, not placed...)."""
         self.counts[what] += n
 
     @property
     def done(self) -> int:
+        """How many entries are placed or settled so far."""
         return sum(self.counts.values())
 
     def due(self) -> bool:

@@ -126,8 +126,11 @@ def day_attempts(
     rows = _rows(recorded)
     attempts = [Attempt.from_record(row.as_record(), label=labels.get(row.key, row.key)) for row in rows]
     seen = {row.key for row in rows}
+    phones = {normalise_key(r["reminder_id"]): _text(r.get("phone")) for r in reminders}
     attempts += [
-        Attempt(key, None, 1, label, "not attempted") for key, label in labels.items() if key not in seen
+        Attempt(key, None, 1, label, "not attempted", phones[key])
+        for key, label in labels.items()
+        if key not in seen
     ]
     return attempts
 

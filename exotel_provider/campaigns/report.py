@@ -29,6 +29,7 @@ def render_html_report(
         f"<td>{_or_dash(call['number'])}</td><td>{escape(call['status'])}</td>"
         f"<td>{_or_dash(call['duration'])}</td><td>{_or_dash(call['price'])}</td>"
         f"<td><code>{_or_dash(call['sid'])}</code></td>"
+        f"<td>{_or_dash(call.get('reason'))}</td>"
         "</tr>"
         for call in summary["per_call"]
     )
@@ -50,7 +51,7 @@ td, th {{ border: 1px solid #ddd; padding: .25rem .6rem; text-align: left; }}
 <p class="figures"><span>Total cost: <b>{summary["total_cost"]:.2f} {escape(currency)}</b></span>
 <span>Per call: <b>{summary["average_cost_per_call"]:.2f} {escape(currency)}</b></span>
 <span>Talk time: <b>{summary["total_talk_seconds"]} s</b> (average {summary["average_talk_seconds"]} s per answered call)</span></p>
-<table><tr><th>who</th><th>try</th><th>number</th><th>status</th><th>duration s</th><th>price</th><th>call</th></tr>
+<table><tr><th>who</th><th>try</th><th>number</th><th>status</th><th>duration s</th><th>price</th><th>call</th><th>why no call</th></tr>
 {rows}</table>
 </body></html>
 """

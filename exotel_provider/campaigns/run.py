@@ -273,6 +273,7 @@ def outcome_of(placement: Placement) -> dict[str, Any]:
 
 
 def category(placement: Placement) -> str:
+    """How the progress line counts ``placement``: placed, already placed, not placed or outcome unknown."""
     if placement.sid:
         return "already placed" if placement.resumed else "placed"
     return "outcome unknown" if placement.unknown else "not placed"

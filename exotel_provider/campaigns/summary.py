@@ -30,6 +30,10 @@ class Attempt:
     label: str = ""
     note: str = ""
     """Why there is no call (``not placed``, ``refused``, ``outcome unknown`` ...)."""
+    number: str = ""
+    """The number meant to be called, when there is no call to give it (the ledger's ``phone``)."""
+    reason: str = ""
+    """What kept the call from being placed: Exotel's refusal, an invalid number, a calling rule ..."""
 
     @classmethod
     def of(
@@ -51,7 +55,8 @@ class Attempt:
             note = str(record.get("state") or record.get("status") or "not placed")
             if record.get("candidate_sids"):
                 note += f" (may be {record['candidate_sids']})"
-            return cls(key, None, attempt, label, note)
+            number = str(record.get("phone") or record.get("from_number") or "")
+            return cls(key, None, attempt, label, note, number, str(record.get("error") or ""))
         fields = {
             "Sid": sid, "Status": record.get("status") or record.get("Status"),
             "Price": record.get("price", record.get("Price")),
@@ -64,6 +69,7 @@ class Attempt:
 
     @property
     def status(self) -> CallStatus | None:
+        """The call's status, or None when the attempt placed no call."""
         return self.call.status if self.call is not None else None
 
 
@@ -115,8 +121,9 @@ def _call_row(attempt: Attempt) -> dict[str, Any]:
         "label": attempt.label,
         "attempt": attempt.attempt,
         "sid": call.sid if call else None,
-        "number": mask_number(call.from_) if call else None,
+        "number": mask_number(call.from_ if call else attempt.number) or None,
         "status": (call.raw_status or "unknown") if call else (attempt.note or "not placed"),
         "duration": call.duration if call else None,
         "price": call.price if call else None,
+        "reason": None if call else (attempt.reason or None),
     }

@@ -185,13 +185,16 @@ def resolve_unknowns(
 class ResolutionRecord(Protocol):
     """Where a campaign records what a pass proved (the campaign's placer: its ledger or store)."""
 
-    def adopt(self, key: str, sid: str) -> None: ...
+    def adopt(self, key: str, sid: str) -> None:
+        """The entry ``key``'s lost answer placed call ``sid``: adopt it."""
 
-    def proven_not_placed(self, key: str) -> None: ...
+    def proven_not_placed(self, key: str) -> None:
+        """The entry ``key``'s lost request placed no call: it may be dialled."""
 
     def still_unknown(
         self, key: str, sent_at: float, settled_at: float, candidates: Sequence[str], message: str
-    ) -> None: ...
+    ) -> None:
+        """The entry ``key`` stays unknown: its window, the candidate calls and why."""
 
 
 def record_resolutions(record: ResolutionRecord, found: ResolutionPass) -> None:

@@ -54,6 +54,7 @@ class ApiRequest:
 
 
 def default_headers(*, prefer_json: bool) -> dict[str, str]:
+    """The headers of every request: the answer format asked for and the User-Agent."""
     return {
         "Accept": "application/json" if prefer_json else "application/xml",
         "User-Agent": USER_AGENT,
@@ -61,6 +62,7 @@ def default_headers(*, prefer_json: bool) -> dict[str, str]:
 
 
 def connect_request(settings: ExotelSettings, request: ConnectRequest, *, json: bool = True) -> ApiRequest:
+    """The call-placing request (``POST Calls/connect``) for ``request``."""
     return ApiRequest(
         "POST", settings.connect_url(json=json), "placing a call", data=request.form(), places_call=True
     )
@@ -69,6 +71,7 @@ def connect_request(settings: ExotelSettings, request: ConnectRequest, *, json: 
 def call_request(
     settings: ExotelSettings, call_sid: str, *, details: bool = False, json: bool = True
 ) -> ApiRequest:
+    """The request reading one call (``GET Calls/<Sid>``, with ``details`` its leg details)."""
     return ApiRequest(
         "GET",
         settings.call_url(call_sid, json=json),

@@ -81,6 +81,7 @@ class ExotelAsyncClient:
         return f"ExotelAsyncClient(account_sid={self.settings.account_sid!r}, host={self.settings.host!r})"
 
     async def aclose(self) -> None:
+        """Close the HTTP connection pool."""
         await self._http.aclose()
 
     async def __aenter__(self) -> ExotelAsyncClient:
@@ -98,6 +99,7 @@ class ExotelAsyncClient:
         return api_requests.parse_placed_call(self.settings, status_code=status_code, body=body)
 
     async def get_call(self, call_sid: str, *, details: bool = False) -> Call:
+        """Read one call by its Sid (retried on transient failures)."""
         api_request = api_requests.call_request(self.settings, call_sid, details=details, json=self._json)
         return await self._retrying(is_retryable_read_error, self._read, api_request, parse_call)
 

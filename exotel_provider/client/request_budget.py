@@ -33,18 +33,22 @@ _MIN_SLEEP_SECONDS = 0.001
 class Clock(Protocol):
     """Where the async machinery reads the time (epoch seconds) and sleeps."""
 
-    def now(self) -> float: ...
+    def now(self) -> float:
+        """Epoch seconds."""
 
-    async def sleep(self, seconds: float) -> None: ...
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``."""
 
 
 class WallClock:
     """The real clock: ``time.time()`` and ``asyncio.sleep``."""
 
     def now(self) -> float:
+        """``time.time()``."""
         return time.time()
 
     async def sleep(self, seconds: float) -> None:
+        """``asyncio.sleep``, never negative."""
         await asyncio.sleep(max(0.0, seconds))
 
 
@@ -87,6 +91,7 @@ class AccountBudget:
             await self.clock.sleep(max(wait, _MIN_SLEEP_SECONDS))
 
     async def arelease(self, slot: str | None) -> None:
+        """Give back a slot taken by :meth:`acquire` (a shared budget's lease; None: nothing to give back)."""
         if slot is not None:
             await asyncio.to_thread(self.release, slot) if self.blocking_io else self.release(slot)
 
@@ -154,6 +159,7 @@ class RequestBudget(AccountBudget):
                 self._set_rate(requests_per_minute, None)
 
     def reserve(self) -> float:
+        """Take one request's token; seconds to wait before sending (0: now)."""
         with self._lock:
             now = self.clock.now()
             if now < self._paused_until:
@@ -166,6 +172,7 @@ class RequestBudget(AccountBudget):
             return (1.0 - self._tokens) / self._rate
 
     def pause_until(self, until: float) -> None:
+        """Send nothing until ``until`` (epoch seconds): a 429's ``Retry-After``, a rate-limit reset."""
         with self._lock:
             self._refill(self.clock.now())
             self._tokens = 0.0
@@ -174,6 +181,7 @@ class RequestBudget(AccountBudget):
 
     @property
     def paused_until(self) -> float:
+        """Epoch seconds until which the budget is paused (in the past: not paused)."""
         return self._paused_until
 
     def _refill(self, now: float) -> None:

@@ -80,12 +80,15 @@ class ExotelSettings:
         return f"{self.base_url}/v1/Accounts/{quote(self.account_sid, safe='')}/{path}{suffix}"
 
     def connect_url(self, *, json: bool = True) -> str:
+        """URL of ``Calls/connect`` (placing a call)."""
         return self.account_url("Calls/connect", json=json)
 
     def call_url(self, call_sid: str, *, json: bool = True) -> str:
+        """URL of one call's details."""
         return self.account_url(f"Calls/{quote(call_sid, safe='')}", json=json)
 
     def calls_url(self, *, json: bool = True) -> str:
+        """URL of the bulk call-details listing."""
         return self.account_url("Calls", json=json)
 
     def page_url(self, page_uri: str) -> str:

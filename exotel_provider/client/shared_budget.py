@@ -119,9 +119,11 @@ class RedisRequestBudget(AccountBudget):
         return f"RedisRequestBudget({self.where}, requests_per_minute={self.requests_per_minute})"
 
     def reserve(self) -> float:
+        """Seconds to wait before the next request may be sent (0: now), counted in Redis."""
         return self.reserve_slot()[0]
 
     def reserve_slot(self) -> tuple[float, str | None]:
+        """Seconds to wait and the slot taken in Redis (None when this process counts on its own)."""
         args = [self.requests_per_minute, BUDGET_WINDOW_SECONDS, SLOT_LEASE_SECONDS, _POLL_SECONDS]
         if not self._may_ask_redis():
             return self.fallback.reserve(), None
@@ -134,6 +136,7 @@ class RedisRequestBudget(AccountBudget):
         return (0.0, value) if verdict == "ok" else (float(value), None)
 
     def release(self, slot: str | None) -> None:
+        """Free ``slot`` early; otherwise its lease ends on its own."""
         if slot is None or not self._may_ask_redis():
             return  # (in a cool-off) the slot is freed when its lease ends
         try:
@@ -144,6 +147,7 @@ class RedisRequestBudget(AccountBudget):
         self._answered()
 
     def pause_until(self, until: float) -> None:
+        """Pause every process sharing the budget until ``until`` (a 429's ``Retry-After``)."""
         seconds = until - self.clock.now()
         self.fallback.pause_until(until)
         if seconds <= 0 or not self._may_ask_redis():

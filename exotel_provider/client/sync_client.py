@@ -97,6 +97,7 @@ class ExotelClient:
         return f"ExotelClient(account_sid={self.settings.account_sid!r}, host={self.settings.host!r})"
 
     def close(self) -> None:
+        """Close the HTTP session."""
         self._session.close()
 
     def __enter__(self) -> ExotelClient:

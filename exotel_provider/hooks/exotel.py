@@ -91,14 +91,17 @@ class ExotelHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """How Airflow's connection form shows the standard fields (relabelled, hidden)."""
         return legacy_ui_field_behaviour()
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The Exotel fields of the connection form (account SID, region, caller ID...)."""
         return legacy_connection_form_widgets()
 
     @cached_property
     def settings(self) -> ExotelSettings:
+        """The connection's settings, checked before any request is sent."""
         return settings_from_connection(self.get_connection(self.exotel_conn_id))
 
     @property
@@ -108,6 +111,7 @@ class ExotelHook(BaseHook):
 
     @cached_property
     def client(self) -> ExotelClient:
+        """The sync client for this connection, within the account's request budget (created once)."""
         from exotel_provider.client.request_budget import account_budget
         from exotel_provider.client.sync_client import ExotelClient
 
@@ -116,9 +120,11 @@ class ExotelHook(BaseHook):
         )
 
     def get_conn(self) -> ExotelClient:
+        """The sync client (:attr:`client`)."""
         return self.client
 
     def close(self) -> None:
+        """Close the client's HTTP session, if one was opened."""
         if "client" in self.__dict__:
             self.client.close()
             del self.__dict__["client"]
@@ -165,6 +171,7 @@ class ExotelHook(BaseHook):
         return self.place_call(request)
 
     def get_call(self, call_sid: str, *, details: bool = False) -> Call:
+        """Read one call by its Sid (``details``: with its leg details)."""
         return self.client.get_call(call_sid, details=details)
 
     def list_calls(self, **filters: Any) -> CallPage:
@@ -172,6 +179,7 @@ class ExotelHook(BaseHook):
         return self.client.list_calls(**filters)
 
     def iter_calls(self, **filters: Any) -> Iterator[Call]:
+        """Every call the listing gives for ``filters``, page after page."""
         return self.client.iter_calls(**filters)
 
     def get_ended_calls(self, sids: Iterable[str]) -> dict[str, Call]:

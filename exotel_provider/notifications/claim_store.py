@@ -17,13 +17,16 @@ class AirflowVariableClaimStore:
     """
 
     def read(self, key: str) -> str | None:
+        """The Variable ``key``, or None."""
         value = self._variables().get(key, None)
         return None if value is None else str(value)
 
     def write(self, key: str, value: str) -> None:
+        """Set the Variable ``key`` (last writer wins)."""
         self._variables().set(key, value, description=CLAIM_DESCRIPTION)
 
     def remove(self, key: str) -> None:
+        """Delete the Variable ``key``."""
         self._variables().delete(key)
 
     @staticmethod

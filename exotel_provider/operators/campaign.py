@@ -117,9 +117,11 @@ class ExotelCampaignOperator(DialRulesParameters):
 
     @cached_property
     def hook(self) -> ExotelHook:
+        """A hook for the campaign's connection."""
         return ExotelHook(self.exotel_conn_id)
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
+        """Place the campaign's calls (paced, guarded), push their Sids, then defer until they end."""
         from exotel_provider.campaigns.run import outcome_of
 
         entries = self._entries()

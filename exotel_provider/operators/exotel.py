@@ -210,6 +210,7 @@ class ExotelConnectOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> ExotelHook:
+        """A hook for the operator's connection."""
         return ExotelHook(self.exotel_conn_id)
 
     @property
@@ -218,6 +219,7 @@ class ExotelConnectOperator(BaseOperator):
         return CallOutcome.of(self)
 
     def execute(self, context: Context) -> str:
+        """Place the call through the guard, push its Sid, and optionally wait for its outcome."""
         guard = self.placement_guard(context)
         request = self.build_request()
         call = submit(guard, request)

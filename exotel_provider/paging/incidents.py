@@ -32,11 +32,14 @@ DEFAULT_SETTLE_SECONDS = 2.0
 class ClaimStore(Protocol):
     """A string key-value store every paging process reads and writes (Airflow Variables in production)."""
 
-    def read(self, key: str) -> str | None: ...
+    def read(self, key: str) -> str | None:
+        """The stored value of ``key``, or None."""
 
-    def write(self, key: str, value: str) -> None: ...
+    def write(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key`` (last writer wins is enough)."""
 
-    def remove(self, key: str) -> None: ...
+    def remove(self, key: str) -> None:
+        """Delete ``key``."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class Incident:
     task_id: str | None = None
 
     def describe(self) -> str:
+        """``dag/task (run id)``: what failed, for the call's custom field and the log."""
         where = f"{self.dag_id}/{self.task_id}" if self.task_id else self.dag_id
         return f"{where} (run {self.run_id})"
 
@@ -86,6 +90,7 @@ class Claim:
     about: str = ""
 
     def dumps(self) -> str:
+        """The claim as the JSON text stored in the claim store."""
         return json.dumps({"token": self.token, "claimed_at": self.claimed_at, "about": self.about})
 
     @classmethod
@@ -99,6 +104,7 @@ class Claim:
 
 
 def new_token() -> str:
+    """A random token that tells one callback's claim from another's."""
     return uuid.uuid4().hex
 
 
@@ -148,6 +154,7 @@ class PageClaim:
     held: list[str]
 
     def release(self) -> None:
+        """Give back every claim held, so that the next failure pages again."""
         for key in self.held:
             release(self.store, key, self.token)
 

@@ -64,6 +64,8 @@ class Intent:
 
 
 class Resolved(enum.Enum):
+    """What one listing pass decided about a lost request: adopted, not placed, still open or ambiguous."""
+
     ADOPTED = "adopted"
     NOT_PLACED = "not placed"
     OPEN = "open"
@@ -85,6 +87,7 @@ class Resolution:
 
     @property
     def may_dial(self) -> bool:
+        """True when the request provably placed no call, so the entry may be dialled."""
         return self.outcome is Resolved.NOT_PLACED
 
 

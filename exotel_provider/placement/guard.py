@@ -75,36 +75,45 @@ MAX_DIALS_PER_PLACEMENT = 3
 class CallSource(Protocol):
     """What the guard needs from Exotel (the sync ``ExotelClient`` and ``ExotelHook`` have it)."""
 
-    def place_call(self, request: ConnectRequest) -> Call: ...
+    def place_call(self, request: ConnectRequest) -> Call:
+        """Send the call-placing request."""
 
-    def get_call(self, call_sid: str) -> Call: ...
+    def get_call(self, call_sid: str) -> Call:
+        """Read one call by its Sid."""
 
-    def iter_calls(self, **filters: Any) -> Iterable[Call]: ...
+    def iter_calls(self, **filters: Any) -> Iterable[Call]:
+        """Every listed call matching ``filters``."""
 
 
 class Log(Protocol):
     """Where the guard tells what it decided (a ``logging.Logger``, Airflow's task log)."""
 
-    def info(self, msg: Any, /, *args: Any) -> Any: ...
+    def info(self, msg: Any, /, *args: Any) -> Any:
+        """Log a decision."""
 
-    def warning(self, msg: Any, /, *args: Any) -> Any: ...
+    def warning(self, msg: Any, /, *args: Any) -> Any:
+        """Log a decision the user should notice."""
 
 
 class Clock(Protocol):
     """Epoch seconds and sleeping; tests give the simulator's clock."""
 
-    def now(self) -> float: ...
+    def now(self) -> float:
+        """Epoch seconds."""
 
-    def sleep(self, seconds: float) -> None: ...
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``."""
 
 
 class WallClock:
     """The machine's clock."""
 
     def now(self) -> float:
+        """``time.time()``."""
         return time.time()
 
     def sleep(self, seconds: float) -> None:
+        """``time.sleep``."""
         time.sleep(seconds)
 
 
@@ -116,9 +125,11 @@ class FunctionClock:
         self._sleep = sleep
 
     def now(self) -> float:
+        """The wrapped ``now`` function."""
         return self._now()
 
     def sleep(self, seconds: float) -> None:
+        """The wrapped ``sleep`` function."""
         self._sleep(seconds)
 
 
@@ -127,6 +138,8 @@ DEFAULT_CLOCK: Clock = WallClock()
 
 
 class Origin(Enum):
+    """Where a guard's call came from: placed now, reused from an earlier try, or adopted from the listing."""
+
     PLACED = "placed"
     """This guard's request placed the call."""
     REUSED = "reused"
@@ -137,6 +150,8 @@ class Origin(Enum):
 
 @dataclass(frozen=True)
 class Placement:
+    """The guard's answer: the call, and where it came from."""
+
     call: Call
     origin: Origin
 
@@ -158,6 +173,7 @@ class GuardPolicy:
 
     @property
     def search_seconds(self) -> float:
+        """How long to look for a lost call: ``reconcile_timeout``, or 0 with ``unknown_outcome='fail'``."""
         return self.reconcile_timeout if self.unknown_outcome == "reconcile" else 0.0
 
 
@@ -395,9 +411,11 @@ class Look:
     fatal: bool = False
 
     def failed(self, err: ExotelError, *, fatal: bool) -> Look:
+        """This look again, after a failed read of the listing (``fatal``: stop looking)."""
         return Look(self.candidates, self.nearby, self.looks + 1, err, self.failed_reads + 1, fatal)
 
     def describe(self) -> str:
+        """What this look found, for the log and the error."""
         if self.read_error is not None:
             return f"the listing could not be read ({type(self.read_error).__name__}): not listed yet"
         if self.candidates:

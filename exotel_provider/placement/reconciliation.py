@@ -64,14 +64,17 @@ class PlacementAttempt:
 
     @property
     def latest_send(self) -> float:
+        """The latest moment the request can have been sent."""
         return self.sent_at if self.settled_at is None else max(self.sent_at, self.settled_at)
 
     @property
     def created_from(self) -> float:
+        """The earliest ``DateCreated`` of a call the request may have placed (clock skew allowed)."""
         return self.sent_at - CLOCK_SKEW_SECONDS
 
     @property
     def created_until(self) -> float:
+        """The latest ``DateCreated`` of a call the request may have placed (clock skew allowed)."""
         return self.latest_send + CLOCK_SKEW_SECONDS
 
     def listing_filters(self) -> dict[str, Any]:

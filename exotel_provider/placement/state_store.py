@@ -18,11 +18,14 @@ NEVER_EXPIRE = timedelta.max
 class StateStore(Protocol):
     """A key/value store that survives the retries of one task (Airflow 3.3's task_state_store)."""
 
-    def get(self, key: str) -> Any: ...
+    def get(self, key: str) -> Any:
+        """The value of ``key``, or None."""
 
-    def set(self, key: str, value: Any) -> None: ...
+    def set(self, key: str, value: Any) -> None:
+        """Store ``value`` under ``key``, durably."""
 
-    def delete(self, key: str) -> None: ...
+    def delete(self, key: str) -> None:
+        """Delete ``key``."""
 
 
 class PlacementRecord:
@@ -42,13 +45,16 @@ class PlacementRecord:
 
     @property
     def available(self) -> bool:
+        """True when there is a store to remember in (Airflow 3.3+, or a campaign's ledger)."""
         return self.store is not None
 
     def sid(self) -> str | None:
+        """The Sid of the call an earlier try placed, if any."""
         value = self._get(self.sid_key)
         return str(value) if value else None
 
     def save_sid(self, sid: str) -> None:
+        """Remember the placed call's Sid (it supersedes the pending mark)."""
         self._set(self.sid_key, sid)
 
     def pending(self) -> tuple[float, float | None] | None:
@@ -60,6 +66,8 @@ class PlacementRecord:
         return float(value["sent_at"]), None if settled is None else float(settled)
 
     def mark_pending(self, sent_at: float, settled_at: float | None = None) -> None:
+        """Mark a request as sent (``sent_at``) before it goes out; ``settled_at``: when its outcome became
+        unknown."""
         value: dict[str, float] = {"sent_at": sent_at}
         if settled_at is not None:
             value["settled_at"] = settled_at
@@ -71,9 +79,11 @@ class PlacementRecord:
             self.store.delete(self.pending_key)
 
     def was_guarded(self) -> bool:
+        """True when an earlier try of this task ran under the guard (its state was not cleared)."""
         return self._get(self.guarded_key) is not None
 
     def mark_guarded(self, now: float) -> None:
+        """Record that this task runs under the guard, once."""
         if self.store is not None and self.store.get(self.guarded_key) is None:
             self._set(self.guarded_key, {"since": now})
 

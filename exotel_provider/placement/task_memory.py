@@ -30,14 +30,17 @@ class TaskMemory:
 
     @property
     def available(self) -> bool:
+        """True when the task has a state store (Airflow 3.3+)."""
         return self._store is not None
 
     def get(self, key: str) -> Any:
+        """The task's value of ``key``, or None."""
         if self._store is None:
             return None
         return self._store.get(key)
 
     def set(self, key: str, value: Any) -> None:
+        """Store ``value`` under ``key``, never expiring (nothing without a store)."""
         if self._store is None:
             return
         if self._takes_retention:

@@ -92,6 +92,7 @@ class ExotelCallSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> ExotelHook:
+        """A hook for the sensor's connection."""
         return ExotelHook(self.exotel_conn_id)
 
     @property
@@ -100,6 +101,7 @@ class ExotelCallSensor(BaseSensorOperator):
         return CallOutcome.of(self, details_are_return_value=True)
 
     def execute(self, context: Context) -> Any:
+        """Wait for the call: poke or reschedule, or defer to the triggerer when ``deferrable``."""
         if not self.deferrable:
             return super().execute(context)
         defer_until_final(
@@ -126,6 +128,7 @@ class ExotelCallSensor(BaseSensorOperator):
         return sid
 
     def poke(self, context: Context) -> PokeReturnValue:
+        """Read the call once; done when it is final and priced (its details are the return value)."""
         sid = self._sid()
         with connection_errors(self.exotel_conn_id):
             call = self.hook.get_call(sid)

@@ -20,6 +20,7 @@ from exotel_provider.simulator.state import (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m exotel_provider.simulator``."""
     parser = argparse.ArgumentParser(
         prog="python -m exotel_provider.simulator",
         description="A local Exotel Voice v1 API server (calls and SMS).",
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_script(text: str) -> tuple[str, CallScript]:
+    """``+919876500002=busy`` -> the number and its script."""
     number, separator, outcome = text.partition("=")
     if not separator or not number.strip():
         raise ValueError(f"expected NUMBER=OUTCOME, got {text!r}")
@@ -80,6 +82,7 @@ def parse_sms_script(text: str) -> tuple[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the simulator in the foreground until interrupted; prints the connection to export."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

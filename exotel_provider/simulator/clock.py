@@ -35,6 +35,7 @@ class SimulatedClock:
 
     @property
     def time_scale(self) -> float:
+        """Simulated seconds per real second."""
         return self._time_scale
 
     def now(self) -> float:

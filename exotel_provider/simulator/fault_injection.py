@@ -33,6 +33,7 @@ class ConnectionDroppingFastAPI(FastAPI):
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request, applying the first armed fault that matches it."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -49,6 +50,7 @@ class ConnectionDroppingFastAPI(FastAPI):
 
 
 def connection_dropped(request: Request) -> bool:
+    """True when a fault dropped this request's connection (no answer is sent)."""
     marks = request.scope.get(_SCOPE_KEY)
     return bool(marks and marks.get("drop"))
 

@@ -19,6 +19,8 @@ from typing import Any
 
 
 class FaultKind(StrEnum):
+    """What an injected fault does to a request's answer."""
+
     STATUS = "status"
     """Answer with ``status`` (429, 500, 502, 503 ...) and Exotel's RestException body."""
     DELAY = "delay"
@@ -129,6 +131,7 @@ class Fault:
 
     @property
     def fault_kind(self) -> FaultKind:
+        """The fault's kind as a :class:`FaultKind`."""
         return FaultKind(self.kind)
 
     @property
@@ -140,6 +143,7 @@ class Fault:
 
     @property
     def answer_status(self) -> int:
+        """The HTTP status the fault answers with."""
         if self.fault_kind is FaultKind.CREDENTIALS_REJECTED:
             return 401
         if self.status is not None:
@@ -147,11 +151,13 @@ class Fault:
         return 502 if self.fault_kind is FaultKind.HTML_PAGE else 200
 
     def matches(self, method: str, path: str) -> bool:
+        """True when the fault applies to a request of ``method`` on ``path``."""
         if self.method is not None and self.method != method.upper():
             return False
         return self.path is None or re.search(self.path, path) is not None
 
     def describe(self) -> str:
+        """A one-line description, for logs and ``GET /_simulator/faults``."""
         target = f"{self.method or '*'} {self.path or '*'}"
         detail = f" {self.answer_status}" if self.fault_kind is FaultKind.STATUS else ""
         return f"{self.kind}{detail} on {target}"
@@ -168,6 +174,7 @@ class Fault:
         return cls(**dict(data))
 
     def to_dict(self) -> dict[str, Any]:
+        """The fault as JSON-ready fields."""
         return dataclasses.asdict(self)
 
 
@@ -194,6 +201,7 @@ class FaultPlan:
         self._lock = threading.Lock()
 
     def add(self, fault: Fault) -> Fault:
+        """Arm ``fault``."""
         with self._lock:
             self._armed.append([fault, fault.times, fault.skip])
         return fault
@@ -219,6 +227,7 @@ class FaultPlan:
             return chosen
 
     def armed(self) -> list[Fault]:
+        """The faults armed and not used up."""
         with self._lock:
             return [entry[0] for entry in self._armed]
 

@@ -71,6 +71,7 @@ class CallTimeline:
         return cls(outcome, created_at, ringing_at, answered_at, ended_at, priced_at, price)
 
     def status_at(self, now: float) -> CallStatus:
+        """The call's status at simulated time ``now``."""
         if now < self.ringing_at:
             return CallStatus.QUEUED
         if self.answered_at is None:
@@ -80,13 +81,16 @@ class CallTimeline:
         return CallStatus.IN_PROGRESS if now < self.ended_at else CallStatus.COMPLETED
 
     def is_terminal_at(self, now: float) -> bool:
+        """True once the call has ended at ``now``."""
         return now >= self.ended_at
 
     def is_priced_at(self, now: float) -> bool:
+        """True once the call's price, duration and end time are filled in at ``now``."""
         return self.priced_at is not None and now >= self.priced_at
 
     @property
     def talk_seconds(self) -> float:
+        """Seconds between answer and end (0 if never answered)."""
         return 0.0 if self.answered_at is None else self.ended_at - self.answered_at
 
     def last_change_at(self, now: float) -> float:
@@ -126,6 +130,7 @@ class CallView:
 
     @property
     def is_terminal(self) -> bool:
+        """True when the call has ended."""
         return self.status in TERMINAL_STATUSES
 
 
@@ -143,17 +148,21 @@ class SimulatedCall:
 
     @property
     def from_number(self) -> str:
+        """The number called (``From``)."""
         return self.request.from_number
 
     @property
     def to_number(self) -> str | None:
+        """The second number of a two-number call, else None."""
         return self.request.to_number
 
     @property
     def created_at(self) -> float:
+        """When the call was created (``DateCreated``), in simulated epoch seconds."""
         return self.timeline.created_at
 
     def status_at(self, now: float) -> CallStatus:
+        """The call's status at simulated time ``now``."""
         return self.timeline.status_at(now)
 
     def view(self, now: float) -> CallView:

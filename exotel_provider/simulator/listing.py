@@ -136,6 +136,7 @@ def page_metadata(
 
 
 def encode_cursor(sequence: int) -> str:
+    """The opaque page token of the listing's next page."""
     return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{sequence}".encode()).decode().rstrip("=")
 
 

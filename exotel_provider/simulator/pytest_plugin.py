@@ -22,6 +22,7 @@ CONNECTION_ENV_VAR = "AIRFLOW_CONN_EXOTEL_DEFAULT"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``exotel_simulator`` marker."""
     config.addinivalue_line(
         "markers",
         "exotel_simulator(**options): ExotelSimulator keyword arguments for the exotel_simulator fixture "

@@ -44,6 +44,7 @@ class SlidingWindowLimiter:
         return max(0, (self.limit or 0) - len(admitted)), reset_in
 
     def clear(self) -> None:
+        """Forget every request counted."""
         self._admitted.clear()
 
 

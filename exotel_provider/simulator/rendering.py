@@ -81,6 +81,7 @@ def render_call(
     details: bool = False,
     time_zone: tzinfo = INDIA_TIME,
 ) -> Response:
+    """One call's answer body, JSON or XML, as Exotel's documentation shows it."""
     call = call_fields(view, response_format, time_zone)
     if details:
         call["Details"] = details_fields(view)
@@ -121,6 +122,7 @@ def render_error(
     response_format: ResponseFormat,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
+    """An error answer in Exotel's RestException shape, JSON or XML."""
     body = {"RestException": {"Status": status, "Message": message}}
     if response_format is ResponseFormat.JSON:
         return _json(body, status=status, headers=headers)

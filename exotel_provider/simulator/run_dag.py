@@ -32,6 +32,7 @@ from exotel_provider.simulator.server import ExotelSimulator
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m exotel_provider.simulator.run_dag``."""
     parser = argparse.ArgumentParser(prog="python -m exotel_provider.simulator.run_dag", description=__doc__)
     parser.add_argument("dag_id")
     parser.add_argument("--dags-folder", default=os.environ.get("AIRFLOW__CORE__DAGS_FOLDER", "dags"))
@@ -176,15 +177,18 @@ class CallProgress(threading.Thread):
         self.finished = threading.Event()
 
     def run(self) -> None:
+        """Report progress every ``interval`` seconds until stopped."""
         while not self.finished.wait(self.interval):
             self.report()
 
     def stop(self) -> None:
+        """Stop reporting, after a last report."""
         self.finished.set()
         self.join()
         self.report()
 
     def report(self) -> None:
+        """Print one line for each call that changed stage (placed, ended, priced) since the last report."""
         now = self.simulator.now()
         for call in self.simulator.placed_calls():
             view = call.view(now)
@@ -234,10 +238,12 @@ def leaf_results(dag: Any, dag_run: Any, width: int = 400) -> Iterator[str]:
 
 
 def airflow_home() -> Path:
+    """``$AIRFLOW_HOME``, or Airflow's default ``~/airflow``."""
     return Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow").expanduser()
 
 
 def log_path(dag_id: str) -> Path:
+    """Where Airflow's logs of a run of ``dag_id`` go."""
     return airflow_home() / "logs" / "run_dag" / f"{dag_id}.log"
 
 
@@ -268,6 +274,7 @@ def run(args: argparse.Namespace, simulator: ExotelSimulator, out: IO[str]) -> i
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the DAG against a fresh simulator; 0 if the run succeeded."""
     args = build_parser().parse_args(argv)
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     with ExotelSimulator(time_scale=args.time_scale) as simulator:

@@ -72,6 +72,7 @@ class CallScript:
 
     @property
     def answered(self) -> bool:
+        """True when the script's calls are answered (``completed``)."""
         return self.outcome == Outcome.COMPLETED
 
     @property
@@ -91,6 +92,7 @@ class CallScript:
         return cls(**dict(data))
 
     def to_dict(self) -> dict[str, Any]:
+        """The script as JSON-ready fields."""
         return dataclasses.asdict(self)
 
 
@@ -105,6 +107,7 @@ class ScriptBook:
 
     @property
     def default(self) -> CallScript:
+        """The script of every number not scripted."""
         return self._default
 
     def set(self, number: str, script: CallScript) -> str:
@@ -115,6 +118,7 @@ class ScriptBook:
         return national
 
     def set_default(self, script: CallScript) -> None:
+        """Make ``script`` the default for every number not scripted."""
         with self._lock:
             self._default = script
 
@@ -137,6 +141,7 @@ class ScriptBook:
             return self._default, 1
 
     def all(self) -> dict[str, CallScript]:
+        """Every scripted number (national form) and its script."""
         with self._lock:
             return dict(self._by_number)
 

@@ -164,14 +164,17 @@ class ExotelSimulator:
 
     @property
     def account_sid(self) -> str:
+        """The account SID it accepts."""
         return self._state.credentials.account_sid
 
     @property
     def api_key(self) -> str:
+        """The API key it accepts."""
         return self._state.credentials.api_key
 
     @property
     def api_token(self) -> str:
+        """The API token it accepts."""
         return self._state.credentials.api_token
 
     def connection(self) -> dict[str, Any]:
@@ -208,6 +211,7 @@ class ExotelSimulator:
 
     @property
     def state(self) -> SimulatorState:
+        """Everything the simulator holds: calls, requests, scripts, faults, clock."""
         return self._state
 
     def script(self, number: str, script: CallScript | None = None, /, **fields: Any) -> CallScript:
@@ -251,6 +255,7 @@ class ExotelSimulator:
         return self._state.faults.injected
 
     def clear_faults(self) -> None:
+        """Disarm every fault."""
         self._state.faults.clear()
 
     @property

@@ -52,6 +52,7 @@ class RecordedRequest:
 
     @property
     def is_connect(self) -> bool:
+        """True for a call-placing request (``Calls/connect``)."""
         return self.method == "POST" and self.path.endswith(CONNECT_PATH_SUFFIXES)
 
     @property
@@ -59,6 +60,7 @@ class RecordedRequest:
         return self.method == "POST" and self.path.endswith(SMS_SEND_PATH_SUFFIXES)
 
     def to_dict(self) -> dict[str, Any]:
+        """The request as JSON-ready fields (``GET /_simulator/requests``)."""
         return {
             "method": self.method,
             "path": self.path,
@@ -108,11 +110,13 @@ class SimulatorState:
 
     @property
     def rate_limit_per_minute(self) -> int | None:
+        """Requests a minute admitted per account (None: no limit)."""
         return self._limiter.limit
 
     # --- the API's needs ---------------------------------------------------------------------
 
     def is_authorised(self, api_key: str | None, api_token: str | None) -> bool:
+        """True for the simulator's own API key and token."""
         return api_key == self.credentials.api_key and api_token == self.credentials.api_token
 
     def admit(self, account_sid: str) -> float | None:
@@ -159,6 +163,7 @@ class SimulatorState:
             return call
 
     def get_call(self, sid: str) -> SimulatedCall | None:
+        """The call ``sid``, or None."""
         with self._lock:
             return self._calls.get(sid)
 
@@ -191,6 +196,7 @@ class SimulatorState:
             return self._sms.get(sid)
 
     def record(self, request: RecordedRequest) -> None:
+        """Add ``request`` to the request log."""
         with self._lock:
             self._log.append(request)
 
@@ -229,9 +235,11 @@ class SimulatorState:
         return national
 
     def set_script(self, number: str, script: CallScript) -> str:
+        """Script calls to ``number``; returns it in national form."""
         return self.scripts.set(number, script)
 
     def advance(self, seconds: float) -> float:
+        """Move the simulated clock forward by ``seconds``; the new time."""
         return self.clock.advance(seconds)
 
     def reset(self) -> None:

@@ -70,10 +70,12 @@ class ExotelCampaignTrigger(CallWatchingTrigger):
         self.resolve_after = None if resolve_after is None else float(resolve_after)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        """The trigger's class path and kwargs (no secrets)."""
         return self.serialized(call_sids=self.call_sids, resolve_after=self.resolve_after)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # The shared watcher is released before the event is yielded, whatever the triggerer does next.
+        """Watch every call of the campaign; one event with all their outcomes."""
         yield TriggerEvent(await self._outcomes())
 
     async def _outcomes(self) -> dict[str, Any]:

@@ -94,10 +94,12 @@ class ExotelCallTrigger(CallWatchingTrigger):
         self.call_sid = str(call_sid)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        """The trigger's class path and kwargs (no secrets)."""
         return self.serialized(call_sid=self.call_sid)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # The shared watcher is released before the event is yielded, whatever the triggerer does next.
+        """Watch the call through the shared watcher; one event: final, timeout or error."""
         yield TriggerEvent(await self._outcome())
 
     async def _outcome(self) -> dict[str, Any]:
@@ -125,6 +127,7 @@ class ExotelCallTrigger(CallWatchingTrigger):
 def final_event(
     assessment: Assessment, *, ended_seen_at: float | None, assessed_at: float | None = None
 ) -> dict[str, Any]:
+    """The ``final`` event: the call's details and how it was judged."""
     return {
         "status": FINAL,
         "call_sid": assessment.call.sid,
@@ -137,10 +140,12 @@ def final_event(
 
 
 def timeout_event(call_sid: str, message: str, call: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``timeout`` event: the deadline passed before the call was final."""
     return {"status": TIMEOUT, "call_sid": call_sid, "message": message, "call": call}
 
 
 def error_event(call_sid: str, error: BaseException) -> dict[str, Any]:
+    """The ``error`` event: the error's type and message, rebuilt as a typed error by the task."""
     return {
         "status": ERROR,
         "call_sid": call_sid,

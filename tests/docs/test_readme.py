@@ -1,9 +1,10 @@
-"""README.md's examples are tests: every ```python and ```bash block is extracted and run.
+"""The README's and the docs site's examples are tests: every ```python and ```bash block of
+README.md and of every page under docs/ is extracted and run, unless it is marked not-run with a reason.
 
-The marker convention is described in readme_snippets.py and in the README itself. One simulator
+The marker convention is described in readme_snippets.py and in docs/explanation/testing.md. One simulator
 and one migrated AIRFLOW_HOME serve the whole module: each bash block gets a copy of that home
 (or an empty one with ``fresh-home``), so blocks never see each other's connections.
-Bash blocks run in a temporary project folder holding a copy of ``dags/`` and the README's
+Bash blocks run in a temporary project folder holding a copy of ``dags/`` and every page's
 ``file=`` blocks, with this Python's bin first on PATH, and these variables: AIRFLOW_HOME,
 AIRFLOW__CORE__DAGS_FOLDER (the project's dags/), EXOTEL_API_KEY / EXOTEL_API_TOKEN /
 EXOTEL_ACCOUNT_SID (the simulator's credentials), EXOTEL_POLL_SECONDS=2.
@@ -29,22 +30,26 @@ from exotel_provider.simulator.server import ExotelSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
+DOCS = ROOT / "docs"
 README_PORT = "8765"
-SNIPPETS = snippets(README.read_text())
-RUNNABLE = [snippet for snippet in SNIPPETS if snippet.runs]
+README_MAX_CHARACTERS = 10_000
+"""The README keeps what a visitor needs on a screen or two; the rest lives in docs/."""
 
-NOT_RUN = {
-    "quick-start": "make demo / make test install virtual environments (make demo's command is "
-    "tests/dags/test_reminder_demo_output.py)",
-    "running-a-real-airflow-locally": "starts a whole Airflow until Ctrl-C (tests/e2e)",
-    "install-from-pypi": "downloads from PyPI",
-    "connection-real-exotel": "talks to the real Exotel with your credentials",
-    "notifier-in-a-dag": "a fragment: the DAG's other arguments and tasks are yours",
-    "deadline-alert": "Deadline Alerts need Airflow 3.3 (tests/notifications awaits the callback)",
-    "placement-guard": "a fragment of an operator's execute()",
-    "test-layers": "runs the test suite itself",
-}
-"""Blocks marked ``not-run`` in the README, by name: a new one must be added here on purpose."""
+
+def documents() -> list[Path]:
+    """README.md and every Markdown page of the docs site."""
+    return [README, *sorted(DOCS.rglob("*.md"))]
+
+
+def all_snippets() -> list[Snippet]:
+    found: list[Snippet] = []
+    for path in documents():
+        found.extend(snippets(path.read_text(), source=str(path.relative_to(ROOT))))
+    return found
+
+
+SNIPPETS = all_snippets()
+RUNNABLE = [snippet for snippet in SNIPPETS if snippet.runs]
 
 
 def free_port() -> int:
@@ -71,12 +76,13 @@ def migrated_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A user's project: the example DAGs plus every ``file=`` block of the README."""
+    """A user's project: the example DAGs plus every ``file=`` block of the README and the pages."""
     folder = tmp_path_factory.mktemp("project")
     shutil.copytree(ROOT / "dags", folder / "dags", ignore=shutil.ignore_patterns("__pycache__"))
     for snippet in SNIPPETS:
         if snippet.file:
             path = folder / snippet.file
+            assert not path.exists(), f"{snippet.where}: another block already writes {snippet.file}"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(snippet.code)
     return folder
@@ -117,9 +123,9 @@ def run_bash(snippet: Snippet, env: dict[str, str], cwd: Path, port: int) -> Non
 
 
 def run_command(snippet: Snippet, command: list[str], env: dict[str, str], cwd: Path) -> str:
-    """Run ``command`` for ``snippet``; its output, or a failure naming the README line."""
+    """Run ``command`` for ``snippet``; its output, or a failure naming the page and line."""
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=400)
-    assert done.returncode == 0, f"README.md:{snippet.line}\n{done.stdout[-6000:]}\n{done.stderr[-4000:]}"
+    assert done.returncode == 0, f"{snippet.where}\n{done.stdout[-6000:]}\n{done.stderr[-4000:]}"
     return done.stdout
 
 
@@ -157,7 +163,7 @@ def run_python(snippet: Snippet, simulator: ExotelSimulator) -> None:
         "simulator": simulator,
     }
     try:
-        exec(compile(snippet.code, f"README.md:{snippet.line}", "exec"), namespace)
+        exec(compile(snippet.code, snippet.where, "exec"), namespace)
     finally:
         simulator.reset()
 
@@ -170,8 +176,8 @@ def run_pytest_file(snippet: Snippet, env: dict[str, str], project: Path) -> Non
     assert " passed" in output and " failed" not in output
 
 
-@pytest.mark.parametrize("snippet", RUNNABLE, ids=[snippet.name for snippet in RUNNABLE])
-def test_readme_snippet_runs(
+@pytest.mark.parametrize("snippet", RUNNABLE, ids=[snippet.test_id for snippet in RUNNABLE])
+def test_doc_snippet_runs(
     snippet: Snippet,
     readme_simulator: ExotelSimulator,
     migrated_home: Path,
@@ -194,18 +200,22 @@ def test_readme_snippet_runs(
         readme_simulator.reset()
 
 
-def test_blocks_that_do_not_run_are_the_listed_ones_and_say_why() -> None:
-    not_run = {snippet.name: snippet.reason for snippet in SNIPPETS if not snippet.runs}
-    assert set(not_run) == set(NOT_RUN), (
-        "a README block is marked not-run: list it in NOT_RUN, or make it run"
-    )
-    assert all(not_run.values())
+def test_blocks_that_do_not_run_say_why() -> None:
+    not_run = [snippet for snippet in SNIPPETS if not snippet.runs]
+    assert all(snippet.reason for snippet in not_run), [s.where for s in not_run if not s.reason]
 
 
-def test_the_readme_has_the_examples_a_new_user_copies() -> None:
-    files = {snippet.file for snippet in SNIPPETS}
-    assert {"dags/payment_reminder.py", "tests/test_payment_reminder.py"} <= files
+def test_the_pages_have_the_examples_a_new_user_copies() -> None:
+    files = {snippet.file: snippet.source for snippet in SNIPPETS if snippet.file}
+    assert files.get("dags/payment_reminder.py") == "docs/tutorial.md"
+    assert files.get("tests/test_payment_reminder.py") == "docs/tutorial.md"
     assert len(RUNNABLE) >= 10
+    readme = [snippet for snippet in SNIPPETS if snippet.source == "README.md"]
+    assert any(snippet.runs and snippet.language == "python" for snippet in readme)
+
+
+def test_the_readme_is_short() -> None:
+    assert len(README.read_text()) <= README_MAX_CHARACTERS
 
 
 def test_unmarked_blocks_run_and_bad_markers_fail_loudly() -> None:
@@ -233,3 +243,7 @@ def test_unmarked_blocks_run_and_bad_markers_fail_loudly() -> None:
         snippets("<!-- snippet: not-run -->\n```bash\nls\n```")
     with pytest.raises(SnippetMarkerError, match="not ```sh"):
         snippets("```sh\nls\n```")
+    [marked] = snippets("<!-- not run: needs a phone -->\n```python\ncall()\n```", source="docs/x.md")
+    assert (marked.runs, marked.reason, marked.where) == (False, "needs a phone", "docs/x.md:3")
+    with pytest.raises(SnippetMarkerError, match=r"docs/x.md:1: a not-run block must say why"):
+        snippets("<!-- not run: -->\n```python\ncall()\n```", source="docs/x.md")

@@ -1,5 +1,6 @@
 """The Airflow UI in headless Chromium (Debian's, driven by Playwright): the on-demand DAG's trigger
-form and the Exotel connection form. Screenshots go to artifacts/browser/."""
+form and the Exotel connection form. Screenshots go to artifacts/browser/; the two forms the
+documentation shows also to docs/images/."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from tools.local_airflow import USERNAME, LocalAirflow
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "artifacts" / "browser"
+DOC_IMAGES = ROOT / "docs" / "images"
+"""The pages show these screenshots (how-to/production.md, how-to/local-airflow.md): each run renews them."""
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -65,9 +69,12 @@ def page(browser: Any, local_airflow: LocalAirflow, airflow_api: AirflowApi) -> 
     return page
 
 
-def shot(page: Any, name: str) -> Path:
+def shot(page: Any, name: str, *, docs_image: str | None = None) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path))
+    if docs_image:
+        DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+        (DOC_IMAGES / docs_image).write_bytes(path.read_bytes())
     return path
 
 
@@ -103,7 +110,7 @@ def test_trigger_form_shows_labelled_fields_refuses_a_bad_number_and_runs_a_good
         assert dialog.locator("label", has_text=label).count() == 1, label
         assert dialog.get_by_text(description).count() == 1, description
     assert dialog.locator("#element_flow_app_id").input_value() == "926"
-    shot(page, "02-trigger-form")
+    shot(page, "02-trigger-form", docs_image="trigger-form.png")
 
     runs_before = _run_ids(airflow_api)
     dialog.locator("#element_phone").fill("12345")
@@ -141,7 +148,7 @@ def test_add_connection_form_has_the_exotel_fields(page: Any, local_airflow: Loc
     for label in ("Account SID", "Region", "Default caller ID (ExoPhone)", "Request timeout (seconds)"):
         assert dialog.locator("label", has_text=label).count() == 1, label
     dialog.locator("#element_account_sid").scroll_into_view_if_needed()
-    shot(page, "05-exotel-connection-form")
+    shot(page, "05-exotel-connection-form", docs_image="exotel-connection-form.png")
 
 
 def _run_ids(api: AirflowApi) -> set[str]:
