@@ -230,7 +230,8 @@ with DAG(
 
     @task
     def check_day(summary: dict[str, Any]) -> None:
-        """Red when a reminder was not reached (every failed step upstream is red already)."""
+        """Red when a reminder was not reached (every failed step upstream is red already); one a calling
+        rule kept back (do-not-call, a cap...) was handled as the rules say and is counted in the report."""
         if summary["not_attempted"]:
             raise AirflowFailException(
                 f"{summary['not_attempted']} reminders were not reached (refused by Exotel, invalid "

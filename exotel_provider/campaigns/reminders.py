@@ -22,6 +22,7 @@ from exotel_provider.campaigns.ledger_sql import (
     ensure_ledger_table,
     read_ledger,
 )
+from exotel_provider.campaigns.not_called import reason_not_called
 from exotel_provider.campaigns.summary import Attempt
 
 __all__ = ["Database"]
@@ -137,10 +138,15 @@ def day_attempts(
 
 def not_reached(reminders: Iterable[Mapping[str, str]], recorded: Iterable[Mapping[str, Any]]) -> list[str]:
     """The reminders due that no call of the day reached (never placed, refused, or of unknown
-    outcome): what makes a day red."""
-    called = {r.key for r in _rows(recorded) if r.call_sid and r.state in (PLACED, ENDED)}
+    outcome): what makes a day red. A reminder a calling rule kept back (do-not-call, a cap, not a
+    mobile, outside calling hours) is not among them: not calling it was the rule, not a failure."""
+    rows = _rows(recorded)
+    called = {r.key for r in rows if r.call_sid and r.state in (PLACED, ENDED)}
+    kept_back = {r.key for r in rows if reason_not_called({"error": r.error})}
     return [
-        normalise_key(r["reminder_id"]) for r in reminders if normalise_key(r["reminder_id"]) not in called
+        key
+        for key in (normalise_key(r["reminder_id"]) for r in reminders)
+        if key not in called and key not in kept_back
     ]
 
 
