@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Context
 
+from exotel_provider.calls.calling_hours import CallingHours, outside_calling_hours_policy
 from exotel_provider.calls.progress import DEFAULT_PRICING_GRACE_SECONDS
 from exotel_provider.errors import ExotelConfigurationError, ExotelValidationError
 from exotel_provider.hooks.exotel import ExotelHook
@@ -62,6 +63,8 @@ class ExotelCampaignOperator(BaseOperator):
     :param pricing_grace_seconds: how long after a call ended to wait for its price.
     :param wait_timeout: give up waiting after this many seconds (default: the one default wait
         timeout, 6 hours, ``DEFAULT_WAIT_TIMEOUT_SECONDS``).
+    :param calling_hours: e.g. ``"08:00-19:00"``, in the connection's zone (India by default); None: any
+        hour. ``outside_calling_hours``: ``"defer"`` (wait for the window, go on) or ``"record"``.
     :param reconcile_timeout: how long to re-read a remembered call that answers 404. A call whose
         placing answer was lost holds no placing thread: it is recorded as unknown at once and
         resolved after the deferral, once every call of its window must be listed (adopted, dialled
@@ -92,9 +95,12 @@ class ExotelCampaignOperator(BaseOperator):
         pricing_grace_seconds: float = DEFAULT_PRICING_GRACE_SECONDS,
         wait_timeout: float | None = None,
         reconcile_timeout: float = DEFAULT_RECONCILE_TIMEOUT,
+        calling_hours: Any = None,
+        outside_calling_hours: str = "defer",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.outside_calling_hours = outside_calling_hours_policy(outside_calling_hours)
         for field, value, fix in (
             ("max_calls_in_flight", max_calls_in_flight, "Allow at least 1 call."),
             ("placing_threads", placing_threads, "Use at least 1 thread."),
@@ -103,14 +109,11 @@ class ExotelCampaignOperator(BaseOperator):
                 raise ExotelValidationError(field, f"{value} is not positive", fix)
         self.calls, self.ledger = calls, ledger
         self.app_id, self.url, self.caller_id, self.call_type = app_id, url, caller_id, call_type
-        self.time_limit, self.time_out = time_limit, time_out
-        self.exotel_conn_id = exotel_conn_id
+        self.time_limit, self.time_out, self.exotel_conn_id = time_limit, time_out, exotel_conn_id
         self.max_calls_in_flight, self.placing_threads = max_calls_in_flight, placing_threads
-        self.watching_reserve = watching_reserve
-        self.poll_interval = poll_interval
-        self.pricing_grace_seconds = pricing_grace_seconds
-        self.wait_timeout = wait_timeout
-        self.reconcile_timeout = reconcile_timeout
+        self.watching_reserve, self.poll_interval = watching_reserve, poll_interval
+        self.pricing_grace_seconds, self.wait_timeout = pricing_grace_seconds, wait_timeout
+        self.reconcile_timeout, self.calling_hours = reconcile_timeout, CallingHours.parse(calling_hours)
 
     @cached_property
     def hook(self) -> ExotelHook:
@@ -118,6 +121,7 @@ class ExotelCampaignOperator(BaseOperator):
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         from exotel_provider.campaigns.run import outcome_of
+        from exotel_provider.operators.campaign_window import defer_to_window
 
         entries = self._entries()
         book = self._book()
@@ -132,6 +136,7 @@ class ExotelCampaignOperator(BaseOperator):
             if book is not None:
                 book.close()
         outcomes = [outcome_of(placement) for placement in placements]
+        defer_to_window(self, context, run.window, entries, outcomes)  # someone waits for a window
         return self._wait(context, outcomes, [o["sid"] for o in outcomes if o["sid"]], book, rounds=0)
 
     def _wait(
@@ -164,6 +169,9 @@ class ExotelCampaignOperator(BaseOperator):
             kwargs={"rounds": rounds},
             timeout=timedelta(seconds=deadline - now + 300),
         )
+
+    def resume_placing(self, context: Context, event: Any = None) -> list[dict[str, Any]]:
+        return self.execute(context)  # the calling window opened: place the rest, keep what was placed
 
     def execute_complete(self, context: Context, event: Any = None, rounds: int = 0) -> list[dict[str, Any]]:
         """Resume after the trigger: each outcome completed with its call's final details, then every
@@ -254,7 +262,7 @@ class ExotelCampaignOperator(BaseOperator):
 
     def _run(self, context: Context, book: CampaignBook | None) -> CampaignRun:
         """Placing paced within the connection's budget, within the in-flight cap."""
-        from exotel_provider.campaigns.run import paced_run
+        from exotel_provider.campaigns.run import CampaignWindow, paced_run
 
         try:
             budget = self.hook.settings.requests_per_minute
@@ -266,6 +274,7 @@ class ExotelCampaignOperator(BaseOperator):
             get_ended_calls=self.hook.get_ended_calls, build_request=self._request,
             max_calls_in_flight=self.max_calls_in_flight, placing_threads=self.placing_threads,
             poll_interval=self.poll_interval, logger=self.log, book=book,
+            window=CampaignWindow(self.calling_hours, self._time_zone()),
         )  # fmt: skip
 
     def _request(self, entry: CampaignEntry) -> ConnectRequest:
