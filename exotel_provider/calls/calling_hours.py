@@ -25,6 +25,8 @@ DAYS_LOOKED_AHEAD = 400
 """How far :meth:`CallingHours.next_opening` looks (a year of holidays and a few weeks more)."""
 PREFERRED_TIME_FIELDS = ("call_after", "call_before")
 """A person's optional preferred times (``HH:MM`` local time), which narrow their window."""
+DIAL_MARGIN_SECONDS = 10.0
+"""No request starts in a window's last seconds: one under way still reaches Exotel before it closes."""
 DEFER, RECORD = "defer", "record"
 OUTSIDE_CALLING_HOURS_POLICIES = (DEFER, RECORD)
 """What a campaign does at its window's end: wait for the window to open again (a deferral, no
@@ -230,9 +232,18 @@ class CallingWindow:
     def is_open(self, at: float) -> bool:
         return self.hours.is_open(self._local(at))
 
+    def may_dial(self, at: float) -> bool:
+        """Open at ``at`` and still open :data:`DIAL_MARGIN_SECONDS` later (the request arrives in time)."""
+        return self.is_open(at) and self.is_open(at + DIAL_MARGIN_SECONDS)
+
     def next_opening(self, at: float) -> float:
-        """``at`` if open, else when the window next opens."""
-        return self.hours.next_opening(self._local(at)).timestamp()
+        """``at`` if a call may be dialled then, else when the window next opens."""
+        if self.may_dial(at):
+            return at
+        local = self._local(at)
+        if self.hours.is_open(local):  # in its last seconds: the next window
+            local = self.hours.closing(local)
+        return self.hours.next_opening(local).timestamp()
 
     def closing(self, at: float) -> float:
         """When the window open at ``at`` closes (``at`` when closed)."""
@@ -252,7 +263,7 @@ class CallingWindow:
 
     def check(self, at: float, number: str = "the call") -> None:
         """Raise :class:`ExotelOutsideCallingHoursError` (saying when it opens) unless open at ``at``."""
-        if self.is_open(at):
+        if self.may_dial(at):
             return
         opens_at = self.next_opening(at)
         raise ExotelOutsideCallingHoursError(

@@ -41,8 +41,6 @@ class CampaignWindow:
         self.window = CallingWindow(hours, time_zone) if hours is not None else None
         self._any_hour = CallingWindow(ANY_HOUR, time_zone)
         self._clock = clock
-        self.closed_at: float | None = None
-        """When the campaign's own window was first found closed (every later entry is then held)."""
 
     @property
     def limits(self) -> bool:
@@ -64,11 +62,10 @@ class CampaignWindow:
         if self.window is None and not entry.preferred_times:
             return False
         now = self.now()
-        if self.window is not None and not self.window.is_open(now):
-            self.closed_at = self.closed_at or now
+        if self.window is not None and not self.window.may_dial(now):
             return True
         window = self.for_entry(entry)
-        return window is None or not window.is_open(now)
+        return window is None or not window.may_dial(now)
 
     def next_opening(self, entries: Iterable[CampaignEntry]) -> float | None:
         """The earliest moment one of ``entries`` may be dialled (None: none ever may)."""
