@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from exotel_provider.calls.calling_hours import END_OF_DAY, CallingHours
 from exotel_provider.calls.status import UNANSWERED_STATUSES, CallStatus
 from exotel_provider.campaigns.report import render_html_report
 
@@ -36,8 +37,36 @@ def hourly_figures(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [{"hour": hour, **counts[hour], "cost": round(cost[hour], 4)} for hour in sorted(counts)]
 
 
-def render_chart_png(hours: list[dict[str, Any]], *, title: str, currency: str = "INR") -> bytes:
-    """Stacked bars of outcomes per hour, with the hour's cost as a line on a second axis."""
+def whole_day(hours: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every hour of the day, those without calls at zero (to show calls against the calling window)."""
+    known = {h["hour"]: h for h in hours}
+    return [known.get(f"{hour:02d}:00", {"hour": f"{hour:02d}:00", "cost": 0.0}) for hour in range(24)]
+
+
+def shade_outside(axes: Any, labels: list[str], calling_hours: CallingHours) -> None:
+    """Grey behind each hour of the day that lies wholly outside the calling window."""
+    opens = calling_hours.opens.hour + calling_hours.opens.minute / 60
+    closes = (
+        24.0
+        if calling_hours.closes == END_OF_DAY
+        else calling_hours.closes.hour + calling_hours.closes.minute / 60
+    )
+    for index, label in enumerate(labels):
+        start = int(label[:2])
+        if start + 1 <= opens or start >= closes:
+            axes.axvspan(index - 0.5, index + 0.5, color="#eeeeee", zorder=0)
+    axes.plot([], [], color="#eeeeee", linewidth=8, label=f"outside {calling_hours.describe()}")
+
+
+def render_chart_png(
+    hours: list[dict[str, Any]],
+    *,
+    title: str,
+    currency: str = "INR",
+    calling_hours: CallingHours | None = None,
+) -> bytes:
+    """Stacked bars of outcomes per hour, with the hour's cost as a line on a second axis; given
+    ``calling_hours``, the whole day, the hours outside the window shaded."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -45,7 +74,10 @@ def render_chart_png(hours: list[dict[str, Any]], *, title: str, currency: str =
 
     figure = Figure(figsize=(8, 4), dpi=100)
     axes = figure.subplots()
+    hours = whole_day(hours) if calling_hours is not None else hours
     labels = [h["hour"] for h in hours] or ["-"]
+    if calling_hours is not None:
+        shade_outside(axes, labels, calling_hours)
     bottom = [0] * len(labels)
     for group, colour in OUTCOME_COLOURS.items():
         heights = [h.get(group, 0) for h in hours] or [0]
@@ -69,11 +101,18 @@ def render_chart_png(hours: list[dict[str, Any]], *, title: str, currency: str =
 
 
 def write_report(
-    folder: Any, name: str, summary: dict[str, Any], rows: Iterable[Mapping[str, Any]], *, title: str
+    folder: Any,
+    name: str,
+    summary: dict[str, Any],
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    title: str,
+    calling_hours: CallingHours | None = None,
 ) -> tuple[Any, Any]:
-    """Write ``<name>.html`` and ``<name>.png`` into ``folder``; returns both paths."""
+    """Write ``<name>.html`` and ``<name>.png`` into ``folder``; returns both paths. Given the
+    campaign's ``calling_hours``, the chart shows the calls over the whole day against that window."""
     folder.mkdir(parents=True, exist_ok=True)
     chart, page = folder / f"{name}.png", folder / f"{name}.html"
-    chart.write_bytes(render_chart_png(hourly_figures(rows), title=title))
+    chart.write_bytes(render_chart_png(hourly_figures(rows), title=title, calling_hours=calling_hours))
     page.write_text(render_html_report(summary, title=title, chart=f"{name}.png"))
     return page, chart
