@@ -83,6 +83,8 @@ def render_chart_png(
         heights = [h.get(group, 0) for h in hours] or [0]
         axes.bar(labels, heights, bottom=bottom, color=colour, label=group)
         bottom = [b + v for b, v in zip(bottom, heights, strict=True)]
+    if len(labels) > 12:  # the whole day: upright labels would overlap
+        axes.tick_params(axis="x", labelrotation=90, labelsize="small")
     axes.set_xlabel("hour the call was placed (India time)")
     axes.set_ylabel("calls")
     axes.set_title(title)
