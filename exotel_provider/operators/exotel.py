@@ -21,7 +21,7 @@ from exotel_provider.call_lifecycle import (
     sid_in_event,
     submit,
 )
-from exotel_provider.calls.calling_hours import CallingHours
+from exotel_provider.calls.calling_hours import CallingHours, CallingWindow
 from exotel_provider.calls.durations import optional_positive_seconds, positive_seconds
 from exotel_provider.calls.progress import (
     DEFAULT_POLL_INTERVAL_SECONDS,
@@ -282,7 +282,6 @@ class ExotelConnectOperator(BaseOperator):
         )
         guard = guard_for_task(context, self.hook, policy, exotel_conn_id=self.exotel_conn_id, log=self.log)
         if self.calling_hours is not None:  # checked right before the request, whoever asks for the call
-            from exotel_provider.calls.calling_hours import CallingWindow
             from exotel_provider.placement.calling_hours_gate import WithinCallingHours
 
             window = CallingWindow(self.calling_hours, guard.time_zone)
