@@ -16,6 +16,7 @@ from typing import Any
 
 from exotel_provider.calls.calling_hours import (
     DEFER,
+    END_OF_DAY,
     PREFERRED_TIME_FIELDS,
     CallingHours,
     CallingWindow,
@@ -28,7 +29,8 @@ from exotel_provider.placement import guard as guard_module
 
 HELD_ERROR = not_called_error(OUTSIDE_CALLING_HOURS)
 """The error of an entry held back by its calling window (its ledger row and outcome say it)."""
-ANY_HOUR = CallingHours(datetime.time(0, 0), datetime.time.max)
+ANY_HOUR = CallingHours(datetime.time(0, 0), END_OF_DAY)
+"""The whole day: the window of a person with preferred times in a campaign given no calling hours."""
 
 
 class CampaignWindow:
@@ -79,11 +81,6 @@ class CampaignWindow:
     def local_text(self, at: float) -> str:
         """``at`` as local time in the campaign's zone, e.g. ``2026-08-04 08:00 (Asia/Kolkata)``."""
         return self._any_hour.local_text(at)
-
-
-def held(placement_error: str | None) -> bool:
-    """Whether a placement's error says its entry was held back by its calling window."""
-    return reason_not_called({"error": placement_error}) == OUTSIDE_CALLING_HOURS
 
 
 def record_held(book: CampaignBook | None, key: str) -> None:
