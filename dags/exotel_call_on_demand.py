@@ -9,7 +9,8 @@ before any task runs. The same conf works from the REST API or the CLI::
 ``place_call`` dials the number and connects it to the call flow; if "Wait for the outcome" is
 ticked, ``wait_for_call`` waits for the call's final status and price (in the triggerer when the
 installed provider supports deferrable waiting, otherwise rescheduling between checks) and fails
-the run unless the call was answered.
+the run unless the call was answered. Calls go out only within the calling hours
+(``EXOTEL_CALLING_HOURS``, 08:00-19:00 India time by default), which the trigger form states.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import timedelta
 from airflow.sdk import DAG, Param, task
 
 from exotel_provider.calls import DEFAULT_POLL_INTERVAL_SECONDS
+from exotel_provider.calls.calling_hours import DEFAULT_CALLING_HOURS, CallingHours
 from exotel_provider.operators.exotel import DEFAULT_RECONCILE_TIMEOUT, ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 
@@ -29,6 +31,10 @@ RECONCILE_SECONDS = float(os.environ.get("EXOTEL_RECONCILE_SECONDS", DEFAULT_REC
 """How long a lost placing answer is looked for in Exotel's listing before failing safe (the local
 Airflow uses a minute, so that a fail-safe outcome shows quickly)."""
 """How often the call's status is checked (the local demo and the tests use a few seconds)."""
+CALLING_HOURS = os.environ.get("EXOTEL_CALLING_HOURS", DEFAULT_CALLING_HOURS)
+"""When customers may be called, India time (RBI: 08:00-19:00 for calls about overdue loans);
+``EXOTEL_CALLING_HOURS``, e.g. ``08:00-19:00`` or ``09:00-18:00 mon-sat``."""
+WINDOW = CallingHours.parse(CALLING_HOURS)
 WAIT_IN_TRIGGERER = "deferrable" in inspect.signature(ExotelCallSensor.__init__).parameters
 """Deferrable waiting frees the worker slot; older provider versions reschedule instead."""
 
@@ -41,7 +47,11 @@ with DAG(
             type="string",
             pattern=r"^(\+91[6-9][0-9]{9}|0[6-9][0-9]{9})$",
             title="Phone number",
-            description="The Indian mobile number to call: +91 and 10 digits, or 0 and 10 digits.",
+            description=(
+                "The Indian mobile number to call: +91 and 10 digits, or 0 and 10 digits. Calls are "
+                f"dialled only within the calling hours, {WINDOW.describe() if WINDOW else 'any hour'} "
+                "(India time); outside them the run fails before dialling and says when they open."
+            ),
         ),
         "flow_app_id": Param(
             "926",
@@ -74,6 +84,7 @@ with DAG(
         caller_id="{{ params.caller_id or '' }}",
         custom_field="{{ dag_run.run_id }}",
         time_limit=600,
+        calling_hours=CALLING_HOURS,
         reconcile_timeout=RECONCILE_SECONDS,
         retries=2,  # safe: a retry finds the call an earlier try placed instead of dialling again
         retry_delay=timedelta(seconds=10),

@@ -23,6 +23,7 @@ import pendulum
 from airflow.sdk import DAG, Param, task
 
 from exotel_provider.calls import DEFAULT_POLL_INTERVAL_SECONDS, TERMINAL_STATUSES
+from exotel_provider.calls.calling_hours import DEFAULT_CALLING_HOURS
 from exotel_provider.campaigns.reminders import india_day
 from exotel_provider.notifications.exotel import ExotelCallNotifier
 from exotel_provider.operators.exotel import ExotelConnectOperator
@@ -34,6 +35,9 @@ GRACE_DAYS = 7
 COLLECTIONS_FLOW_APP_ID = "931"
 ALERT_FLOW_APP_ID = "940"
 EXOPHONE = "08047112345"
+CALLING_HOURS = os.environ.get("EXOTEL_CALLING_HOURS", DEFAULT_CALLING_HOURS)
+"""When customers may be called, India time (RBI: 08:00-19:00 for calls about overdue loans);
+``EXOTEL_CALLING_HOURS``, e.g. ``08:00-19:00`` or ``09:00-18:00 mon-sat``."""
 POLL_SECONDS = float(os.environ.get("EXOTEL_POLL_SECONDS", DEFAULT_POLL_INTERVAL_SECONDS))
 """How often a call's status is checked (the local demo and the tests use a few seconds)."""
 
@@ -89,6 +93,7 @@ with DAG(
         app_id=COLLECTIONS_FLOW_APP_ID,
         caller_id=EXOPHONE,
         time_limit=600,
+        calling_hours=CALLING_HOURS,  # a customer is never called outside them
         retries=0,
         max_active_tis_per_dag=10,
         map_index_template="{{ task.custom_field }}",

@@ -10,12 +10,14 @@ Run it offline against the local Exotel simulator: ``make demo``.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import DAG, task
 
 from exotel_provider.calls import TERMINAL_STATUSES, mask_number
+from exotel_provider.calls.calling_hours import DEFAULT_CALLING_HOURS
 from exotel_provider.operators.exotel import ExotelConnectOperator
 from exotel_provider.sensors.exotel import ExotelCallSensor
 
@@ -27,6 +29,9 @@ REMINDERS = [
 ]
 REMINDER_FLOW_APP_ID = "926"
 EXOPHONE = "08047112345"
+CALLING_HOURS = os.environ.get("EXOTEL_CALLING_HOURS", DEFAULT_CALLING_HOURS)
+"""When customers may be called, India time (RBI: 08:00-19:00 for calls about overdue loans);
+``EXOTEL_CALLING_HOURS``, e.g. ``08:00-19:00`` or ``09:00-18:00 mon-sat``."""
 
 with DAG(
     dag_id="exotel_reminder_demo",
@@ -41,6 +46,7 @@ with DAG(
         caller_id=EXOPHONE,
         time_limit=300,
         custom_field="reminder-demo",
+        calling_hours=CALLING_HOURS,
         map_index_template="{{ task.reference }}",
     ).expand_kwargs(REMINDERS)
 

@@ -43,6 +43,7 @@ from airflow.sdk import DAG, BaseHook, ObjectStoragePath, Param, task
 
 from exotel_provider.airflow_compat import AirflowFailException, AirflowNotFoundException
 from exotel_provider.calls import DEFAULT_POLL_INTERVAL_SECONDS
+from exotel_provider.calls.calling_hours import DEFAULT_CALLING_HOURS, CallingHours
 from exotel_provider.campaigns import reminders as store
 from exotel_provider.operators.campaign import ExotelCampaignOperator
 from exotel_provider.operators.exotel import DEFAULT_RECONCILE_TIMEOUT
@@ -57,12 +58,16 @@ RETRY_DELAY_SECONDS = float(os.environ.get("EXOTEL_RETRY_DELAY_SECONDS", "30"))
 """Wait before a campaign task's retry (the tests use a fraction of a second)."""
 REDIAL_AFTER_MINUTES = float(os.environ.get("EXOTEL_REDIAL_AFTER_MINUTES", "30"))
 """Default wait before a redial (the tests use a fraction of a minute)."""
+CALLING_HOURS = os.environ.get("EXOTEL_CALLING_HOURS", DEFAULT_CALLING_HOURS)
+"""When customers may be called, India time (RBI: 08:00-19:00 for calls about overdue loans);
+``EXOTEL_CALLING_HOURS``, e.g. ``08:00-19:00`` or ``09:00-18:00 mon-sat``."""
 CAMPAIGN = {
     "caller_id": EXOPHONE,
     "time_limit": 300,
     "poll_interval": POLL_SECONDS,
     "reconcile_timeout": RECONCILE_SECONDS,
     "max_calls_in_flight": 500,
+    "calling_hours": CALLING_HOURS,  # at the window's end a campaign waits (deferred) for the next one
     "retries": 2,  # a retry resumes the campaign: nobody already called is called again
     "retry_delay": datetime.timedelta(seconds=RETRY_DELAY_SECONDS),
     "do_not_call": "do_not_call",  # the table in the reminders database
@@ -218,7 +223,13 @@ with DAG(
         name = f"reminders-{day or 'unknown-day'}-{run_id}".replace(":", "_").replace("+", "_")
         title = f"Reminder calls, {day}" if day else "Reminder calls: reading the reminders failed"
         page, chart = write_report(
-            reports_folder(), name, summary, rows, title=title, budget_per_minute=request_budget()
+            reports_folder(),
+            name,
+            summary,
+            rows,
+            title=title,
+            budget_per_minute=request_budget(),
+            calling_hours=CallingHours.parse(CALLING_HOURS),
         )
         summary.update(report_path=str(page), chart_path=str(chart))
         print(

@@ -82,6 +82,17 @@ class ExotelPlacingHaltedError(ExotelError):
         super().__init__(message)
 
 
+class ExotelOutsideCallingHoursError(ExotelError):
+    """A call was asked for outside its calling hours: refused before anything is sent to Exotel.
+
+    ``opens_at`` (epoch seconds) is when the window next opens.
+    """
+
+    def __init__(self, message: str, *, opens_at: float) -> None:
+        self.opens_at = opens_at
+        super().__init__(message)
+
+
 class ExotelPlacedCallNotFoundError(ExotelError):
     """Exotel answered a placing request with ``call_sid``, yet reading that Sid now gives 404.
 

@@ -183,6 +183,8 @@ class LocalAirflow:
                 "EXOTEL_POLL_SECONDS": str(self.poll_seconds),
                 "EXOTEL_RECONCILE_SECONDS": "60",  # a lost placing answer fails safe within a minute
                 "EXOTEL_REDIAL_AFTER_MINUTES": "0.1",  # the reminders' redial, in a few seconds
+                # the local Exotel may be tried at any hour (a deployment sets its own window)
+                "EXOTEL_CALLING_HOURS": os.environ.get("EXOTEL_CALLING_HOURS", "00:00-24:00"),
                 "EXOTEL_REPORTS_DIR": str(self.home / "exotel_reports"),
                 "PYTHONUNBUFFERED": "1",
             }

@@ -14,6 +14,7 @@ from exotel_provider.campaigns.reminders import (
     CREATE_REMINDER_CALLS,
     CREATE_REMINDERS,
     INDIA,
+    OPTIONAL_REMINDER_FIELDS,
     REMINDER_FIELDS,
 )
 
@@ -50,10 +51,16 @@ def seed(path: Path, reminders: Iterable[Mapping[str, str]]) -> Path:
     with sqlite3.connect(path) as db:
         db.execute(CREATE_REMINDERS)
         db.execute(CREATE_REMINDER_CALLS)
+        present = {row[1] for row in db.execute("PRAGMA table_info(reminders)")}
+        for name in OPTIONAL_REMINDER_FIELDS:
+            if name not in present:  # a database seeded before the contract had them
+                db.execute(f"ALTER TABLE reminders ADD COLUMN {name} TEXT")
+        fields = (*REMINDER_FIELDS, *OPTIONAL_REMINDER_FIELDS)  # preferred times: empty unless given
         db.executemany(
-            f"INSERT OR REPLACE INTO reminders ({', '.join(REMINDER_FIELDS)}) VALUES (?, ?, ?, ?, ?)",
-            [tuple(r[name] for name in REMINDER_FIELDS) for r in reminders],
-        )
+            f"INSERT OR REPLACE INTO reminders ({', '.join(fields)}) VALUES ({', '.join('?' for _ in fields)})",
+            [tuple(r[name] for name in REMINDER_FIELDS) + tuple(r.get(name) for name in OPTIONAL_REMINDER_FIELDS)
+             for r in reminders],
+        )  # fmt: skip
     return path
 
 

@@ -68,10 +68,7 @@ def ensure_ledger_table(db: Database, table: str = LEDGER_TABLE) -> list[str]:
     table recorded calls once they had ended) or ``not placed``.
     """
     db.run(create_ledger_sql(table), autocommit=True)
-    present = {
-        str(name).lower()
-        for name in db.run(f"SELECT * FROM {table} WHERE 1 = 0", handler=_column_names) or []
-    }
+    present = {name.lower() for name in column_names(db, table)}
     added = [name for name in LEDGER_COLUMNS if name not in present]
     for name in added:
         db.run(f"ALTER TABLE {table} ADD COLUMN {name} {LEDGER_COLUMNS[name].replace(' NOT NULL', '')}",
@@ -188,6 +185,11 @@ class SqlCallLedger:
             with self._lock:
                 self._connections.append(connection)
         return connection
+
+
+def column_names(db: Database, table: str) -> list[str]:
+    """The columns ``table`` has (read from an empty query's description)."""
+    return [str(name) for name in db.run(f"SELECT * FROM {table} WHERE 1 = 0", handler=_column_names) or []]
 
 
 def _column_names(cursor: Any) -> list[str]:

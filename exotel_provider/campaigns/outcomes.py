@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from exotel_provider.calls.calling_hours import PREFERRED_TIME_FIELDS, preferred_times
 from exotel_provider.calls.model import Call
 from exotel_provider.campaigns.not_called import NOT_CALLED
 from exotel_provider.errors import ExotelValidationError
@@ -27,6 +28,8 @@ CALL_PARAMETERS = frozenset(
         "record", "recording_channels", "recording_format", "wait_url",
     }
 )  # fmt: skip
+PREFERRED = frozenset({"key", *PREFERRED_TIME_FIELDS})
+"""An entry's fields besides the call's arguments."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class CampaignEntry:
 
     key: str
     parameters: dict[str, Any] = field(default_factory=dict)
+    preferred_times: dict[str, str] = field(default_factory=dict)
+    """``call_after`` / ``call_before`` (local ``HH:MM``): when this person asked to be called."""
 
 
 def parse_entries(calls: Any, defaults: Mapping[str, Any] | None = None) -> list[CampaignEntry]:
@@ -57,13 +62,14 @@ def parse_entries(calls: Any, defaults: Mapping[str, Any] | None = None) -> list
                 "calls", problem, "Give each call a unique 'key' and only ExotelConnectOperator arguments."
             )
         seen.add(key)
-        parameters = {**(defaults or {}), **{k: v for k, v in call.items() if k != "key"}}
-        entries.append(CampaignEntry(key, {k: v for k, v in parameters.items() if v is not None}))
+        parameters = {**(defaults or {}), **{k: v for k, v in call.items() if k not in PREFERRED}}
+        kept = {k: v for k, v in parameters.items() if v is not None}
+        entries.append(CampaignEntry(key, kept, preferred_times(call)))
     return entries
 
 
 def _entry_problem(index: int, key: str, call: Mapping[str, Any], seen: set[str]) -> str | None:
-    unknown = sorted(set(call) - CALL_PARAMETERS - {"key"})
+    unknown = sorted(set(call) - CALL_PARAMETERS - PREFERRED)
     if unknown:
         return f"entry {index} has unknown fields {unknown}"
     if not key:

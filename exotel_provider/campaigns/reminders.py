@@ -13,11 +13,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from exotel_provider.calls.calling_hours import PREFERRED_TIME_FIELDS
 from exotel_provider.calls.status import REDIAL_STATUSES
 from exotel_provider.campaigns.ledger import ENDED, FINAL_STATES, PLACED, LedgerRow, normalise_key
 from exotel_provider.campaigns.ledger_sql import (
     LEDGER_COLUMNS,
     Database,
+    column_names,
     create_ledger_sql,
     ensure_ledger_table,
     read_ledger,
@@ -30,6 +32,9 @@ __all__ = ["Database"]
 REMINDERS_CONN_ID = "exotel_reminders_db"
 INDIA = ZoneInfo("Asia/Kolkata")
 REMINDER_FIELDS = ("reminder_id", "phone", "flow_app_id", "due_date", "customer")
+OPTIONAL_REMINDER_FIELDS = PREFERRED_TIME_FIELDS
+"""Columns a ``reminders`` table may have: ``call_after`` / ``call_before`` (``HH:MM``, India time),
+the times a person asked to be called within (they narrow the calling hours for that person)."""
 CALL_FIELDS = tuple(LEDGER_COLUMNS)
 """The columns of ``reminder_calls`` (the call ledger)."""
 CREATE_REMINDER_CALLS = create_ledger_sql()
@@ -39,7 +44,9 @@ CREATE TABLE IF NOT EXISTS reminders (
     phone TEXT,
     flow_app_id TEXT,
     due_date TEXT,
-    customer TEXT
+    customer TEXT,
+    call_after TEXT,
+    call_before TEXT
 )"""
 """The table the DAG reads (it never writes it): for seeding a demo or a test database."""
 
@@ -58,15 +65,15 @@ def india_day(override: str | None, logical_date: datetime.datetime | None, run_
 
 
 def due_reminders(db: Database, day: str) -> list[dict[str, str]]:
-    """The reminders due on ``day``, by id (ids without surrounding spaces, as the ledger keys them)."""
+    """The reminders due on ``day``, by id (ids without surrounding spaces, as the ledger keys them),
+    with the optional columns the table has."""
+    present = {name.lower() for name in column_names(db, "reminders")}
+    fields = (*REMINDER_FIELDS, *(name for name in OPTIONAL_REMINDER_FIELDS if name in present))
     rows = db.get_records(
-        f"SELECT {', '.join(REMINDER_FIELDS)} FROM reminders WHERE due_date = {db.placeholder} "
-        "ORDER BY reminder_id",
+        f"SELECT {', '.join(fields)} FROM reminders WHERE due_date = {db.placeholder} ORDER BY reminder_id",
         parameters=(day,),
     )
-    reminders = [
-        {name: _text(value) for name, value in zip(REMINDER_FIELDS, row, strict=True)} for row in rows
-    ]
+    reminders = [{name: _text(value) for name, value in zip(fields, row, strict=True)} for row in rows]
     return [{**r, "reminder_id": normalise_key(r["reminder_id"])} for r in reminders]
 
 
@@ -83,11 +90,13 @@ def recorded_calls(db: Database, day: str) -> list[dict[str, Any]]:
 def call_entry(reminder: Mapping[str, str]) -> dict[str, str]:
     """The campaign entry calling one reminder's person to its call flow."""
     key = normalise_key(reminder["reminder_id"])
+    preferred = {name: reminder[name] for name in OPTIONAL_REMINDER_FIELDS if reminder.get(name)}
     return {
         "key": key,
         "from_number": reminder["phone"],
         "app_id": reminder["flow_app_id"],
         "custom_field": key,
+        **preferred,
     }
 
 

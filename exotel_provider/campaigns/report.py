@@ -47,6 +47,7 @@ td, th {{ border: 1px solid #ddd; padding: .25rem .6rem; text-align: left; }}
 <h1>{escape(title)}</h1>
 <p>{summary["entries"]} people, {summary["calls"]} calls ({summary["redialled"]} redialled)</p>
 {bars}
+{_not_called(summary.get("not_called") or {})}
 {f'<p><img src="{escape(chart)}" alt="Outcomes and cost per hour"></p>' if chart else ""}
 <p class="figures"><span>Total cost: <b>{summary["total_cost"]:.2f} {escape(currency)}</b></span>
 <span>Per call: <b>{summary["average_cost_per_call"]:.2f} {escape(currency)}</b></span>
@@ -55,6 +56,14 @@ td, th {{ border: 1px solid #ddd; padding: .25rem .6rem; text-align: left; }}
 {rows}</table>
 </body></html>
 """
+
+
+def _not_called(counts: dict[str, int]) -> str:
+    """One line counting each "not called" reason (a calling rule kept them from being dialled)."""
+    if not counts:
+        return ""
+    parts = ", ".join(f"{escape(reason)} <b>{count}</b>" for reason, count in counts.items())
+    return f'<p class="not-called">Not called: {parts}</p>'
 
 
 def _or_dash(value: object) -> str:

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from exotel_provider.calls.calling_hours import END_OF_DAY, CallingHours
 from exotel_provider.calls.status import UNANSWERED_STATUSES, CallStatus
 from exotel_provider.campaigns.report import render_html_report
 
@@ -76,6 +77,24 @@ def _minute_of_day(placed_at: Any) -> int | None:
         return None
 
 
+def shade_outside(axes: Any, labels: list[str], bin_minutes: int, calling_hours: CallingHours) -> None:
+    """Grey behind each bin of the day that lies wholly outside the calling window."""
+    opens = calling_hours.opens.hour * 60 + calling_hours.opens.minute
+    closes = (
+        24 * 60
+        if calling_hours.closes == END_OF_DAY
+        else calling_hours.closes.hour * 60 + calling_hours.closes.minute
+    )
+    for index, label in enumerate(labels):
+        try:
+            start = int(label[:2]) * 60 + (int(label[3:5]) if label[2:3] == ":" else 0)
+        except ValueError:
+            continue  # a bin without a time
+        if start + bin_minutes <= opens or start >= closes:
+            axes.axvspan(index - 0.5, index + 0.5, color="#eeeeee", zorder=0)
+    axes.plot([], [], color="#eeeeee", linewidth=8, label=f"outside {calling_hours.describe()}")
+
+
 def render_chart_png(
     bins: list[dict[str, Any]],
     *,
@@ -83,10 +102,11 @@ def render_chart_png(
     currency: str = "INR",
     bin_minutes: int = 60,
     budget_per_minute: int | None = None,
+    calling_hours: CallingHours | None = None,
 ) -> bytes:
     """Outcomes stacked per bin of the day (``time`` or ``hour``), against the most calls the request
-    budget lets be placed in a bin, with the cost so far (or each bin's cost) on a second axis; the
-    legend sits under the chart, never over the bars."""
+    budget lets be placed in a bin, with the cost so far (or each bin's cost) on a second axis; given
+    ``calling_hours``, the bins outside that window shaded. The legend sits under the chart."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -95,6 +115,8 @@ def render_chart_png(
     figure = Figure(figsize=(10, 4.8), dpi=100)
     axes = figure.subplots()
     labels = [b.get("time") or b.get("hour") or "-" for b in bins] or ["-"]
+    if calling_hours is not None:
+        shade_outside(axes, labels, bin_minutes, calling_hours)
     bottom = [0] * len(labels)
     for group, colour in OUTCOME_COLOURS.items():
         heights = [b.get(group, 0) for b in bins] or [0]
@@ -149,14 +171,22 @@ def write_report(
     *,
     title: str,
     budget_per_minute: int | None = None,
+    calling_hours: CallingHours | None = None,
 ) -> tuple[Any, Any]:
     """Write ``<name>.html`` and ``<name>.png`` into ``folder``; returns both paths. ``budget_per_minute``:
-    the connection's request budget, drawn as the most calls a bin can hold."""
+    the connection's request budget, drawn as the most calls a bin can hold; ``calling_hours``: the
+    campaign's window, the bins outside it shaded."""
     folder.mkdir(parents=True, exist_ok=True)
     chart, page = folder / f"{name}.png", folder / f"{name}.html"
     width, bins = timeline_figures(rows)
     chart.write_bytes(
-        render_chart_png(bins, title=title, bin_minutes=width, budget_per_minute=budget_per_minute)
+        render_chart_png(
+            bins,
+            title=title,
+            bin_minutes=width,
+            budget_per_minute=budget_per_minute,
+            calling_hours=calling_hours,
+        )  # fmt: skip
     )
     page.write_text(render_html_report(summary, title=title, chart=f"{name}.png"))
     return page, chart

@@ -28,6 +28,7 @@ from exotel_provider.campaigns.parallel import ParallelPlacing
 from exotel_provider.campaigns.placing import CampaignPlacer, Placement
 from exotel_provider.campaigns.progress import CampaignProgress
 from exotel_provider.campaigns.unknowns import unknown_outcome
+from exotel_provider.campaigns.window import HELD_ERROR, CampaignWindow, record_held
 from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING
 from exotel_provider.errors import ExotelRateLimitError, ExotelValidationError
 
@@ -53,9 +54,12 @@ class CampaignRun:
         poll_interval: float,
         logger: Any,
         rules: DialRules | None = None,
+        window: CampaignWindow | None = None,
     ) -> None:
         self.placer = placer
         self.rules = rules
+        self.window = window
+        """Calling hours, checked right before each request: an entry outside them is held, not dialled."""
         self.build_request = build_request
         self.pacer = pacer
         self.placing_threads = placing_threads
@@ -104,6 +108,8 @@ class CampaignRun:
             if earlier.sid:
                 self.in_flight.reused(earlier.sid)  # counts against the cap until it ends
             return earlier
+        if self._held(entry):  # before waiting for room or a turn: the window is closed for it
+            return self._hold(entry)
         try:
             request = self._request(entry)
         except ExotelValidationError as err:
@@ -130,6 +136,8 @@ class CampaignRun:
         refusals = 0
         while not self._placing.stopping:  # another call hit an account-level error: place nothing more
             self.pacer.wait_turn()
+            if self._held(entry):  # the window may have closed while this request waited its turn
+                return self._hold(entry)
             try:
                 return self.placer.place(entry.key, request)
             except ExotelRateLimitError as err:  # certainly not placed: wait and send it again
@@ -145,6 +153,13 @@ class CampaignRun:
                 self.log.warning("Exotel: 429 while placing; pausing the campaign (%s)", err)
                 self.pacer.back_off(err.retry_after)
         return Placement(entry.key, None, error="not attempted: the campaign stopped")
+
+    def _held(self, entry: CampaignEntry) -> bool:
+        return self.window is not None and self.window.holds(entry)
+
+    def _hold(self, entry: CampaignEntry) -> Placement:
+        record_held(self.placer.book, entry.key)
+        return Placement(entry.key, None, error=HELD_ERROR)
 
     def _request(self, entry: CampaignEntry) -> ConnectRequest:
         missing = [name for name in REQUIRED_FIELDS if entry.parameters.get(name) in (None, "")]
@@ -223,6 +238,7 @@ def paced_run(
     logger: Any,
     book: CampaignBook | None = None,
     rules: DialRules | None = None,
+    window: CampaignWindow | None = None,
 ) -> CampaignRun:
     """A run placing within ``budget`` requests a minute less ``reserve`` left to watching (logged once)."""
     pacer = RequestPacer.for_budget(budget, reserve=reserve)
@@ -242,6 +258,7 @@ def paced_run(
         poll_interval=poll_interval,
         logger=logger,
         rules=rules,
+        window=window,
     )
 
 
@@ -261,6 +278,9 @@ def outcome_of(placement: Placement) -> dict[str, Any]:
     keeps the window a later listing pass resolves it from."""
     if placement.sid:
         return placed_outcome(placement.key, placement.sid, placement.placed_at)
+    reason = reason_not_called({"error": placement.error})
+    if reason:  # a calling rule kept it from being dialled
+        return not_called_outcome(placement.key, reason)
     if placement.unknown and placement.placed_at is not None:
         return unknown_outcome(
             placement.key, placement.error or "outcome unknown", sent_at=placement.placed_at,

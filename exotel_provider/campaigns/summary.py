@@ -15,6 +15,7 @@ from typing import Any
 from exotel_provider.calls.model import Call
 from exotel_provider.calls.numbers import mask_number
 from exotel_provider.calls.status import UNANSWERED_STATUSES, CallStatus, is_worth_redialling
+from exotel_provider.campaigns.not_called import count_not_called, not_called_error, reason_not_called
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,12 @@ class Attempt:
         sid = record.get("sid") or record.get("call_sid") or record.get("Sid")
         attempt = int(record.get("attempt") or 1)
         if not sid:
-            note = str(record.get("state") or record.get("status") or "not placed")
+            reason = reason_not_called(record)  # a calling rule kept it back: say which
+            note = (
+                not_called_error(reason)
+                if reason
+                else str(record.get("state") or record.get("status") or "not placed")
+            )
             if record.get("candidate_sids"):
                 note += f" (may be {record['candidate_sids']})"
             number = str(record.get("phone") or record.get("from_number") or "")
@@ -84,7 +90,8 @@ def summarise_attempts(attempts: Iterable[Attempt | Mapping[str, Any]]) -> dict[
     ``attempts``: :class:`Attempt` objects, campaign outcomes or call-ledger rows (mixed as they come).
     ``answered``: the last call completed; ``not_answered``: busy, no-answer or canceled;
     ``failed``: Exotel could not complete it, refused it, or sent an undocumented status.
-    ``calls`` and the costs count each call once (by Sid). JSON-serialisable.
+    ``calls`` and the costs count each call once (by Sid). ``not_called``: the entries a calling rule
+    kept from being dialled (no call yet), by reason (among ``failed``). JSON-serialisable.
     """
     ordered = sorted(
         (a if isinstance(a, Attempt) else Attempt.from_record(a) for a in attempts),
@@ -106,6 +113,7 @@ def summarise_attempts(attempts: Iterable[Attempt | Mapping[str, Any]]) -> dict[
         "answered": answered,
         "not_answered": not_answered,
         "failed": len(finals) - answered - not_answered,
+        "not_called": count_not_called({"error": a.note} for a in last.values() if a.call is None),
         "total_cost": round(sum(prices), 4),
         "average_cost_per_call": round(sum(prices) / len(prices), 4) if prices else 0.0,
         "total_talk_seconds": sum(talk_seconds),

@@ -43,8 +43,7 @@ class ExotelCampaignOperator(DialRulesParameters):
     ``requests_per_minute`` less a share left to watching, never more than ``max_calls_in_flight``
     at once, and pause after a 429; ``placing_threads`` calls are placed side by side, so one slow
     answer does not hold up the next. The Sids are pushed to XCom (``placed_calls``, key → Sid) before
-    the task defers once for all of them. The return value is one outcome per call: ``key``, ``sid``,
-    final ``status``, ``price``, ``duration``, ``start_time``, ``end_time``, ``placed_at``, ``error``.
+    the task defers once for all of them. It returns one outcome per call (``campaigns.outcomes``).
 
     A call Exotel refuses (e.g. a DND number, 403) or that is invalid is not a task failure: its
     outcome has status ``"not placed"`` and the error. Two entries with the same phone are called
@@ -56,7 +55,8 @@ class ExotelCampaignOperator(DialRulesParameters):
     :param ledger: where each call is recorded before and after it is placed: a ``CallLedger``, or
         (templated, serialisable) ``{"conn_id": ..., "day": ..., "attempt": 1}`` for the SQL ledger
         (``reminder_calls``) in that common-sql connection's database. None: the task state store.
-    :param do_not_call, max_calls_per_person, max_calls_per_week, mobile_only: whom it may dial (see
+    :param do_not_call, max_calls_per_person, max_calls_per_week, mobile_only, calling_hours,
+        outside_calling_hours: whom it may dial, and when (see
         :class:`~exotel_provider.operators.campaign_rules.DialRulesParameters`).
     :param max_calls_in_flight: at most this many placed calls not yet ended.
     :param placing_threads: calls placed side by side (1: one after the other, in the list's order).
@@ -106,13 +106,10 @@ class ExotelCampaignOperator(DialRulesParameters):
                 raise ExotelValidationError(field, f"{value} is not positive", fix)
         self.calls, self.ledger = calls, ledger
         self.app_id, self.url, self.caller_id, self.call_type = app_id, url, caller_id, call_type
-        self.time_limit, self.time_out = time_limit, time_out
-        self.exotel_conn_id = exotel_conn_id
+        self.time_limit, self.time_out, self.exotel_conn_id = time_limit, time_out, exotel_conn_id
         self.max_calls_in_flight, self.placing_threads = max_calls_in_flight, placing_threads
-        self.watching_reserve = watching_reserve
-        self.poll_interval = poll_interval
-        self.pricing_grace_seconds = pricing_grace_seconds
-        self.wait_timeout = wait_timeout
+        self.watching_reserve, self.poll_interval = watching_reserve, poll_interval
+        self.pricing_grace_seconds, self.wait_timeout = pricing_grace_seconds, wait_timeout
         self.reconcile_timeout = reconcile_timeout
 
     @cached_property
@@ -123,6 +120,7 @@ class ExotelCampaignOperator(DialRulesParameters):
     def execute(self, context: Context) -> list[dict[str, Any]]:
         """Place the campaign's calls (paced, guarded), push their Sids, then defer until they end."""
         from exotel_provider.campaigns.run import outcome_of
+        from exotel_provider.operators.campaign_window import defer_to_window
 
         entries = self._entries()
         book = self._book()
@@ -137,6 +135,7 @@ class ExotelCampaignOperator(DialRulesParameters):
             if book is not None:
                 book.close()
         outcomes = [outcome_of(placement) for placement in placements]
+        defer_to_window(self, context, run.window, entries, outcomes)  # someone waits for a window
         return self._wait(context, outcomes, [o["sid"] for o in outcomes if o["sid"]], book, rounds=0)
 
     def _wait(
@@ -169,6 +168,9 @@ class ExotelCampaignOperator(DialRulesParameters):
             kwargs={"rounds": rounds},
             timeout=timedelta(seconds=deadline - now + 300),
         )
+
+    def resume_placing(self, context: Context, event: Any = None) -> list[dict[str, Any]]:
+        return self.execute(context)  # the calling window opened: place the rest, keep what was placed
 
     def execute_complete(self, context: Context, event: Any = None, rounds: int = 0) -> list[dict[str, Any]]:
         """Resume after the trigger: each outcome completed with its call's final details, then every
@@ -259,7 +261,7 @@ class ExotelCampaignOperator(DialRulesParameters):
 
     def _run(self, context: Context, book: CampaignBook | None) -> CampaignRun:
         """Placing paced within the connection's budget, within the in-flight cap."""
-        from exotel_provider.campaigns.run import paced_run
+        from exotel_provider.campaigns.run import CampaignWindow, paced_run
 
         try:
             budget = self.hook.settings.requests_per_minute
@@ -272,6 +274,7 @@ class ExotelCampaignOperator(DialRulesParameters):
             max_calls_in_flight=self.max_calls_in_flight, placing_threads=self.placing_threads,
             poll_interval=self.poll_interval, logger=self.log, book=book,
             rules=self.dial_rules(book, time_zone=self._time_zone(), logger=self.log),
+            window=CampaignWindow(self.calling_hours, self._time_zone()),
         )  # fmt: skip
 
     def _request(self, entry: CampaignEntry) -> ConnectRequest:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from exotel_provider.calls.calling_hours import CallingHours, outside_calling_hours_policy
 from exotel_provider.errors import ExotelValidationError
 from exotel_provider.task_errors import InvalidCallRequest
 
@@ -38,6 +39,12 @@ class DialRulesParameters(BaseOperator):
     :param max_calls_per_week: calls to one phone over today and the six days before (default 6);
         None: no weekly cap.
     :param mobile_only: dial only Indian mobile numbers (a landline is refused before dialling).
+    :param calling_hours: when calls may be dialled, e.g. ``"08:00-19:00"`` (or a
+        :class:`~exotel_provider.calls.calling_hours.CallingHours`), in the connection's time zone (India
+        by default); None: at any hour.
+    :param outside_calling_hours: at the window's end, ``"defer"`` (wait for it to open again without
+        holding a worker slot, then go on) or ``"record"`` (record everyone not reached "not called:
+        outside calling hours", for the next run).
 
     An entry a rule keeps back is not dialled: its outcome is "not called" with the rule's reason.
     """
@@ -49,9 +56,13 @@ class DialRulesParameters(BaseOperator):
         max_calls_per_person: int | None = MAX_CALLS_PER_PERSON,
         max_calls_per_week: int | None = MAX_CALLS_PER_WEEK,
         mobile_only: bool = False,
+        calling_hours: Any = None,
+        outside_calling_hours: str = "defer",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.calling_hours = CallingHours.parse(calling_hours)
+        self.outside_calling_hours = outside_calling_hours_policy(outside_calling_hours)
         self.do_not_call, self.mobile_only = do_not_call, mobile_only
         self.max_calls_per_person, self.max_calls_per_week = max_calls_per_person, max_calls_per_week
 

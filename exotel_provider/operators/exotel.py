@@ -21,6 +21,7 @@ from exotel_provider.call_lifecycle import (
     sid_in_event,
     submit,
 )
+from exotel_provider.calls.calling_hours import CallingHours, CallingWindow
 from exotel_provider.calls.durations import optional_positive_seconds, positive_seconds
 from exotel_provider.calls.progress import (
     DEFAULT_POLL_INTERVAL_SECONDS,
@@ -115,6 +116,10 @@ class ExotelConnectOperator(BaseOperator):
         The person is never dialled again while a call may exist.
     :param reconcile_timeout: how long ``"reconcile"`` keeps looking (seconds). Exotel lists a call
         only once it has ended; set ``time_limit`` to bound how long that can take.
+    :param calling_hours: dial only inside these hours (e.g. ``"08:00-19:00"``, ``"09:00-18:00 mon-sat"``,
+        a ``CallingHours``), in the connection's time zone (India by default): outside them the task
+        fails before anything is sent, with :class:`~exotel_provider.errors.ExotelOutsideCallingHoursError`
+        saying when the window opens. None (default): any hour, as an on-call notifier needs.
     :param deferrable: with ``wait_for_completion``, wait in the triggerer instead of a worker slot
         (default: ``[operators] default_deferrable``); the result is the same.
     """
@@ -170,6 +175,7 @@ class ExotelConnectOperator(BaseOperator):
         redial_on_retry: bool = False,
         unknown_outcome: str = "reconcile",
         reconcile_timeout: float = DEFAULT_RECONCILE_TIMEOUT,
+        calling_hours: Any = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
@@ -206,6 +212,7 @@ class ExotelConnectOperator(BaseOperator):
         self.redial_on_retry = redial_on_retry
         self.unknown_outcome = unknown_outcome
         self.reconcile_timeout = positive_seconds("reconcile_timeout", reconcile_timeout)
+        self.calling_hours = CallingHours.parse(calling_hours)
         self.deferrable = deferrable
 
     @cached_property
@@ -275,7 +282,13 @@ class ExotelConnectOperator(BaseOperator):
             poll_interval=self.poll_interval,
             redial_on_retry=self.redial_on_retry,
         )
-        return guard_for_task(context, self.hook, policy, exotel_conn_id=self.exotel_conn_id, log=self.log)
+        guard = guard_for_task(context, self.hook, policy, exotel_conn_id=self.exotel_conn_id, log=self.log)
+        if self.calling_hours is not None:  # checked right before the request, whoever asks for the call
+            from exotel_provider.placement.calling_hours_gate import WithinCallingHours
+
+            window = CallingWindow(self.calling_hours, guard.time_zone)
+            guard.calls = WithinCallingHours(guard.calls, window, show_number=self.hook.display_number)
+        return guard
 
     def _defer_wait(self, sid: str, time_limit: int | None) -> NoReturn:
         """Wait in the triggerer (for ``wait_timeout``, or the one default wait timeout)."""
@@ -283,7 +296,9 @@ class ExotelConnectOperator(BaseOperator):
             self,
             sid,
             self.outcome,
-            wait_seconds=self.wait_timeout if self.wait_timeout is not None else DEFAULT_DEFERRED_WAIT_SECONDS,
+            wait_seconds=self.wait_timeout
+            if self.wait_timeout is not None
+            else DEFAULT_DEFERRED_WAIT_SECONDS,
             poll_interval=self.poll_interval,
             time_limit=time_limit,
             resume_kwargs={CALL_SID_KEY: sid},
@@ -304,4 +319,3 @@ class ExotelConnectOperator(BaseOperator):
             naming_sid(err, sid)
             raise
         finish(context["ti"], self.outcome, assessment, self.log)
-

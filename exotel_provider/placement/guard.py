@@ -54,6 +54,7 @@ from exotel_provider.errors import (
     ExotelCallOutcomeUnknownError,
     ExotelError,
     ExotelNotFoundError,
+    ExotelOutsideCallingHoursError,
     ExotelPlacedCallNotFoundError,
     ExotelPlacementNotSavedError,
     ExotelRateLimitError,
@@ -373,8 +374,8 @@ class PlacementGuard:
                     self.policy.reconcile_timeout,
                 )
             return self.search(attempt, reason, exclude)
-        except (ExotelAPIError, ExotelTransportError):
-            self.record.clear_pending()  # refused, or never reached Exotel: no call exists
+        except (ExotelAPIError, ExotelTransportError, ExotelOutsideCallingHoursError):
+            self.record.clear_pending()  # refused, never reached Exotel, or never sent: no call exists
             raise
         self._save(call)
         self.log.info("Exotel: placed call %s (status %s)", call.sid, call.raw_status)
