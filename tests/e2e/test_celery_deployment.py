@@ -52,7 +52,11 @@ def celery_airflow(
         heartbeat_timeout=30,
         keep_postgres_data=False,
         connection_extra={"requests_per_minute": BUDGET},
-        airflow_settings={"AIRFLOW__CORE__MAX_ACTIVE_RUNS_PER_DAG": str(LOAD_RUNS + 8)},
+        airflow_settings={
+            "AIRFLOW__CORE__MAX_ACTIVE_RUNS_PER_DAG": str(LOAD_RUNS + 8),
+            # only the scenarios' own runs: unpausing the reminders DAG makes no scheduled run of today
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        },
         extra_databases=("exotel_reminders",),
     )
     assert airflow.postgres is not None
