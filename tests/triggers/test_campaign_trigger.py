@@ -46,7 +46,9 @@ async def _resolve_wait(monkeypatch, sim, placement_speed: float) -> float:
 
     watcher_clock = VirtualClock(0, start=sim.now())  # moves only as the trigger sleeps
     start = watcher_clock.now()
-    placement = guard.FunctionClock(lambda: start + (watcher_clock.now() - start) * placement_speed, time.sleep)
+    placement = guard.FunctionClock(
+        lambda: start + (watcher_clock.now() - start) * placement_speed, time.sleep
+    )
     monkeypatch.setattr(guard, "DEFAULT_CLOCK", placement)
     trigger = ExotelCampaignTrigger([], deadline=start + 10**6, resolve_after=start + 2160)
     with watchers_on(watcher_clock):
