@@ -185,6 +185,7 @@ class LocalAirflow:
                 # a lost placing answer is settled (adopted, or failed safe) within a real minute
                 "EXOTEL_RECONCILE_SECONDS": str(60 * max(self.time_scale, 1.0)),
                 "EXOTEL_REDIAL_AFTER_MINUTES": "0.1",  # the reminders' redial, in a few seconds
+                "EXOTEL_RETRY_DELAY_SECONDS": "3",  # the reminders' retry, in a few seconds
                 "EXOTEL_REPORTS_DIR": str(self.home / "exotel_reports"),
                 "PYTHONUNBUFFERED": "1",
             }
