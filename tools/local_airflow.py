@@ -86,6 +86,7 @@ class LocalAirflow:
     postgres: LocalPostgres | None = field(default=None, init=False)
     redis: LocalRedis | None = field(default=None, init=False)
     _log_files: list[IO[bytes]] = field(default_factory=list, init=False)
+    _simulated_time: dict[str, float] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).resolve()
@@ -181,17 +182,31 @@ class LocalAirflow:
                 "AIRFLOW_CONN_EXOTEL_DEFAULT": json.dumps(self.connection()),
                 "AIRFLOW_CONN_EXOTEL_REMINDERS_DB": reminders_db.connection_json(self.reminders_database),
                 "EXOTEL_POLL_SECONDS": str(self.poll_seconds),
-                "EXOTEL_RECONCILE_SECONDS": "60",  # a lost placing answer fails safe within a minute
+                # a lost placing answer is settled (adopted, or failed safe) within a real minute
+                "EXOTEL_RECONCILE_SECONDS": str(60 * max(self.time_scale, 1.0)),
                 "EXOTEL_REDIAL_AFTER_MINUTES": "0.1",  # the reminders' redial, in a few seconds
                 # the local Exotel may be tried at any hour (a deployment sets its own window)
                 "EXOTEL_CALLING_HOURS": os.environ.get("EXOTEL_CALLING_HOURS", "00:00-24:00"),
+                "EXOTEL_RETRY_DELAY_SECONDS": "3",  # the reminders' retry, in a few seconds
                 "EXOTEL_REPORTS_DIR": str(self.home / "exotel_reports"),
                 "PYTHONUNBUFFERED": "1",
             }
         )
         env.update(self._deployment_environment())
+        env.update(self._simulated_time_environment(env.get("PYTHONPATH")))
         env.update(self.airflow_settings)
         return env
+
+    def _simulated_time_environment(self, pythonpath: str | None) -> dict[str, str]:
+        """The provider's placement clock on the simulator's time (``tools/simulated_exotel_time``),
+        once the simulator has said where its clock is."""
+        if not self._simulated_time:
+            return {}
+        folder = str(Path(__file__).resolve().parent / "simulated_exotel_time")
+        return {
+            "EXOTEL_SIMULATED_TIME": json.dumps(self._simulated_time),
+            "PYTHONPATH": os.pathsep.join([folder, *([pythonpath] if pythonpath else [])]),
+        }
 
     def _deployment_environment(self) -> dict[str, str]:
         """The metadata DB, the executor and its broker, as the chosen deployment needs them."""
@@ -228,6 +243,7 @@ class LocalAirflow:
             for service in self.services:
                 service.start()
             self._spawn("simulator", self._simulator_command())
+            self._read_simulated_time()
             self._run_once("db-migrate", [sys.executable, "-m", "airflow", "db", "migrate"])
             for component in self.components:
                 self._spawn(component, self._component_command(component))
@@ -290,6 +306,25 @@ class LocalAirflow:
             )
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(command[2:])} failed; see {self.log_of(name)}")
+
+    def _read_simulated_time(self) -> None:
+        """Where the simulator's clock is against this machine's (its health answer's ``sim_time``)."""
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            sent = time.time()
+            with contextlib.suppress(requests.RequestException, ValueError):
+                health = requests.get(f"{self.simulator_url}/_simulator/health", timeout=5).json()
+                real_time = (sent + time.time()) / 2
+                if not health["time_scale"]:
+                    return  # a frozen clock moves only by hand: the provider keeps the wall clock
+                self._simulated_time = {
+                    "sim_time": float(health["sim_time"]), "real_time": real_time,
+                    "time_scale": float(health["time_scale"]),
+                }  # fmt: skip
+                return
+            if self.processes["simulator"].poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the simulator did not answer; see {self.log_of('simulator')}")
+            time.sleep(0.2)
 
     def wait_until_healthy(self) -> None:
         """Poll the simulator's and the API server's health endpoints until all is up."""

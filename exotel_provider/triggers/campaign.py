@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 DONE = "done"
 EVENT_CALL_FIELDS = ("Sid", "Status", "From", "DateCreated", "StartTime", "EndTime", "Duration", "Price")
 """The fields of each final call the event carries (kept small: a campaign may have 10,000 calls)."""
+RESOLVE_CHECK_SECONDS = 5.0
+"""How often a wait for lost answers' windows reads the placement clock again (no request made)."""
 
 
 class ExotelCampaignTrigger(CallWatchingTrigger):
@@ -96,15 +98,27 @@ class ExotelCampaignTrigger(CallWatchingTrigger):
         return {"status": DONE, "calls": calls, "failed": failed}
 
     async def _until_resolvable(self, clock: Any) -> None:
-        """Wait (no request made) until the lost answers' windows are complete, or the deadline."""
+        """Wait (no request made) until the lost answers' windows are complete, or the deadline.
+
+        The windows are on the placement clock (the guard's, which stands for Exotel's time): the
+        wait ends once that clock, or the watcher's, has reached ``resolve_after``. In a deployment
+        both are this machine's clock; a placement clock that runs faster (a simulated Exotel)
+        shortens the wait as it shortens every call. The resumed task judges each window on the
+        placement clock, so ending early never decides anything: it costs one more round.
+        """
         if self.resolve_after is None:
             return
-        remaining = min(self.resolve_after, self.deadline) - clock.now()
+        from exotel_provider.placement import guard
+
+        until = min(self.resolve_after, self.deadline)
+        remaining = until - max(clock.now(), guard.DEFAULT_CLOCK.now())
         if remaining > 0:
             log.info(
                 "Exotel campaign: waiting %.0f s until calls whose answer was lost are listed", remaining
             )
-            await clock.sleep(remaining)
+        while remaining > 0:
+            await clock.sleep(min(remaining, RESOLVE_CHECK_SECONDS))
+            remaining = until - max(clock.now(), guard.DEFAULT_CLOCK.now())
 
     async def _wait_one(
         self, watcher: Any, sid: str, calls: dict[str, dict[str, Any]], failed: dict[str, str]

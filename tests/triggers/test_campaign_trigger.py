@@ -37,3 +37,33 @@ async def test_one_event_carries_every_final_call_and_why_the_others_are_not(exo
     assert set(event.payload["calls"]) == set(sids)
     assert all(call["Status"] == "completed" and call["Price"] for call in event.payload["calls"].values())
     assert list(event.payload["failed"]) == ["no-such-sid"]
+
+
+async def _resolve_wait(monkeypatch, sim, placement_speed: float) -> float:
+    """Watcher seconds a lost answer's 2,160 s wait takes when the placement clock runs
+    ``placement_speed`` times as fast as the watcher's."""
+    from exotel_provider.placement import guard
+
+    watcher_clock = VirtualClock(0, start=sim.now())  # moves only as the trigger sleeps
+    start = watcher_clock.now()
+    placement = guard.FunctionClock(
+        lambda: start + (watcher_clock.now() - start) * placement_speed, time.sleep
+    )
+    monkeypatch.setattr(guard, "DEFAULT_CLOCK", placement)
+    trigger = ExotelCampaignTrigger([], deadline=start + 10**6, resolve_after=start + 2160)
+    with watchers_on(watcher_clock):
+        [event] = [event async for event in trigger.run()]
+    assert event.payload["status"] == "done"
+    return watcher_clock.now() - start
+
+
+async def test_the_wait_for_lost_answers_lasts_the_window_when_both_clocks_agree(
+    exotel_connection_env, monkeypatch
+):
+    assert await _resolve_wait(monkeypatch, exotel_connection_env, placement_speed=1) >= 2160
+
+
+async def test_the_wait_for_lost_answers_ends_when_a_faster_placement_clock_reaches_the_window(
+    exotel_connection_env, monkeypatch
+):
+    assert await _resolve_wait(monkeypatch, exotel_connection_env, placement_speed=120) <= 30
