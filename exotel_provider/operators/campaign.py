@@ -52,12 +52,14 @@ class ExotelCampaignOperator(DialRulesParameters):
     called: each call is recorded in the ``ledger`` (a :class:`~exotel_provider.campaigns.ledger.CallLedger`,
     which later runs and days read too), or else under its own key in the task_state_store (3.3+).
 
+    Whom it may dial is set by ``do_not_call``, ``max_calls_per_person``, ``max_calls_per_week`` and
+    ``mobile_only``: the parameters of its base,
+    :class:`~exotel_provider.operators.campaign_rules.DialRulesParameters`.
+
     :param calls: the campaign's calls.
     :param ledger: where each call is recorded before and after it is placed: a ``CallLedger``, or
         (templated, serialisable) ``{"conn_id": ..., "day": ..., "attempt": 1}`` for the SQL ledger
         (``reminder_calls``) in that common-sql connection's database. None: the task state store.
-    :param do_not_call, max_calls_per_person, max_calls_per_week, mobile_only: whom it may dial (see
-        :class:`~exotel_provider.operators.campaign_rules.DialRulesParameters`).
     :param max_calls_in_flight: at most this many placed calls not yet ended.
     :param placing_threads: calls placed side by side (1: one after the other, in the list's order).
     :param watching_reserve: requests a minute left to watching (default 5 % of the budget).
