@@ -48,6 +48,7 @@ class InvalidSmsRequest(ExotelValidationError, AirflowFailException):
 
     @classmethod
     def from_error(cls, error: ExotelValidationError) -> InvalidSmsRequest:
+        """The same validation failure (field, problem, fix), as a task failure that is not retried."""
         return cls(error.field, error.problem, error.fix)
 
 

@@ -47,6 +47,7 @@ class CallCaps:
 
     @property
     def active(self) -> bool:
+        """Whether any cap is set: with none, the ledger is not queried at all."""
         return self.per_day is not None or self.per_week is not None
 
     def reached(self, ledger: CallLedger, phone: str, now: float, time_zone: Any = INDIA) -> bool:

@@ -74,6 +74,7 @@ class SqlDoNotCallList:
         return f"SqlDoNotCallList(table={self.table!r})"
 
     def ensure_table(self) -> None:
+        """Create the table if it is missing, once per instance (called before every read and write)."""
         with self._lock:  # one CREATE at a time: PostgreSQL's IF NOT EXISTS races with itself
             if not self._ready:
                 self.db.run(
@@ -84,12 +85,14 @@ class SqlDoNotCallList:
                 self._ready = True
 
     def reason(self, phone: str) -> str | None:
+        """Why ``phone`` is listed (``"listed"`` if no reason is given), or None; any stored form matches."""
         self.ensure_table()
         forms = stored_forms(phone)
         records = self._execute(self._lookup, (*forms, *(forms[0],) * (4 - len(forms))))
         return str(records[0][1] or "listed") if records else None
 
     def add(self, phone: str, reason: str) -> None:
+        """List ``phone`` in E.164 with ``reason``; a number listed already (in any form) is kept as it is."""
         self.ensure_table()
         if self.reason(phone) is not None:
             return

@@ -32,12 +32,14 @@ _NOT_RESENT = "It is not sent again automatically, so that nobody gets the same 
 
 
 def send_request(settings: ExotelSettings, request: SmsRequest, *, json: bool = True) -> ApiRequest:
+    """The ``Sms/send`` POST for a validated request (JSON answer unless ``json`` is False)."""
     return ApiRequest(
         "POST", settings.account_url("Sms/send", json=json), "sending an SMS", data=request.form()
     )
 
 
 def message_request(settings: ExotelSettings, sms_sid: str, *, json: bool = True) -> ApiRequest:
+    """The GET of one SMS by its Sid (``SMS/Messages/<SmsSid>``), the Sid URL-quoted."""
     path = f"SMS/Messages/{quote(sms_sid, safe='')}"
     return ApiRequest("GET", settings.account_url(path, json=json), f"reading SMS {sms_sid}")
 

@@ -269,9 +269,11 @@ class ExotelHook(BaseHook):
         return self.client.send_sms(request)
 
     def get_sms(self, sms_sid: str) -> SmsMessage:
+        """Read one SMS by its Sid: its status, detailed status and price."""
         return self.client.get_sms(sms_sid)
 
     def iter_sms(self, sms_sids: Iterable[str]) -> Iterator[SmsMessage]:
+        """Read each of ``sms_sids`` (distinct, in order) one by one: Exotel documents no SMS listing."""
         return self.client.iter_sms(sms_sids)
 
     def wait_for_sms(

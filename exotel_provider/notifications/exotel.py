@@ -120,6 +120,7 @@ class ExotelCallNotifier(IncidentClaims, BaseNotifier):
 
     @cached_property
     def hook(self) -> ExotelHook:
+        """A hook for the notifier's connection."""
         return ExotelHook(self.exotel_conn_id)
 
     # --- the two ways Airflow runs a notifier ------------------------------------------------------

@@ -31,6 +31,7 @@ class IncidentClaims:
         settle_seconds: float,
         claim_store: ClaimStore | None,
     ) -> None:
+        """Validate and keep the once-per-incident options (``per`` must be a known choice)."""
         if per not in PAGE_PER_CHOICES:
             raise ValueError(f"per must be one of {', '.join(PAGE_PER_CHOICES)}, not {per!r}")
         self.per = per
@@ -41,7 +42,8 @@ class IncidentClaims:
         self.claim_store = claim_store
 
     def get_template_env(self, dag: Any = None) -> Any:
-        # A DAG-level callback may get the scheduler's serialized DAG, which has no template env.
+        """The notifier's template env; a DAG-level callback may get the scheduler's serialized DAG,
+        which has none, so such a DAG is not asked for one."""
         return super().get_template_env(dag=dag if hasattr(dag, "get_template_env") else None)  # type: ignore[misc]
 
     def claim_incident(self, context: Context) -> PageClaim:
@@ -68,10 +70,13 @@ class SuffixedClaimStore:
         self._suffix = suffix
 
     def read(self, key: str) -> str | None:
+        """The stored value of ``key`` (suffixed), or None."""
         return self._store.read(key + self._suffix)
 
     def write(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key`` (suffixed)."""
         self._store.write(key + self._suffix, value)
 
     def remove(self, key: str) -> None:
+        """Delete ``key`` (suffixed)."""
         self._store.remove(key + self._suffix)

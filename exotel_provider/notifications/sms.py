@@ -99,6 +99,7 @@ class ExotelSmsNotifier(IncidentClaims, BaseNotifier):
 
     @cached_property
     def hook(self) -> ExotelHook:
+        """A hook for the notifier's connection."""
         return ExotelHook(self.exotel_conn_id)
 
     def notify(self, context: Context) -> None:

@@ -25,8 +25,7 @@ if TYPE_CHECKING:  # the campaign's machinery loads when the task runs, not when
 
 DEFAULT_MAX_CALLS_IN_FLIGHT = 500
 DEFAULT_PLACING_THREADS = 4
-"""Calls placed side by side: enough to keep a paced rate of a few thousand a minute despite each
-placement waiting for Exotel and for the task's state store."""
+"""Calls placed side by side: enough for a paced few thousand a minute while each waits for Exotel."""
 MAX_RESOLUTION_ROUNDS = 3
 """Deferrals after the first that resolve unknowns (and dial those proven not placed)."""
 PLACEMENTS_KEY = "placements"
@@ -51,20 +50,21 @@ class ExotelCampaignOperator(DialRulesParameters):
     called: each call is recorded in the ``ledger`` (a :class:`~exotel_provider.campaigns.ledger.CallLedger`,
     which later runs and days read too), or else under its own key in the task_state_store (3.3+).
 
+    Whom it may dial, and when, is set by ``do_not_call``, ``max_calls_per_person``,
+    ``max_calls_per_week``, ``mobile_only``, ``calling_hours`` and ``outside_calling_hours``: the
+    parameters of its base,
+    :class:`~exotel_provider.operators.campaign_rules.DialRulesParameters`.
+
     :param calls: the campaign's calls.
     :param ledger: where each call is recorded before and after it is placed: a ``CallLedger``, or
         (templated, serialisable) ``{"conn_id": ..., "day": ..., "attempt": 1}`` for the SQL ledger
         (``reminder_calls``) in that common-sql connection's database. None: the task state store.
-    :param do_not_call, max_calls_per_person, max_calls_per_week, mobile_only, calling_hours,
-        outside_calling_hours: whom it may dial, and when (see
-        :class:`~exotel_provider.operators.campaign_rules.DialRulesParameters`).
     :param max_calls_in_flight: at most this many placed calls not yet ended.
     :param placing_threads: calls placed side by side (1: one after the other, in the list's order).
     :param watching_reserve: requests a minute left to watching (default 5 % of the budget).
     :param poll_interval: seconds between checks of a call while it may change.
     :param pricing_grace_seconds: how long after a call ended to wait for its price.
-    :param wait_timeout: give up waiting after this many seconds (default: the one default wait
-        timeout, 6 hours, ``DEFAULT_WAIT_TIMEOUT_SECONDS``).
+    :param wait_timeout: give up waiting after this many seconds (default 6 hours).
     :param reconcile_timeout: how long to re-read a remembered call that answers 404. A call whose
         placing answer was lost holds no placing thread: it is recorded as unknown at once and
         resolved after the deferral, once every call of its window must be listed (adopted, dialled

@@ -123,9 +123,11 @@ class ExotelSmsOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> ExotelHook:
+        """A hook for the operator's connection."""
         return ExotelHook(self.exotel_conn_id)
 
     def execute(self, context: Context) -> str:
+        """Send the SMS through the never-twice guard, push its Sid, and optionally wait for its outcome."""
         request = self.build_request()
         sid = self._send(context, request)
         if not self.wait_for_completion:

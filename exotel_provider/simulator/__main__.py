@@ -75,6 +75,7 @@ def parse_script(text: str) -> tuple[str, CallScript]:
 
 
 def parse_sms_script(text: str) -> tuple[str, str]:
+    """``+919876500002=failed_dnd`` -> the number and the final status its SMS gets."""
     number, separator, outcome = text.partition("=")
     if not separator or not number.strip():
         raise ValueError(f"expected NUMBER=OUTCOME, got {text!r}")

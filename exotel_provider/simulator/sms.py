@@ -70,6 +70,7 @@ class SmsSendRequest:
 
     @property
     def units(self) -> int:
+        """SMS parts the body takes (160/153 characters plain, 70/67 unicode): what the price counts."""
         single, part = (70, 67) if self.encoding_type == "unicode" else (160, 153)
         return 1 if len(self.body) <= single else math.ceil(len(self.body) / part)
 
@@ -86,6 +87,7 @@ class SimulatedSms:
     price_per_unit: float = DEFAULT_PRICE_PER_UNIT
 
     def status(self, now: float) -> str:
+        """The message's status at simulated time ``now``: queued, sending, submitted, then its outcome."""
         elapsed = now - self.created_at
         if elapsed >= FINAL_AFTER_SECONDS:
             return self.outcome.value

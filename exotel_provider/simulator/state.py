@@ -57,6 +57,7 @@ class RecordedRequest:
 
     @property
     def is_sms_send(self) -> bool:
+        """True for an SMS-sending request (``Sms/send`` or ``Sms/bulksend``)."""
         return self.method == "POST" and self.path.endswith(SMS_SEND_PATH_SUFFIXES)
 
     def to_dict(self) -> dict[str, Any]:
@@ -192,6 +193,7 @@ class SimulatorState:
             return sent
 
     def get_sms(self, sid: str) -> SimulatedSms | None:
+        """The message sent with Sid ``sid``, or None."""
         with self._lock:
             return self._sms.get(sid)
 

@@ -42,23 +42,35 @@ DEFAULT_SMS_KEY_PREFIX = "exotel_sms_"
 class Store(Protocol):
     """A key/value store surviving the retries of one task (Airflow 3.3's task_state_store)."""
 
-    def get(self, key: str) -> Any: ...
+    def get(self, key: str) -> Any:
+        """The value stored under ``key``, or None."""
+        ...
 
-    def set(self, key: str, value: Any) -> None: ...
+    def set(self, key: str, value: Any) -> None:
+        """Store ``value`` under ``key``, for every later try of the task to read."""
+        ...
 
-    def delete(self, key: str) -> None: ...
+    def delete(self, key: str) -> None:
+        """Remove ``key``."""
+        ...
 
 
 class SmsSender(Protocol):
     """What the guard needs from Exotel (the sync client and the hook have it)."""
 
-    def send_sms(self, request: SmsRequest) -> SmsMessage: ...
+    def send_sms(self, request: SmsRequest) -> SmsMessage:
+        """Send ``request``; raises :class:`ExotelSmsOutcomeUnknownError` if its answer was lost."""
+        ...
 
-    def get_sms(self, sms_sid: str) -> SmsMessage: ...
+    def get_sms(self, sms_sid: str) -> SmsMessage:
+        """Read the SMS with Sid ``sms_sid``."""
+        ...
 
 
 @dataclass(frozen=True)
 class SentSms:
+    """What :meth:`SmsGuard.send` gives back: the SMS, and whether an earlier try had sent it."""
+
     message: SmsMessage
     reused: bool
     """An earlier try sent it; this one only read it back."""
@@ -84,6 +96,7 @@ class SmsGuard:
         self._clock = clock
 
     def send(self, request: SmsRequest) -> SentSms:
+        """Send ``request``, or reuse the SMS an earlier try sent; fails safe when that is unknown."""
         sid = self._get(self.sid_key)
         if sid:
             return SentSms(self.sender.get_sms(str(sid)), reused=True)

@@ -68,6 +68,7 @@ class SmsMessage:
 
     @property
     def was_sent(self) -> bool:
+        """Exotel reports the message sent (status ``sent``)."""
         return self.status is SmsStatus.SENT
 
     def to_dict(self) -> dict[str, Any]:

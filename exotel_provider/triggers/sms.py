@@ -44,6 +44,7 @@ class ExotelSmsTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        """The trigger's class path and kwargs (no secrets)."""
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
@@ -55,6 +56,7 @@ class ExotelSmsTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll the SMS until it is final, the deadline passes or reading fails; one event."""
         yield TriggerEvent(await self._outcome())
 
     async def _outcome(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from readme_snippets import Snippet, SnippetMarkerError, snippets
@@ -163,7 +164,8 @@ def run_python(snippet: Snippet, simulator: ExotelSimulator) -> None:
         "simulator": simulator,
     }
     try:
-        exec(compile(snippet.code, snippet.where, "exec"), namespace)
+        with mock.patch.dict(os.environ):  # a block that sets a connection leaves none to the next
+            exec(compile(snippet.code, snippet.where, "exec"), namespace)
     finally:
         simulator.reset()
 
@@ -176,6 +178,7 @@ def run_pytest_file(snippet: Snippet, env: dict[str, str], project: Path) -> Non
     assert " passed" in output and " failed" not in output
 
 
+@pytest.mark.integration  # the blocks talk to a simulator over HTTP, and some start their own
 @pytest.mark.parametrize("snippet", RUNNABLE, ids=[snippet.test_id for snippet in RUNNABLE])
 def test_doc_snippet_runs(
     snippet: Snippet,
