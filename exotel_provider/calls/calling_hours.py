@@ -230,6 +230,7 @@ class CallingWindow:
     time_zone: datetime.tzinfo
 
     def is_open(self, at: float) -> bool:
+        """Whether calls may be dialled at epoch second ``at`` (its local time in the window's zone)."""
         return self.hours.is_open(self._local(at))
 
     def may_dial(self, at: float) -> bool:
@@ -255,6 +256,7 @@ class CallingWindow:
         return CallingWindow(hours, self.time_zone) if hours is not None else None
 
     def describe(self) -> str:
+        """The window for people, e.g. ``08:00-19:00 (Asia/Kolkata)``."""
         return f"{self.hours.describe()} ({self.time_zone})"
 
     def local_text(self, at: float) -> str:

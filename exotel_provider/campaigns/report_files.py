@@ -186,7 +186,7 @@ def write_report(
             bin_minutes=width,
             budget_per_minute=budget_per_minute,
             calling_hours=calling_hours,
-        )  # fmt: skip
+        )
     )
     page.write_text(render_html_report(summary, title=title, chart=f"{name}.png"))
     return page, chart

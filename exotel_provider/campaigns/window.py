@@ -46,9 +46,11 @@ class CampaignWindow:
 
     @property
     def limits(self) -> bool:
+        """Whether the campaign has calling hours at all (without, every entry may be dialled now)."""
         return self.window is not None
 
     def now(self) -> float:
+        """Epoch seconds on the clock the window is judged by (the placement clock by default)."""
         return self._clock() if self._clock is not None else guard_module.DEFAULT_CLOCK.now()
 
     def for_entry(self, entry: CampaignEntry) -> CallingWindow | None:
@@ -76,6 +78,7 @@ class CampaignWindow:
         return min((w.next_opening(now) for w in windows), default=None)
 
     def describe(self) -> str:
+        """The campaign's calling hours for people ("any hour" without a window)."""
         return self.window.describe() if self.window is not None else "any hour"
 
     def local_text(self, at: float) -> str:

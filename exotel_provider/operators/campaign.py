@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from airflow.sdk import Context
 
@@ -170,7 +171,8 @@ class ExotelCampaignOperator(DialRulesParameters):
         )
 
     def resume_placing(self, context: Context, event: Any = None) -> list[dict[str, Any]]:
-        return self.execute(context)  # the calling window opened: place the rest, keep what was placed
+        """Go on once the calling window opened: place the rest, keep what was placed."""
+        return self.execute(context)
 
     def execute_complete(self, context: Context, event: Any = None, rounds: int = 0) -> list[dict[str, Any]]:
         """Resume after the trigger: each outcome completed with its call's final details, then every
@@ -226,8 +228,6 @@ class ExotelCampaignOperator(DialRulesParameters):
         return CampaignBook(ledger) if ledger is not None else None
 
     def _time_zone(self) -> Any:
-        from zoneinfo import ZoneInfo
-
         try:
             return ZoneInfo(self.hook.settings.time_zone)
         except ExotelConfigurationError as err:

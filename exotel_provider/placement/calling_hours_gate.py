@@ -36,12 +36,15 @@ class WithinCallingHours:
         self._show_number = show_number
 
     def place_call(self, request: ConnectRequest, **options: Any) -> Call:
+        """Place the call only within the calling window; outside it, fail before the network."""
         now = self._clock() if self._clock is not None else guard_module.DEFAULT_CLOCK.now()
         self.window.check(now, self._show_number(request.from_number))
         return self._calls.place_call(request, **options)
 
     def get_call(self, call_sid: str) -> Call:
+        """Read a call (reading is allowed at any hour)."""
         return self._calls.get_call(call_sid)
 
     def iter_calls(self, **filters: Any) -> Iterable[Call]:
+        """List calls (listing is allowed at any hour)."""
         return self._calls.iter_calls(**filters)
