@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.airflow_runs import dag_bag
+from tests.support.airflow_runs import dag_bag, ensure_metadata_db
 
 REMINDER_TASKS = {
     "exotel_scheduled_reminders": ("call", "redial"),
@@ -20,6 +20,7 @@ def parsed(monkeypatch: pytest.MonkeyPatch, hours: str | None) -> dict:
         monkeypatch.delenv("EXOTEL_CALLING_HOURS", raising=False)
     else:
         monkeypatch.setenv("EXOTEL_CALLING_HOURS", hours)
+    ensure_metadata_db()  # parsing the example DAGs reads the metadata DB (a fresh worker home has none)
     bag = dag_bag()
     assert not bag.import_errors, bag.import_errors
     return {dag_id: bag.get_dag(dag_id) for dag_id in REMINDER_TASKS}
