@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import json
 import os
 import shutil
@@ -221,6 +222,7 @@ class RunResult:
     placing_seconds: float
     cpu_seconds: float
     recorded: int | None = None
+    timeline: str = ""
 
 
 class Api:
@@ -245,8 +247,25 @@ class Api:
         answer.raise_for_status()
         return str(answer.json()["dag_run_id"])
 
+    def timeline(self, dag_id: str, run_id: str) -> str:
+        """Each task instance's start and end, in seconds from the run's start (where the time goes)."""
+        run = self.get(f"/dags/{dag_id}/dagRuns/{run_id}")
+        tis = self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=100)["task_instances"]
+        origin = _epoch(run.get("start_date")) or 0.0
+        cells = []
+        for ti in sorted(tis, key=lambda t: _epoch(t.get("start_date")) or float("inf")):
+            start, end = _epoch(ti.get("start_date")), _epoch(ti.get("end_date"))
+            if start is None or end is None:
+                continue
+            cells.append(f"{ti['task_id']} {start - origin:.0f}-{end - origin:.0f}")
+        return ", ".join(cells)
+
     def task_instances(self, dag_id: str, run_id: str) -> int:
         return int(self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=1)["total_entries"])
+
+
+def _epoch(moment: str | None) -> float | None:
+    return datetime.datetime.fromisoformat(moment).timestamp() if moment else None
 
 
 def simulator_requests(airflow: LocalAirflow) -> list[dict[str, Any]]:
@@ -296,6 +315,7 @@ def run_dag(
         state=state,
         wall_seconds=wall,
         task_instances=api.task_instances(dag_id, run_id),
+        timeline=api.timeline(dag_id, run_id),
         calls_placed=len(connects),
         api_requests=len(log),
         rate_limited=sum(r["status_code"] == 429 for r in log),
@@ -454,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(home, ignore_errors=True)
     print("\n" + table(results, args.budget))
+    for result in results:
+        print(f"{result.dag_id} tasks (s from the run's start): {result.timeline}")
     if baseline_reminders < args.reminders and not args.skip_baseline:
         print(f"(the per-call baseline called {baseline_reminders} reminders; see --baseline-reminders)")
     return 0 if all(r.state == "success" for r in results) else 1
