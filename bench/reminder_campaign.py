@@ -34,6 +34,7 @@ import datetime
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import textwrap
@@ -55,7 +56,7 @@ from exotel_provider.campaigns.reminders import (  # noqa: E402
     REMINDER_FIELDS,
 )
 from tools import reminders_db  # noqa: E402
-from tools.local_airflow import LocalAirflow, _unpause, free_port  # noqa: E402
+from tools.local_airflow import LocalAirflow, _exit_on_sigterm, _unpause, free_port  # noqa: E402
 from tools.local_services import LocalPostgres  # noqa: E402
 
 CAMPAIGN_DAG = "exotel_scheduled_reminders"
@@ -451,6 +452,7 @@ def prepare_home(home: Path, args: argparse.Namespace) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # `kill` stops Airflow and PostgreSQL too
     home = Path(tempfile.mkdtemp(prefix="exotel-bench-"))
     baseline_reminders = 0 if args.skip_baseline else min(args.baseline_reminders, args.reminders)
     reminders = ReminderStore.start(args.ledger, home, home / "airflow" / "reminders.db")
