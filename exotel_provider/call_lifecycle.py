@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from exotel_provider.calls.progress import Assessment, is_successful
 from exotel_provider.calls.reference import REFERENCE_KEY, rendered_reference, with_reference
-from exotel_provider.errors import ExotelCallOutcomeUnknownError, ExotelConfigurationError, ExotelError
+from exotel_provider.errors import (
+    ExotelCallOutcomePendingError,
+    ExotelCallOutcomeUnknownError,
+    ExotelConfigurationError,
+    ExotelError,
+)
 from exotel_provider.task_errors import CallNotSuccessful, CallOutcomeUnknown, InvalidExotelConnection
 
 if TYPE_CHECKING:
@@ -53,23 +58,36 @@ def earlier_tries_since(context: Mapping[str, Any]) -> float | None:
 
 
 def guard_for_task(
-    context: Mapping[str, Any], hook: ExotelHook, policy: GuardPolicy, *, exotel_conn_id: str, log: Any
+    context: Mapping[str, Any],
+    hook: ExotelHook,
+    policy: GuardPolicy,
+    *,
+    exotel_conn_id: str,
+    log: Any,
+    carried: tuple[float, float | None] | None = None,
 ) -> PlacementGuard:
-    """The never-call-twice guard for this task instance's one call, its try begun."""
+    """The never-call-twice guard for this task instance's one call, its try begun.
+
+    ``carried``: the window (sent_at, settled_at) of a request whose outcome is unknown, carried by
+    the task across its own deferral: the guard's memory where the task has no state store."""
     from exotel_provider.placement.guard import PlacementGuard
+    from exotel_provider.placement.state_store import CarriedStateStore, StateStore
     from exotel_provider.placement.task_memory import TaskMemory
 
     memory = TaskMemory(context)
     with connection_errors(exotel_conn_id):
         time_zone = hook.time_zone
-    if not memory.available:
+    store: StateStore | None = memory if memory.available else None
+    if store is None and carried is not None:
+        store = CarriedStateStore(carried)
+    elif not memory.available:
         log.warning(
             "This Airflow has no task_state_store (added in Airflow 3.3): a retry cannot know "
             "whether an earlier try placed the call, so it dials only once no call from an earlier "
             "try can be unlisted, and otherwise fails safe. Prefer retries=0 on call-placing tasks here."
         )
     guard = PlacementGuard(
-        memory if memory.available else None,
+        store,
         hook,
         policy=policy,
         time_zone=time_zone,
@@ -81,10 +99,16 @@ def guard_for_task(
     return guard
 
 
-def submit(guard: PlacementGuard, request: ConnectRequest) -> Call:
-    """Place the call through the guard; an unknown outcome fails the task without retry."""
+def submit(guard: PlacementGuard, request: ConnectRequest, *, search: bool = True) -> Call:
+    """Place the call through the guard; an unknown outcome fails the task without retry.
+
+    ``search=False``: an outcome the listing cannot decide yet raises
+    :class:`~exotel_provider.errors.ExotelCallOutcomePendingError` (when a look can decide) instead
+    of being looked for here; the task waits for it without a worker."""
     try:
-        return guard.place(request).call
+        return guard.place(request, search=search).call
+    except ExotelCallOutcomePendingError:
+        raise
     except ExotelCallOutcomeUnknownError as err:
         raise CallOutcomeUnknown(str(err), candidate_sids=err.candidate_sids) from None
 

@@ -72,6 +72,20 @@ class ExotelSmsOutcomeUnknownError(ExotelTransportError):
     been sent. Never resent automatically (nobody gets the same message twice)."""
 
 
+class ExotelCallOutcomePendingError(ExotelCallOutcomeUnknownError):
+    """A call-placing request's outcome is unknown, and the listing cannot decide it yet: a call it
+    created may still be unlisted until ``complete_at`` (epoch seconds). The request was sent in
+    ``sent_at``..``settled_at``; one look at the listing from ``complete_at`` on decides (adopt the
+    call, or dial: none was placed). Never dial before then."""
+
+    def __init__(
+        self, message: str, *, sent_at: float, settled_at: float, complete_at: float,
+        candidate_sids: tuple[str, ...] = (),
+    ) -> None:  # fmt: skip
+        self.sent_at, self.settled_at, self.complete_at = sent_at, settled_at, complete_at
+        super().__init__(message, candidate_sids=candidate_sids)
+
+
 class ExotelPlacingHaltedError(ExotelError):
     """A campaign stopped placing after ``failures`` call-placing requests in a row failed with a
     5xx, a connection failure or a lost answer (Exotel unwell or unreachable). The calls placed so

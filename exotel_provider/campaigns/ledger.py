@@ -14,10 +14,11 @@ shared by the placing threads. No Airflow imports.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -191,15 +192,29 @@ class CallLedger(Protocol):
         ...
 
 
+def write_rows(ledger: CallLedger, rows: Sequence[LedgerRow]) -> None:
+    """Write ``rows`` in one go where the ledger can (a ``write_many`` method: one commit for all),
+    else one by one. For rows nothing is waiting on (final outcomes), not for a ``placing`` row."""
+    write_many = getattr(ledger, "write_many", None)
+    if write_many is not None:
+        write_many(rows)
+        return
+    for row in rows:
+        ledger.write(row)
+
+
 class CampaignBook:
     """One campaign's view of its ledger: read once when the campaign starts, each write passed on at
-    once (one thread at a time), the rows kept in step."""
+    once, the rows kept in step. Writes go one thread at a time unless the ledger says it takes
+    writes from several threads at once (``concurrent_writes = True``, as :class:`SqlCallLedger` on
+    a server database does: each thread commits on its own connection)."""
 
     def __init__(self, ledger: CallLedger) -> None:
         self.ledger = ledger
         self.day, self.attempt = ledger.day, int(ledger.attempt)
         self._lock = threading.Lock()
         self._rows: dict[tuple[str, int], LedgerRow] = {(row.key, row.attempt): row for row in ledger.rows()}
+        self._write_lock = threading.Lock() if not getattr(ledger, "concurrent_writes", False) else None
 
     def row(self, key: str) -> LedgerRow | None:
         """This attempt's row of ``key`` (None: nothing recorded, dial)."""
@@ -212,9 +227,20 @@ class CampaignBook:
 
     def write(self, row: LedgerRow) -> None:
         """Write ``row`` to the ledger (durable on return) and keep it in this book."""
-        with self._lock:
+        if self._write_lock is None:
             self.ledger.write(row)
+        else:
+            with self._write_lock:
+                self.ledger.write(row)
+        with self._lock:
             self._rows[(row.key, row.attempt)] = row
+
+    def write_many(self, rows: Sequence[LedgerRow]) -> None:
+        """Rows nothing waits on (final outcomes) written together: one commit where the ledger can."""
+        with self._write_lock or contextlib.nullcontext():
+            write_rows(self.ledger, rows)
+        with self._lock:
+            self._rows.update({(row.key, row.attempt): row for row in rows})
 
     def known_sids(self, *, besides: str | None = None) -> set[str]:
         """Every Sid of the day (a lost answer is never resolved to another intent's call)."""
@@ -277,10 +303,6 @@ def settle_placed(ledger: CallLedger, find_ended: Callable[[list[str]], Mapping[
     if not placed:
         return 0
     ended = find_ended([str(row.call_sid) for row in placed])
-    settled = 0
-    for row in placed:
-        call = ended.get(str(row.call_sid))
-        if call is not None:
-            ledger.write(row.with_final_call(call))
-            settled += 1
-    return settled
+    settled = [row.with_final_call(ended[str(row.call_sid)]) for row in placed if str(row.call_sid) in ended]
+    write_rows(ledger, settled)
+    return len(settled)

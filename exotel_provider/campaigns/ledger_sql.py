@@ -2,7 +2,10 @@
 
 ``db`` is any common-sql ``DbApiHook`` (SQLite, PostgreSQL ...): rows are read with
 ``get_records`` and written on DB-API connections of its own (one per placing thread, each write
-committed before it returns), so a row is durable before the request it announces goes out. A table
+committed before it returns), so a row is durable before the request it announces goes out. On a
+server database the threads commit side by side; on SQLite one at a time, and the database is put in
+WAL journal mode with ``synchronous=FULL``: each commit is one flush of the log, still durable, instead
+of the rollback journal's several. Final outcomes are written many rows to a commit. A table
 of the earlier shape (one row per placed call, no ``state``) is migrated in place: the missing
 columns are added and no row is lost. No Airflow imports.
 """
@@ -10,7 +13,9 @@ columns are added and no row is lost. No Airflow imports.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from exotel_provider.campaigns.ledger import ENDED, NOT_PLACED, LedgerRow
@@ -35,6 +40,7 @@ LEDGER_COLUMNS: dict[str, str] = {
 }
 """Every column of the ledger and its type; the first nine are the earlier ``reminder_calls``."""
 IDENTITY = ("reminder_id", "due_date", "attempt")
+CHANGING = tuple(name for name in LEDGER_COLUMNS if name not in IDENTITY)
 
 
 def create_ledger_sql(table: str = LEDGER_TABLE) -> str:
@@ -116,9 +122,8 @@ class SqlCallLedger:
             f"SELECT {', '.join(LEDGER_COLUMNS)} FROM {table} WHERE phone = {db.placeholder} "
             f"AND sent_at >= {db.placeholder} AND sent_at < {db.placeholder}"
         )
-        changing = [name for name in LEDGER_COLUMNS if name not in IDENTITY]
         self._update = (
-            f"UPDATE {table} SET {', '.join(f'{name} = {db.placeholder}' for name in changing)} "
+            f"UPDATE {table} SET {', '.join(f'{name} = {db.placeholder}' for name in CHANGING)} "
             f"WHERE {' AND '.join(f'{name} = {db.placeholder}' for name in IDENTITY)}"
         )
 
@@ -151,18 +156,28 @@ class SqlCallLedger:
             cursor.close()
         return [LedgerRow.from_record(dict(zip(LEDGER_COLUMNS, record, strict=True))) for record in records]
 
+    @property
+    def concurrent_writes(self) -> bool:
+        """Several threads may write at once (each on its own connection): not on SQLite, which takes
+        one writer at a time (its other writers would wait in its busy handler)."""
+        return str(getattr(self.db, "conn_type", "") or "sqlite") != "sqlite"
+
     def write(self, row: LedgerRow) -> None:
         """Update the row of its key, day and attempt, or insert it; committed on return."""
+        self.write_many((row,))
+
+    def write_many(self, rows: Iterable[LedgerRow]) -> None:
+        """Update or insert every row in one transaction; committed on return."""
         self.ensure_table()
-        record = row.as_record()
-        identity = [record[name] for name in IDENTITY]
-        changing = [record[name] for name in LEDGER_COLUMNS if name not in IDENTITY]
         connection = self._connection()
         cursor = connection.cursor()
         try:
-            cursor.execute(self._update, (*changing, *identity))
-            if cursor.rowcount == 0:
-                cursor.execute(self._insert, tuple(record[name] for name in LEDGER_COLUMNS))
+            for row in rows:
+                record = row.as_record()
+                identity = [record[name] for name in IDENTITY]
+                cursor.execute(self._update, (*[record[name] for name in CHANGING], *identity))
+                if cursor.rowcount == 0:
+                    cursor.execute(self._insert, tuple(record[name] for name in LEDGER_COLUMNS))
             connection.commit()
         except Exception:
             connection.rollback()
@@ -182,6 +197,8 @@ class SqlCallLedger:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = self._local.connection = self.db.get_conn()
+            if isinstance(connection, sqlite3.Connection):
+                _one_flush_per_commit(connection)
             with self._lock:
                 self._connections.append(connection)
         return connection
@@ -190,6 +207,14 @@ class SqlCallLedger:
 def column_names(db: Database, table: str) -> list[str]:
     """The columns ``table`` has (read from an empty query's description)."""
     return [str(name) for name in db.run(f"SELECT * FROM {table} WHERE 1 = 0", handler=_column_names) or []]
+
+
+def _one_flush_per_commit(connection: sqlite3.Connection) -> None:
+    """SQLite in WAL journal mode, every commit flushed (``synchronous=FULL``): durable, one fsync a
+    commit. The journal mode stays with the file; a database another process holds keeps its mode."""
+    with contextlib.suppress(sqlite3.OperationalError):
+        connection.execute("PRAGMA journal_mode=WAL").fetchall()
+    connection.execute("PRAGMA synchronous=FULL")
 
 
 def _column_names(cursor: Any) -> list[str]:

@@ -36,10 +36,12 @@ from exotel_provider.errors import (
     naming_sid,
 )
 from exotel_provider.hooks.exotel import ExotelHook
-from exotel_provider.task_errors import InvalidCallRequest
+from exotel_provider.task_errors import CallOutcomeUnknown, InvalidCallRequest
 
 if TYPE_CHECKING:
     from exotel_provider.calls.connect_request import ConnectRequest
+    from exotel_provider.calls.model import Call
+    from exotel_provider.errors import ExotelCallOutcomePendingError
     from exotel_provider.placement.guard import PlacementGuard
 
 PLACED_CALL_KEY: str
@@ -51,6 +53,8 @@ UNKNOWN_OUTCOME_POLICIES = ("reconcile", "fail")
 """The ``unknown_outcome`` values, checked when the DAG is parsed: the placement guard's own
 (``placement.guard.UNKNOWN_OUTCOME_POLICIES``; a test keeps them equal), which loads only at execute time."""
 DEFAULT_RECONCILE_TIMEOUT = 600.0
+UNKNOWN_WINDOW_KEY = "unknown_window"
+"""The deferral kwarg carrying a lost answer's window (sent_at, settled_at) and the wait's deadline."""
 DEFAULT_DEFERRED_WAIT_SECONDS = DEFAULT_WAIT_TIMEOUT_SECONDS
 """Waiting without ``wait_timeout`` (deferred or not) ends after the one default wait timeout."""
 
@@ -121,7 +125,12 @@ class ExotelConnectOperator(BaseOperator):
         fails before anything is sent, with :class:`~exotel_provider.errors.ExotelOutsideCallingHoursError`
         saying when the window opens. None (default): any hour, as an on-call notifier needs.
     :param deferrable: with ``wait_for_completion``, wait in the triggerer instead of a worker slot
-        (default: ``[operators] default_deferrable``); the result is the same.
+        (default: ``[operators] default_deferrable``); the result is the same. With ``"reconcile"``,
+        a lost placing answer (this try's, or an earlier try's kept in the task state store) is
+        waited for deferred too: no worker is held and the listing is not read until every call the
+        request can have created is listed (or ``reconcile_timeout`` has passed); then one look over
+        the window that began when the request was sent adopts the call, or dials once none was
+        placed, or fails safe naming what is known.
     """
 
     template_fields: Sequence[str] = (
@@ -229,7 +238,7 @@ class ExotelConnectOperator(BaseOperator):
         """Place the call through the guard, push its Sid, and optionally wait for its outcome."""
         guard = self.placement_guard(context)
         request = self.build_request()
-        call = submit(guard, request)
+        call = self._submit(guard, request)
         push_sid(context["ti"], call.sid, self.reference)
         if not self.wait_for_completion:
             return call.sid
@@ -282,13 +291,65 @@ class ExotelConnectOperator(BaseOperator):
             poll_interval=self.poll_interval,
             redial_on_retry=self.redial_on_retry,
         )
-        guard = guard_for_task(context, self.hook, policy, exotel_conn_id=self.exotel_conn_id, log=self.log)
+        carried = getattr(self, "_unknown_window", None)
+        guard = guard_for_task(
+            context, self.hook, policy, exotel_conn_id=self.exotel_conn_id, log=self.log,
+            carried=(carried["sent_at"], carried["settled_at"]) if carried else None,
+        )  # fmt: skip
         if self.calling_hours is not None:  # checked right before the request, whoever asks for the call
             from exotel_provider.placement.calling_hours_gate import WithinCallingHours
 
             window = CallingWindow(self.calling_hours, guard.time_zone)
             guard.calls = WithinCallingHours(guard.calls, window, show_number=self.hook.display_number)
         return guard
+
+    def _submit(self, guard: PlacementGuard, request: ConnectRequest) -> Call:
+        """Place the call through the guard. Deferrable and ``reconcile``: a request whose outcome is
+        unknown is decided by one look at the listing once every call it can have created is listed;
+        until then the task waits deferred (no worker held), for at most ``reconcile_timeout``."""
+        if self.unknown_outcome != "reconcile" or not self.deferrable:
+            return submit(guard, request)  # looks in the worker (``fail``: once)
+        from exotel_provider.errors import ExotelCallOutcomePendingError
+
+        try:
+            return submit(guard, request, search=False)
+        except ExotelCallOutcomePendingError as pending:
+            self._defer_until_decidable(pending, now=guard.clock.now())
+
+    def _defer_until_decidable(self, pending: ExotelCallOutcomePendingError, *, now: float) -> NoReturn:
+        """Wait in the triggerer until one look can decide (or ``reconcile_timeout`` has passed since
+        this try first met the unknown outcome); then fail safe, naming what is known."""
+        from datetime import UTC, datetime
+
+        from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+
+        carried = getattr(self, "_unknown_window", None)
+        deadline = float(carried["deadline"]) if carried else now + self.reconcile_timeout
+        if now >= deadline:
+            raise CallOutcomeUnknown(
+                f"{pending} Still undecided after reconcile_timeout ({self.reconcile_timeout:g} s).",
+                candidate_sids=pending.candidate_sids,
+            ) from None
+        moment = min(pending.complete_at, deadline)
+        window = {"sent_at": pending.sent_at, "settled_at": pending.settled_at, "deadline": deadline}
+        self.log.warning(
+            "Exotel: the outcome of the call-placing request is unknown; waiting deferred until %s, when "
+            "one look at Exotel's listing decides it (nobody is dialled meanwhile)",
+            datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds"),
+        )
+        self.defer(
+            trigger=DateTimeTrigger(moment=datetime.fromtimestamp(moment, UTC)),
+            method_name="execute_after_window",
+            kwargs={UNKNOWN_WINDOW_KEY: window},
+        )
+
+    def execute_after_window(
+        self, context: Context, event: Any = None, unknown_window: dict[str, float] | None = None
+    ) -> str:
+        """Resume after waiting for a lost answer's window: the same try, from the start, with the
+        window it waited for (the guard's memory where the task has no state store)."""
+        self._unknown_window = unknown_window
+        return self.execute(context)
 
     def _defer_wait(self, sid: str, time_limit: int | None) -> NoReturn:
         """Wait in the triggerer (for ``wait_timeout``, or the one default wait timeout)."""

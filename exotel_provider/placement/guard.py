@@ -51,6 +51,7 @@ from exotel_provider.calls.progress import DEFAULT_POLL_INTERVAL_SECONDS
 from exotel_provider.calls.status import is_worth_redialling
 from exotel_provider.errors import (
     ExotelAPIError,
+    ExotelCallOutcomePendingError,
     ExotelCallOutcomeUnknownError,
     ExotelError,
     ExotelNotFoundError,
@@ -218,8 +219,15 @@ class PlacementGuard:
         )
         self.record.mark_guarded(self.clock.now())
 
-    def place(self, request: ConnectRequest, *, exclude: Iterable[str] = ()) -> Placement:
-        """The call for ``request``: reused, adopted or newly placed (see the module docstring)."""
+    def place(
+        self, request: ConnectRequest, *, exclude: Iterable[str] = (), search: bool = True
+    ) -> Placement:
+        """The call for ``request``: reused, adopted or newly placed (see the module docstring).
+
+        ``search=False``: a request whose outcome is unknown is never looked for here over time: one
+        look at the listing decides once its window is complete; until then (and after a lost answer)
+        :class:`ExotelCallOutcomePendingError` says when a look can decide, the window kept in the
+        store, so that the task can wait without holding a worker and look again then."""
         self.begin()
         known = set(exclude)
         remembered = self.remembered_call()
@@ -235,13 +243,13 @@ class PlacementGuard:
                 self.show_number(request.from_number),
                 unresolved.exotel_time(unresolved.sent_at),
             )
-            adopted = self.search(
-                unresolved, "An earlier try of this task sent a call-placing request.", known
-            )
+            reason = "An earlier try of this task sent a call-placing request."
+            resolve = self.search if search else self.look_once
+            adopted = resolve(unresolved, reason, known)
             if adopted is not None:
                 return adopted
         for _ in range(MAX_DIALS_PER_PLACEMENT):
-            placement = self.dial(request, known)
+            placement = self.dial(request, known, search=search)
             if placement is not None:
                 return placement
         # every lost answer was proven to have placed nothing: let a retry decide
@@ -327,6 +335,42 @@ class PlacementGuard:
             self.log.info("Exotel: %s; looking again in %g s", look.describe(), self.policy.poll_interval)
             self.clock.sleep(self.policy.poll_interval)
 
+    def look_once(
+        self, attempt: PlacementAttempt, reason: str, exclude: Iterable[str] = ()
+    ) -> Placement | None:
+        """One look at the listing over the attempt's window: its Placement (adopted), None when none
+        was placed (the pending mark cleared), :class:`ExotelCallOutcomePendingError` while the window
+        is not complete (or the listing could not be read), else :class:`ExotelCallOutcomeUnknownError`."""
+        look = self._look(attempt, set(exclude), Look())
+        now = self.clock.now()
+        verdict = Verdict.NOT_YET
+        if look.read_error is None:
+            verdict = judge(attempt, look.candidates, now=now, nearby=look.nearby)
+        if verdict is Verdict.ADOPT:
+            return self._adopt(look.candidates[0])
+        if verdict is Verdict.NONE_PLACED:
+            self.log.warning(
+                "Exotel: no call from %s created since %s is listed, and any would be by now: "
+                "the request placed no call",
+                self.show_number(attempt.request.from_number),
+                attempt.exotel_time(attempt.sent_at),
+            )
+            self.record.clear_pending()
+            return None
+        if verdict is not Verdict.NOT_YET or look.fatal:
+            raise self._unknown(attempt, reason, look)
+        raise self._pending(attempt, reason, look, now)
+
+    def _pending(
+        self, attempt: PlacementAttempt, reason: str, look: Look, now: float
+    ) -> ExotelCallOutcomePendingError:
+        complete_at = max(attempt.certainly_listed_by(), now + self.policy.poll_interval)
+        unknown = self._unknown(attempt, reason, look)
+        return ExotelCallOutcomePendingError(
+            str(unknown), sent_at=attempt.sent_at, settled_at=attempt.latest_send, complete_at=complete_at,
+            candidate_sids=unknown.candidate_sids,
+        )  # fmt: skip
+
     def _look(self, attempt: PlacementAttempt, exclude: set[str], previous: Look) -> Look:
         return look_once(self.calls, attempt, exclude, previous)
 
@@ -363,9 +407,12 @@ class PlacementGuard:
         except ExotelCallOutcomeUnknownError as err:
             settled_at = self.clock.now()
             self.record.mark_pending(sent_at, settled_at)
-            if not search:
-                raise
             attempt = PlacementAttempt(request, sent_at, settled_at, self.time_zone)
+            if not search:
+                raise ExotelCallOutcomePendingError(
+                    str(err), sent_at=sent_at, settled_at=settled_at, complete_at=attempt.certainly_listed_by(),
+                    candidate_sids=err.candidate_sids,
+                ) from err  # fmt: skip
             reason = str(err)
             if self.policy.unknown_outcome == "reconcile":
                 self.log.warning(

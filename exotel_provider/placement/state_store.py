@@ -100,6 +100,30 @@ class PlacementRecord:
             self.store.set(key, value)
 
 
+class CarriedStateStore:
+    """A :class:`StateStore` in a dict, for a task without Airflow's store (3.1/3.2): the pending mark
+    of a request whose outcome is unknown, carried across the task's own deferral in its kwargs."""
+
+    def __init__(
+        self, pending: tuple[float, float | None] | None = None, prefix: str = DEFAULT_KEY_PREFIX
+    ) -> None:
+        self.values: dict[str, Any] = {}
+        if pending is not None:
+            PlacementRecord(self, prefix).mark_pending(*pending)
+
+    def get(self, key: str) -> Any:
+        """The value kept under ``key`` (None if none)."""
+        return self.values.get(key)
+
+    def set(self, key: str, value: Any) -> None:
+        """Keep ``value`` under ``key`` for this try and its deferrals."""
+        self.values[key] = value
+
+    def delete(self, key: str) -> None:
+        """Forget ``key`` (nothing if it was not kept)."""
+        self.values.pop(key, None)
+
+
 def takes_retention(store: Any) -> bool:
     """Does ``store.set`` accept ``retention=`` (Airflow 3.3's task_state_store)?"""
     setter = getattr(store, "set", None)

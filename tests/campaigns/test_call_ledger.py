@@ -4,10 +4,15 @@ place. And the pure rules over it: keys compared one way, one phone compared one
 
 from __future__ import annotations
 
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 from exotel_provider.campaigns import reminders as store
 from exotel_provider.campaigns import summarise_attempts
 from exotel_provider.campaigns.ledger import CampaignBook, LedgerRow, normalise_key, phone_key
 from exotel_provider.campaigns.ledger_sql import LEDGER_COLUMNS, SqlCallLedger, ensure_ledger_table
+from exotel_provider.campaigns.run import record_final_outcomes
 from tests.support.ledger_databases import OLD_REMINDER_CALLS
 
 DAY = "2026-08-03"
@@ -135,3 +140,93 @@ def test_the_rows_a_resolver_settles_carry_what_it_needs():
     assert (unknown.phone, unknown.sent_at, unknown.window_end, unknown.candidate_sids) == (
         "+919876500102", SENT_AT, SENT_AT + 3, ("CA5",),
     )  # fmt: skip
+
+
+def test_final_outcomes_are_written_in_one_commit_and_read_back(ledger_db):
+    ledger = SqlCallLedger(ledger_db, day=DAY)
+    book = CampaignBook(ledger)
+    for i in range(3):
+        book.write(LedgerRow(f"R-{i}", DAY, 1).placing(f"+91987650010{i}", SENT_AT).with_sid(f"CA{i}"))
+    commits = CountingCommits.around(ledger)
+    outcomes = [{"key": f"R-{i}", "sid": f"CA{i}", "status": "completed", "price": 0.5, "duration": 30,
+                 "end_time": "2026-08-03 10:01:00"} for i in range(3)]  # fmt: skip
+    outcomes.append({"key": "R-9", "sid": None, "error": "refused"})  # no call: nothing to complete
+
+    assert record_final_outcomes(book, outcomes) == 3
+
+    assert commits.count == 1
+    rows = SqlCallLedger(ledger_db, day=DAY).rows()
+    assert [(r.key, r.state, r.status, r.price) for r in rows] == [
+        (f"R-{i}", "ended", "completed", 0.5) for i in range(3)
+    ]
+    assert book.row("R-1") == rows[1]
+
+
+def test_a_ledger_without_write_many_gets_its_final_outcomes_one_by_one():
+    rows = [LedgerRow(f"R-{i}", DAY, 1, state="placed", call_sid=f"CA{i}") for i in range(2)]
+    ledger = MemoryLedger(DAY, 1, rows)
+    book = CampaignBook(ledger)
+    book.write_many([row.with_final_call({"sid": row.call_sid, "status": "busy"}) for row in rows])
+    assert [(r.state, r.status) for r in ledger.rows()] == [("ended", "busy"), ("ended", "busy")]
+
+
+def test_sqlite_ledger_commits_through_a_write_ahead_log_and_one_writer_at_a_time(tmp_path, monkeypatch):
+    from tests.support.ledger_databases import hook_for, sqlite_database
+
+    db = hook_for("exotel_reminders_db", sqlite_database(tmp_path / "ledger.db"), monkeypatch)
+    ledger = SqlCallLedger(db, day=DAY)
+    ledger.write(LedgerRow("R-1", DAY, 1).placing("+919876500101", SENT_AT))
+    ledger.close()
+    with sqlite3.connect(tmp_path / "ledger.db") as reader:
+        assert reader.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert reader.execute("SELECT state FROM reminder_calls").fetchall() == [("placing",)]
+    assert CampaignBook(ledger)._write_lock is not None and not ledger.concurrent_writes
+
+
+def test_a_server_database_ledger_takes_writes_from_several_threads(ledger_db):
+    ledger = SqlCallLedger(ledger_db, day=DAY)
+    book = CampaignBook(ledger)
+    assert ledger.concurrent_writes is (ledger_db.conn_type != "sqlite")
+
+    def place(i: int) -> None:
+        book.write(LedgerRow(f"R-{i}", DAY, 1).placing(f"+9198765001{i:02d}", SENT_AT))
+        book.write(book.new_row(f"R-{i}").with_sid(f"CA{i}"))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(place, range(20)))
+    ledger.close()
+    rows = SqlCallLedger(ledger_db, day=DAY).rows()
+    assert sorted((r.key, r.state, r.call_sid) for r in rows) == [
+        (f"R-{i}", "placed", f"CA{i}") for i in sorted(range(20), key=lambda i: f"R-{i}")
+    ]
+
+
+class CountingCommits:
+    """Counts the commits of the connections a SQL ledger opens from now on."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @classmethod
+    def around(cls, ledger: SqlCallLedger) -> CountingCommits:
+        counter = cls()
+        opened = ledger._connection
+
+        def counted() -> Any:
+            connection = opened()
+            return _CountedConnection(connection, counter)
+
+        ledger._connection = counted  # type: ignore[method-assign]
+        return counter
+
+
+class _CountedConnection:
+    def __init__(self, connection: Any, counter: CountingCommits) -> None:
+        self._connection, self._counter = connection, counter
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+    def commit(self) -> None:
+        self._counter.count += 1
+        self._connection.commit()
