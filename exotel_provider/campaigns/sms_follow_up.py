@@ -134,17 +134,21 @@ class SqlSmsBook:
     def __init__(self, db: Database, *, day: str, table: str = SMS_TABLE) -> None:
         self.db, self.day, self.table = db, str(day), table
         self._connection: Any = None
+        self._ready = False
 
     def __repr__(self) -> str:
         return f"SqlSmsBook(table={self.table!r}, day={self.day!r})"
 
     def ensure_table(self) -> None:
-        """Create the table if needed."""
+        """Create the table if needed (once per book)."""
+        if self._ready:
+            return
         columns = ", ".join(f"{name} {kind}" for name, kind in SMS_COLUMNS.items())
         self.db.run(
             f"CREATE TABLE IF NOT EXISTS {self.table} ({columns}, PRIMARY KEY (reminder_id, due_date))",
             autocommit=True,
         )
+        self._ready = True
 
     def rows(self) -> dict[str, SmsRow]:
         """The day's rows by reminder."""
@@ -159,6 +163,7 @@ class SqlSmsBook:
     def write(self, row: SmsRow) -> None:
         """Insert or replace the row of its reminder and day (on a connection of its own: the hook's
         ``run`` would log the parameters, a phone number among them)."""
+        self.ensure_table()
         mark = self.db.placeholder
         record = row.as_record()
         changing = [name for name in SMS_COLUMNS if name not in ("reminder_id", "due_date")]
