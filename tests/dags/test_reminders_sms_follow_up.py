@@ -5,6 +5,7 @@ and a second run of the day sends none (``reminder_sms`` is read first)."""
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -44,6 +45,8 @@ def test_one_sms_to_each_unanswered_reminder_none_to_who_answered_and_none_on_a_
     assert {r[2] for r in rows} == {m.sid for m in sim.sent_sms()}
     assert summary["sms_sent"] == 2 and summary["sms_cost"] == pytest.approx(sum(r[3] for r in rows))
     assert summary["sms_cost"] > 0
+    page = Path(summary["report_path"].removeprefix("file://")).read_text(encoding="utf-8")
+    assert "SMS sent: <b>2</b>" in page
 
     dag_run, summary = run_day(sim)
 
