@@ -21,7 +21,7 @@ from typing import Any
 from exotel_provider.calls.calling_hours import CallingWindow
 from exotel_provider.calls.numbers import mask_number
 from exotel_provider.calls.status import UNANSWERED_STATUSES, CallStatus
-from exotel_provider.campaigns.ledger import ENDED, LedgerRow, normalise_key
+from exotel_provider.campaigns.ledger import ENDED, LedgerRow, normalise_key, phone_key
 from exotel_provider.campaigns.ledger_sql import Database
 from exotel_provider.errors import (
     ExotelError,
@@ -231,7 +231,8 @@ def send_follow_ups(
 ) -> dict[str, int]:
     """Send one SMS to each of ``reminders`` that has none today; counts of the rows by state after it.
 
-    A row ``sending`` left by a run that stopped mid-request becomes ``unknown``: never resent.
+    A row ``sending`` left by a run that stopped mid-request becomes ``unknown``: never resent. A
+    phone due on two reminders gets one SMS.
     """
     done = book.rows()
     for reminder in reminders:
@@ -241,6 +242,9 @@ def send_follow_ups(
             if earlier.state == SENDING:
                 book.write(dataclasses.replace(earlier, state=UNKNOWN, error="the run stopped mid-request"))
             continue
+        texted = {phone_key(r.phone) for r in done.values() if r.state in DONE_STATES}
+        if phone_key(reminder.get("phone")) in texted:
+            continue  # one phone due twice today: one SMS
         done[key] = _send_one(book, key, reminder, template, send, window, clock(), log)
     states: dict[str, int] = {}
     for row in book.rows().values():

@@ -116,3 +116,9 @@ def test_the_summary_counts_and_prices_the_sent_sms(book):
         book, lambda sid: SmsMessage(sid=sid, status=SmsStatus.SENT, raw_status="sent", price=0.25)
     )
     assert follow_up.sms_summary(book.rows().values()) == {"sms_sent": 2, "sms_cost": 0.5, "sms_unknown": 0}
+
+
+def test_one_phone_due_on_two_reminders_gets_one_sms(book):
+    sender = Sender()
+    assert send(book, [reminder("A"), reminder("B", "09876500101")], sender) == {"sent": 1}
+    assert len(sender.requests) == 1
