@@ -75,6 +75,17 @@ CAMPAIGN = {
     "max_calls_per_week": 6,  # today and the six days before
     "mobile_only": os.environ.get("EXOTEL_MOBILE_ONLY", "true").lower() != "false",
 }
+SMS_FOLLOW_UP = os.environ.get("EXOTEL_SMS_FOLLOW_UP", "true").lower() != "false"
+"""Send one SMS to each reminder whose calls ended unanswered after the redial (``EXOTEL_SMS_FOLLOW_UP``)."""
+SMS_TEMPLATE = {
+    "sender": os.environ.get("EXOTEL_SMS_SENDER", "EXOTEL"),
+    "dlt_entity_id": os.environ.get("EXOTEL_SMS_DLT_ENTITY_ID", "1101456789012345678"),
+    "dlt_template_id": os.environ.get("EXOTEL_SMS_DLT_TEMPLATE_ID", "1107161234567890123"),
+    **({"body": os.environ["EXOTEL_SMS_BODY"]} if os.environ.get("EXOTEL_SMS_BODY") else {}),
+}
+"""The follow-up SMS: an approved sender ID, the DLT entity and template ids, and the template's
+text (``EXOTEL_SMS_BODY``, ``{customer}``, ``{due_date}``, ``{reminder_id}`` filled in). The defaults
+are examples: use your own registered ones."""
 SHOWS_NO_NUMBERS = {"show_return_value_in_logs": False}
 """For tasks whose return value carries phone numbers: XCom keeps it, the task log does not show it."""
 
@@ -110,6 +121,32 @@ def settled_ledger(day: str) -> list[dict[str, Any]]:
     finally:
         ledger.close()
     return store.recorded_calls(db, day)
+
+
+def settled_sms(day: str) -> dict[str, Any]:
+    """The day's SMS count and cost for the summary, their final status and price read first."""
+    from exotel_provider.campaigns.sms_follow_up import SqlSmsBook, settle_sms, sms_summary
+    from exotel_provider.errors import ExotelError
+    from exotel_provider.hooks.exotel import ExotelHook
+
+    book = SqlSmsBook(reminders_db(), day=day)
+    try:
+        settle_sms(book, ExotelHook().get_sms)
+    except ExotelError as err:
+        print(f"Could not read the final status of the day's SMS: {err}")
+    finally:
+        book.close()
+    return sms_summary(book.rows().values())
+
+
+def calling_window() -> Any:
+    """``EXOTEL_CALLING_HOURS`` in India time (None: any hour)."""
+    from zoneinfo import ZoneInfo
+
+    from exotel_provider.calls.calling_hours import CallingWindow
+
+    hours = CallingHours.parse(CALLING_HOURS)
+    return CallingWindow(hours, ZoneInfo("Asia/Kolkata")) if hours is not None else None
 
 
 def request_budget() -> int | None:
@@ -219,6 +256,7 @@ with DAG(
 
         rows = settled_ledger(day) if day else []
         summary = summarise_attempts(store.day_attempts(reminders or [], rows))
+        summary.update(settled_sms(day) if day else {"sms_sent": 0, "sms_cost": 0.0, "sms_unknown": 0})
         summary.update(day=day, not_attempted=len(store.not_reached(reminders or [], rows)))
         name = f"reminders-{day or 'unknown-day'}-{run_id}".replace(":", "_").replace("+", "_")
         title = f"Reminder calls, {day}" if day else "Reminder calls: reading the reminders failed"
@@ -234,7 +272,8 @@ with DAG(
         summary.update(report_path=str(page), chart_path=str(chart))
         print(
             f"{summary['entries']} reminders: {summary['answered']} answered, {summary['not_answered']} not "
-            f"answered, {summary['failed']} failed; {summary['calls']} calls cost {summary['total_cost']:.2f}"
+            f"answered, {summary['failed']} failed; {summary['calls']} calls cost {summary['total_cost']:.2f}; "
+            f"{summary['sms_sent']} SMS cost {summary['sms_cost']:.2f}"
         )
         print(f"Report: {page}")
         return summary
@@ -249,6 +288,36 @@ with DAG(
                 f"number, outcome unknown, or never placed); see the report: {summary['report_path']}"
             )
 
+    @task
+    def sms_follow_up(day: str) -> dict[str, int]:
+        """One SMS to each reminder whose calls ended unanswered after the redial, within calling hours;
+        recorded in ``reminder_sms`` before it is sent, so no run of the day sends a second one."""
+        from exotel_provider.campaigns import sms_follow_up as follow_up
+        from exotel_provider.hooks.exotel import ExotelHook
+
+        db = reminders_db()
+        reminders = follow_up.unanswered_reminders(
+            store.due_reminders(db, day), store.recorded_calls(db, day)
+        )
+        if not SMS_FOLLOW_UP:
+            print(f"SMS follow-up off (EXOTEL_SMS_FOLLOW_UP=false): {len(reminders)} unanswered reminders")
+            return {}
+        book = follow_up.SqlSmsBook(db, day=day)
+        try:
+            states = follow_up.send_follow_ups(
+                book,
+                reminders,
+                template=follow_up.SmsTemplate(**SMS_TEMPLATE),
+                send=ExotelHook().send_sms,
+                window=calling_window(),
+            )
+        finally:
+            book.close()
+        print(f"{len(reminders)} reminders unanswered after the redial; SMS of the day by state: {states}")
+        return states
+
+    follow_ups = sms_follow_up(plan["day"])
+    redial >> follow_ups
     summary = report(plan["day"], plan["reminders"])
-    [call, redial] >> summary
+    [call, redial, follow_ups] >> summary
     [redial, summary] >> check_day(summary)

@@ -26,7 +26,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "sms": {"sms", "calls"} | SHARED,
     "placement": {"placement", "calls", "client"} | SHARED,
     "watching": {"watching", "calls", "client"} | SHARED,
-    "campaigns": {"campaigns", "calls", "client", "placement", "watching"} | SHARED,
+    "campaigns": {"campaigns", "calls", "sms", "client", "placement", "watching"} | SHARED,
     "paging": {"paging", "calls", "client", "watching"} | SHARED,
     "simulator": {"simulator"},
 }

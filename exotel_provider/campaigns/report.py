@@ -51,7 +51,7 @@ td, th {{ border: 1px solid #ddd; padding: .25rem .6rem; text-align: left; }}
 {f'<p><img src="{escape(chart)}" alt="Outcomes and cost per hour"></p>' if chart else ""}
 <p class="figures"><span>Total cost: <b>{summary["total_cost"]:.2f} {escape(currency)}</b></span>
 <span>Per call: <b>{summary["average_cost_per_call"]:.2f} {escape(currency)}</b></span>
-<span>Talk time: <b>{summary["total_talk_seconds"]} s</b> (average {summary["average_talk_seconds"]} s per answered call)</span></p>
+<span>Talk time: <b>{summary["total_talk_seconds"]} s</b> (average {summary["average_talk_seconds"]} s per answered call)</span>{_sms(summary, currency)}</p>
 <table><tr><th>who</th><th>try</th><th>number</th><th>status</th><th>duration s</th><th>price</th><th>call</th><th>why no call</th></tr>
 {rows}</table>
 </body></html>
@@ -64,6 +64,14 @@ def _not_called(counts: dict[str, int]) -> str:
         return ""
     parts = ", ".join(f"{escape(reason)} <b>{count}</b>" for reason, count in counts.items())
     return f'<p class="not-called">Not called: {parts}</p>'
+
+
+def _sms(summary: dict[str, Any], currency: str) -> str:
+    """The follow-up SMS of the day and their cost (nothing when the summary has no SMS figures)."""
+    if "sms_sent" not in summary:
+        return ""
+    cost = f"{float(summary.get('sms_cost') or 0.0):.2f} {escape(currency)}"
+    return f'\n<span class="sms">SMS sent: <b>{summary["sms_sent"]}</b> costing <b>{cost}</b></span>'
 
 
 def _or_dash(value: object) -> str:
