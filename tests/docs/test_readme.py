@@ -179,6 +179,7 @@ def run_pytest_file(snippet: Snippet, env: dict[str, str], project: Path) -> Non
 
 
 @pytest.mark.integration  # the blocks talk to a simulator over HTTP, and some start their own
+@pytest.mark.timeout(420)  # a block run from a fresh Airflow home migrates its database first (up to 400 s)
 @pytest.mark.parametrize("snippet", RUNNABLE, ids=[snippet.test_id for snippet in RUNNABLE])
 def test_doc_snippet_runs(
     snippet: Snippet,
