@@ -321,19 +321,23 @@ class PlacementGuard:
             if verdict is Verdict.ADOPT:
                 return self._adopt(look.candidates[0])
             if verdict is Verdict.NONE_PLACED:
-                self.log.warning(
-                    "Exotel: no call from %s created since %s is listed, and any would be by now: "
-                    "the request placed no call",
-                    self.show_number(attempt.request.from_number),
-                    attempt.exotel_time(attempt.sent_at),
-                )
-                self.record.clear_pending()
+                self._none_placed(attempt)
                 return None
             final = verdict in (Verdict.AMBIGUOUS, Verdict.DOUBT)
             if final or look.fatal or now + self.policy.poll_interval > deadline:
                 raise self._unknown(attempt, reason, look)
             self.log.info("Exotel: %s; looking again in %g s", look.describe(), self.policy.poll_interval)
             self.clock.sleep(self.policy.poll_interval)
+
+    def _none_placed(self, attempt: PlacementAttempt) -> None:
+        """The listing proves the request placed no call: say so and forget its pending mark."""
+        self.log.warning(
+            "Exotel: no call from %s created since %s is listed, and any would be by now: "
+            "the request placed no call",
+            self.show_number(attempt.request.from_number),
+            attempt.exotel_time(attempt.sent_at),
+        )
+        self.record.clear_pending()
 
     def look_once(
         self, attempt: PlacementAttempt, reason: str, exclude: Iterable[str] = ()
@@ -349,13 +353,7 @@ class PlacementGuard:
         if verdict is Verdict.ADOPT:
             return self._adopt(look.candidates[0])
         if verdict is Verdict.NONE_PLACED:
-            self.log.warning(
-                "Exotel: no call from %s created since %s is listed, and any would be by now: "
-                "the request placed no call",
-                self.show_number(attempt.request.from_number),
-                attempt.exotel_time(attempt.sent_at),
-            )
-            self.record.clear_pending()
+            self._none_placed(attempt)
             return None
         if verdict is not Verdict.NOT_YET or look.fatal:
             raise self._unknown(attempt, reason, look)
