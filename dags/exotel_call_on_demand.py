@@ -10,7 +10,10 @@ before any task runs. The same conf works from the REST API or the CLI::
 ticked, ``wait_for_call`` waits for the call's final status and price (in the triggerer when the
 installed provider supports deferrable waiting, otherwise rescheduling between checks) and fails
 the run unless the call was answered. Calls go out only within the calling hours
-(``EXOTEL_CALLING_HOURS``, 08:00-19:00 India time by default), which the trigger form states.
+(``EXOTEL_CALLING_HOURS``, 08:00-19:00 India time by default), which the trigger form states, and
+never to a number on the do-not-call list (the ``do_not_call`` table of the reminders database,
+``exotel_reminders_db``, which the reminder campaigns read too; ``EXOTEL_DO_NOT_CALL_CONN_ID`` names
+another connection, or is set empty where no list is kept).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ CALLING_HOURS = os.environ.get("EXOTEL_CALLING_HOURS", DEFAULT_CALLING_HOURS)
 """When customers may be called, India time (RBI: 08:00-19:00 for calls about overdue loans);
 ``EXOTEL_CALLING_HOURS``, e.g. ``08:00-19:00`` or ``09:00-18:00 mon-sat``."""
 WINDOW = CallingHours.parse(CALLING_HOURS)
+DO_NOT_CALL_CONN_ID = os.environ.get("EXOTEL_DO_NOT_CALL_CONN_ID", "exotel_reminders_db")
+"""The common-sql connection whose ``do_not_call`` table is read before dialling (empty: no list)."""
 WAIT_IN_TRIGGERER = "deferrable" in inspect.signature(ExotelCallSensor.__init__).parameters
 """Deferrable waiting frees the worker slot; older provider versions reschedule instead."""
 
@@ -50,7 +55,8 @@ with DAG(
             description=(
                 "The Indian mobile number to call: +91 and 10 digits, or 0 and 10 digits. Calls are "
                 f"dialled only within the calling hours, {WINDOW.describe() if WINDOW else 'any hour'} "
-                "(India time); outside them the run fails before dialling and says when they open."
+                "(India time); outside them the run fails before dialling and says when they open. A number "
+                "on the do-not-call list is never dialled."
             ),
         ),
         "flow_app_id": Param(
@@ -85,6 +91,7 @@ with DAG(
         custom_field="{{ dag_run.run_id }}",
         time_limit=600,
         calling_hours=CALLING_HOURS,
+        do_not_call_conn_id=DO_NOT_CALL_CONN_ID,
         reconcile_timeout=RECONCILE_SECONDS,
         retries=2,  # safe: a retry finds the call an earlier try placed instead of dialling again
         retry_delay=timedelta(seconds=10),

@@ -24,9 +24,15 @@ from exotel_provider.errors import (
     ExotelCallOutcomePendingError,
     ExotelCallOutcomeUnknownError,
     ExotelConfigurationError,
+    ExotelDoNotCallError,
     ExotelError,
 )
-from exotel_provider.task_errors import CallNotSuccessful, CallOutcomeUnknown, InvalidExotelConnection
+from exotel_provider.task_errors import (
+    CallNotSuccessful,
+    CallOutcomeUnknown,
+    InvalidExotelConnection,
+    NumberOnDoNotCallList,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
@@ -111,6 +117,8 @@ def submit(guard: PlacementGuard, request: ConnectRequest, *, search: bool = Tru
         raise
     except ExotelCallOutcomeUnknownError as err:
         raise CallOutcomeUnknown(str(err), candidate_sids=err.candidate_sids) from None
+    except ExotelDoNotCallError as err:  # retrying cannot help: fail the task at once
+        raise NumberOnDoNotCallList(str(err), reason=err.reason) from None
 
 
 @contextmanager

@@ -107,6 +107,18 @@ class ExotelOutsideCallingHoursError(ExotelError):
         super().__init__(message)
 
 
+class ExotelDoNotCallError(ExotelError):
+    """The number is on the do-not-call list: refused before anything is sent to Exotel.
+
+    ``reason`` is the list's reason (``DND`` for a number Exotel refused as registered on India's DND
+    list). The number was not dialled; retrying cannot help until the number leaves the list.
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
 class ExotelPlacedCallNotFoundError(ExotelError):
     """Exotel answered a placing request with ``call_sid``, yet reading that Sid now gives 404.
 

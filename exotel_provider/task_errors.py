@@ -13,6 +13,7 @@ from exotel_provider.errors import (
     CallUnsuccessfulError,
     ExotelCallOutcomeUnknownError,
     ExotelConfigurationError,
+    ExotelDoNotCallError,
     ExotelSmsOutcomeUnknownError,
     ExotelValidationError,
     SmsUnsuccessfulError,
@@ -41,6 +42,10 @@ class CallNotSuccessful(CallUnsuccessfulError, AirflowFailException):
 
 class CallOutcomeUnknown(ExotelCallOutcomeUnknownError, AirflowFailException):
     """A call-placing request went out but its answer was lost; the call may exist."""
+
+
+class NumberOnDoNotCallList(ExotelDoNotCallError, AirflowFailException):
+    """The number is on the do-not-call list (``reason`` says why); it was not dialled."""
 
 
 class InvalidSmsRequest(ExotelValidationError, AirflowFailException):

@@ -5,6 +5,9 @@ of the reminders database (``do_not_call``: ``phone``, ``reason``, ``added_at``)
 Numbers are stored in E.164 (``+919876543210``) and compared that way; a row typed by hand in an
 Indian national form (``09876543210`` or ``9876543210``, or ``919876543210``) matches too.
 A number Exotel refuses as DND (HTTP 403 naming DND or NDNC) is added with the reason ``DND``.
+
+:class:`OffDoNotCallList` applies the list to single calls (``ExotelConnectOperator``'s
+``do_not_call_conn_id``) the way the campaign's dial rules apply it to each reminder.
 """
 
 from __future__ import annotations
@@ -13,11 +16,16 @@ import contextlib
 import datetime
 import re
 import threading
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from exotel_provider.calls.connect_request import ConnectRequest
+from exotel_provider.calls.model import Call
+from exotel_provider.calls.numbers import mask_number
 from exotel_provider.campaigns.ledger import INDIA, phone_key
 from exotel_provider.campaigns.ledger_sql import Database
-from exotel_provider.errors import ExotelAPIError
+from exotel_provider.errors import ExotelAPIError, ExotelDoNotCallError
+from exotel_provider.placement.guard import CallSource
 
 DO_NOT_CALL_TABLE = "do_not_call"
 DND_REASON = "DND"
@@ -126,6 +134,51 @@ class SqlDoNotCallList:
                 raise
             finally:
                 cursor.close()
+
+
+class OffDoNotCallList:
+    """A :class:`~exotel_provider.placement.guard.CallSource` that never dials a listed number.
+
+    Each call-placing request reads the list for the number Exotel rings first (``From``) right
+    before it would be sent, and a listed number fails with
+    :class:`~exotel_provider.errors.ExotelDoNotCallError` without touching the network. A number
+    Exotel refuses as DND is added to the list (reason ``DND``) before the refusal is raised, so the
+    next run does not try it again. Reading a call or the listing is never refused.
+    """
+
+    def __init__(
+        self,
+        calls: CallSource,
+        listed: DoNotCallList,
+        *,
+        show_number: Callable[[str | None], str] = mask_number,
+    ) -> None:
+        self._calls, self.listed, self._show_number = calls, listed, show_number
+
+    def place_call(self, request: ConnectRequest, **options: Any) -> Call:
+        """Place the call unless its number is listed; list a number Exotel refuses as DND."""
+        phone = request.from_number
+        reason = self.listed.reason(phone)
+        if reason is not None:
+            raise ExotelDoNotCallError(
+                f"{self._show_number(phone)} is on the do-not-call list (reason: {reason}): not dialled. "
+                "Remove it from the list only if the customer has asked to be called again.",
+                reason=reason,
+            )
+        try:
+            return self._calls.place_call(request, **options)
+        except ExotelAPIError as error:
+            if is_dnd_refusal(error):
+                self.listed.add(phone, DND_REASON)
+            raise
+
+    def get_call(self, call_sid: str) -> Call:
+        """Read a call (never refused)."""
+        return self._calls.get_call(call_sid)
+
+    def iter_calls(self, **filters: Any) -> Iterable[Call]:
+        """List calls (never refused)."""
+        return self._calls.iter_calls(**filters)
 
 
 def _now_india() -> str:

@@ -36,13 +36,14 @@ from exotel_provider.errors import (
     naming_sid,
 )
 from exotel_provider.hooks.exotel import ExotelHook
+from exotel_provider.operators.campaign_rules import DO_NOT_CALL_TABLE
 from exotel_provider.task_errors import CallOutcomeUnknown, InvalidCallRequest
 
 if TYPE_CHECKING:
     from exotel_provider.calls.connect_request import ConnectRequest
     from exotel_provider.calls.model import Call
     from exotel_provider.errors import ExotelCallOutcomePendingError
-    from exotel_provider.placement.guard import PlacementGuard
+    from exotel_provider.placement.guard import CallSource, PlacementGuard
 
 PLACED_CALL_KEY: str
 """task_state_store key holding the Sid of the call this task instance placed (kept across retries)."""
@@ -124,6 +125,13 @@ class ExotelConnectOperator(BaseOperator):
         a ``CallingHours``), in the connection's time zone (India by default): outside them the task
         fails before anything is sent, with :class:`~exotel_provider.errors.ExotelOutsideCallingHoursError`
         saying when the window opens. None (default): any hour, as an on-call notifier needs.
+    :param do_not_call_conn_id: a common-sql connection (e.g. the reminders database,
+        ``exotel_reminders_db``) whose do-not-call table is read right before the call is placed: a
+        listed number fails the task without retry and without dialling
+        (:class:`~exotel_provider.errors.ExotelDoNotCallError`), and a number Exotel refuses as DND
+        is added to it. None (default): no list is read.
+    :param do_not_call_table: that table (``do_not_call``: ``phone``, ``reason``, ``added_at``,
+        created if missing), the one the campaign operator reads.
     :param deferrable: with ``wait_for_completion``, wait in the triggerer instead of a worker slot
         (default: ``[operators] default_deferrable``); the result is the same. With ``"reconcile"``,
         a lost placing answer (this try's, or an earlier try's kept in the task state store) is
@@ -185,6 +193,8 @@ class ExotelConnectOperator(BaseOperator):
         unknown_outcome: str = "reconcile",
         reconcile_timeout: float = DEFAULT_RECONCILE_TIMEOUT,
         calling_hours: Any = None,
+        do_not_call_conn_id: str | None = None,
+        do_not_call_table: str = DO_NOT_CALL_TABLE,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
@@ -222,6 +232,7 @@ class ExotelConnectOperator(BaseOperator):
         self.unknown_outcome = unknown_outcome
         self.reconcile_timeout = positive_seconds("reconcile_timeout", reconcile_timeout)
         self.calling_hours = CallingHours.parse(calling_hours)
+        self.do_not_call_conn_id, self.do_not_call_table = do_not_call_conn_id or None, do_not_call_table
         self.deferrable = deferrable
 
     @cached_property
@@ -301,7 +312,19 @@ class ExotelConnectOperator(BaseOperator):
 
             window = CallingWindow(self.calling_hours, guard.time_zone)
             guard.calls = WithinCallingHours(guard.calls, window, show_number=self.hook.display_number)
+        if self.do_not_call_conn_id:  # read right before the request, after the window's check
+            guard.calls = self._off_do_not_call_list(guard.calls)
         return guard
+
+    def _off_do_not_call_list(self, calls: CallSource) -> CallSource:
+        """``calls`` that never dial a number on the do-not-call list of ``do_not_call_conn_id``."""
+        from airflow.sdk import BaseHook
+
+        from exotel_provider.campaigns.do_not_call import OffDoNotCallList, SqlDoNotCallList
+
+        db = BaseHook.get_connection(str(self.do_not_call_conn_id)).get_hook()
+        listed = SqlDoNotCallList(db, table=self.do_not_call_table)
+        return OffDoNotCallList(calls, listed, show_number=self.hook.display_number)
 
     def _submit(self, guard: PlacementGuard, request: ConnectRequest) -> Call:
         """Place the call through the guard. Deferrable and ``reconcile``: a request whose outcome is

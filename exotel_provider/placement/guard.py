@@ -53,6 +53,7 @@ from exotel_provider.errors import (
     ExotelAPIError,
     ExotelCallOutcomePendingError,
     ExotelCallOutcomeUnknownError,
+    ExotelDoNotCallError,
     ExotelError,
     ExotelNotFoundError,
     ExotelOutsideCallingHoursError,
@@ -419,7 +420,7 @@ class PlacementGuard:
                     self.policy.reconcile_timeout,
                 )
             return self.search(attempt, reason, exclude)
-        except (ExotelAPIError, ExotelTransportError, ExotelOutsideCallingHoursError):
+        except (ExotelAPIError, ExotelTransportError, ExotelOutsideCallingHoursError, ExotelDoNotCallError):
             self.record.clear_pending()  # refused, never reached Exotel, or never sent: no call exists
             raise
         self._save(call)

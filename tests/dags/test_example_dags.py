@@ -12,6 +12,7 @@ import pytest
 
 from exotel_provider.simulator.scripts import CallScript
 from tests.support.airflow_runs import load_dag, run_dag, task_states, xcom_values
+from tools import reminders_db
 
 pytestmark = pytest.mark.exotel_simulator(time_scale=120)
 
@@ -47,11 +48,13 @@ def fast_polling(monkeypatch):
 
 
 @pytest.fixture
-def exotel_with_caller_id(exotel_connection_env, monkeypatch):
-    """The simulator's connection plus a default caller ID, as a real team would configure it."""
+def exotel_with_caller_id(exotel_connection_env, monkeypatch, tmp_path):
+    """The simulator's connection plus a default caller ID, as a real team would configure it, and
+    the reminders database (``exotel_reminders_db``) whose do-not-call list the on-demand DAG reads."""
     connection = exotel_connection_env.connection()
     connection["extra"]["caller_id"] = "08047112345"
     monkeypatch.setenv("AIRFLOW_CONN_EXOTEL_DEFAULT", json.dumps(connection))
+    monkeypatch.setenv("AIRFLOW_CONN_EXOTEL_REMINDERS_DB", reminders_db.connection_json(tmp_path / "reminders.db"))
     return exotel_connection_env
 
 
@@ -124,6 +127,22 @@ def test_on_demand_call_without_waiting_skips_the_wait(exotel_with_caller_id, fa
     [call] = simulator.placed_calls("+919812345679")
     assert call.request.caller_id == "08047199999"
     assert not [r for r in simulator.requests if r.method == "GET"]
+
+
+def test_on_demand_call_never_dials_a_number_on_the_do_not_call_list(exotel_with_caller_id, fast_polling):
+    from exotel_provider.campaigns.do_not_call import SqlDoNotCallList
+    from exotel_provider.hooks.exotel import ExotelHook
+
+    simulator = exotel_with_caller_id
+    dag = load_dag("exotel_call_on_demand")
+    list_db = ExotelHook.get_connection("exotel_reminders_db").get_hook()
+    SqlDoNotCallList(list_db).add("+919812345678", "customer asked")
+
+    dag_run = run_dag(dag, run_conf={"phone": "09812345678"})
+
+    states = task_states(dag_run)
+    assert states[("place_call", -1)] == "failed" and str(dag_run.state).endswith("failed")
+    assert simulator.requests == []  # nothing reached Exotel
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tools import reminders_db
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_on_demand_call_run_logs_no_errors():
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "EXOTEL_POLL_SECONDS": "2"}
+def test_on_demand_call_run_logs_no_errors(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EXOTEL_POLL_SECONDS": "2",
+           "AIRFLOW_CONN_EXOTEL_REMINDERS_DB": reminders_db.connection_json(tmp_path / "reminders.db")}  # fmt: skip
     conf = '{"phone": "+919876543210", "caller_id": "08047112345", "wait_for_outcome": true}'
     done = subprocess.run(
         [sys.executable, "-m", "exotel_provider.simulator.run_dag", "exotel_call_on_demand", "--conf", conf],
