@@ -26,12 +26,14 @@ from exotel_provider.errors import (
     ExotelConfigurationError,
     ExotelDoNotCallError,
     ExotelError,
+    ExotelOutsideCallingHoursError,
 )
 from exotel_provider.task_errors import (
     CallNotSuccessful,
     CallOutcomeUnknown,
     InvalidExotelConnection,
     NumberOnDoNotCallList,
+    OutsideCallingHours,
 )
 
 if TYPE_CHECKING:
@@ -119,6 +121,8 @@ def submit(guard: PlacementGuard, request: ConnectRequest, *, search: bool = Tru
         raise CallOutcomeUnknown(str(err), candidate_sids=err.candidate_sids) from None
     except ExotelDoNotCallError as err:  # retrying cannot help: fail the task at once
         raise NumberOnDoNotCallList(str(err), reason=err.reason) from None
+    except ExotelOutsideCallingHoursError as err:  # nor a retry minutes later: the message says when
+        raise OutsideCallingHours(str(err), opens_at=err.opens_at) from None
 
 
 @contextmanager

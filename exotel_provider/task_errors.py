@@ -14,6 +14,7 @@ from exotel_provider.errors import (
     ExotelCallOutcomeUnknownError,
     ExotelConfigurationError,
     ExotelDoNotCallError,
+    ExotelOutsideCallingHoursError,
     ExotelSmsOutcomeUnknownError,
     ExotelValidationError,
     SmsUnsuccessfulError,
@@ -46,6 +47,10 @@ class CallOutcomeUnknown(ExotelCallOutcomeUnknownError, AirflowFailException):
 
 class NumberOnDoNotCallList(ExotelDoNotCallError, AirflowFailException):
     """The number is on the do-not-call list (``reason`` says why); it was not dialled."""
+
+
+class OutsideCallingHours(ExotelOutsideCallingHoursError, AirflowFailException):
+    """The call was asked for outside its calling hours (``opens_at`` says when they open); not dialled."""
 
 
 class InvalidSmsRequest(ExotelValidationError, AirflowFailException):

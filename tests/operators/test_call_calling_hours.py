@@ -8,6 +8,7 @@ import datetime
 
 import pytest
 
+from exotel_provider.airflow_compat import AirflowFailException
 from exotel_provider.errors import ExotelOutsideCallingHoursError
 from exotel_provider.placement.state_store import DEFAULT_KEY_PREFIX, PlacementRecord
 from tests.support.operator_runs import CUSTOMER, context, operator
@@ -31,6 +32,7 @@ def test_a_call_outside_its_window_fails_before_the_network_saying_when_it_opens
         operator(calling_hours="08:00-19:00").execute(context(store))
 
     assert sim.requests == []  # nothing reached the simulator
+    assert isinstance(err.value, AirflowFailException)  # a retry minutes later cannot help
     assert india_time(err.value.opens_at).time() == datetime.time(8) and err.value.opens_at > sim.now()
     assert CUSTOMER not in str(err.value)  # the number is masked
     assert PlacementRecord(store, DEFAULT_KEY_PREFIX).pending() is None  # a retry need not look for a call
