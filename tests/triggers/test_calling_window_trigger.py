@@ -4,6 +4,7 @@ real sleeps)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -89,7 +90,7 @@ async def test_a_clock_running_120_times_faster_is_followed(fake_time):
     payload = await run_to_event(CallingWindowTrigger(EVENING + NIGHT))
     assert EVENING + NIGHT <= payload["now"] < EVENING + NIGHT + 1
     assert fake.real == pytest.approx(NIGHT / 120, abs=1.5)  # the night passes at the clock's speed
-    between = [later - earlier for earlier, later in zip(fake.readings[1:], fake.readings[2:])]
+    between = [later - earlier for earlier, later in itertools.pairwise(fake.readings[1:])]
     assert max(between) <= CHECK_SECONDS + 1e-6  # after the first step, a minute of that clock at most
 
 
