@@ -34,6 +34,10 @@ FIRST_CHECK_SECONDS = 1.0
 """The first wait, after which the clock's speed against real time is known."""
 SHORTEST_CHECK_SECONDS = 0.05
 """No wait is shorter (the clock is read at most 20 times a second)."""
+SETTLE_SECONDS = 10.0
+"""The trigger never fires sooner than this (real seconds) after it started: Airflow's scheduler can
+fail a deferred task that resumes before it has taken in the end of the try that deferred
+(apache/airflow#72716), which a window opening seconds after the deferral would risk."""
 
 
 class CallingWindowTrigger(BaseTrigger):
@@ -58,6 +62,7 @@ class CallingWindowTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Sleep in bounded steps, re-reading the placement clock, until the window opens."""
         now, real = placement_now(), _real_seconds()
+        started = real
         log.info(
             "Exotel: waiting for the calling window (%s) to open, %.0f s from now on the placement clock",
             self.window or "calling hours", max(0.0, self.opens_at - now),
@@ -69,6 +74,9 @@ class CallingWindowTrigger(BaseTrigger):
             if later_real > real:
                 speed = (later - now) / (later_real - real)
             now, real = later, later_real
+        if real - started < SETTLE_SECONDS:
+            await _sleep(SETTLE_SECONDS - (real - started))
+            now = placement_now()
         log.info("Exotel: the calling window (%s) is open", self.window or "calling hours")
         yield TriggerEvent({"status": OPEN, "opens_at": self.opens_at, "now": now})
 
