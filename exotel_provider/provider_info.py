@@ -40,7 +40,11 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {
                 "integration-name": "Exotel",
-                "python-modules": ["exotel_provider.triggers.exotel", "exotel_provider.triggers.sms"],
+                "python-modules": [
+                    "exotel_provider.triggers.exotel",
+                    "exotel_provider.triggers.sms",
+                    "exotel_provider.triggers.calling_window",
+                ],
             },
         ],
         "integrations": [

@@ -86,7 +86,7 @@ class LocalAirflow:
     postgres: LocalPostgres | None = field(default=None, init=False)
     redis: LocalRedis | None = field(default=None, init=False)
     _log_files: list[IO[bytes]] = field(default_factory=list, init=False)
-    _simulated_time: dict[str, float] = field(default_factory=dict, init=False)
+    _simulated_time: dict[str, float | str] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).resolve()
@@ -320,6 +320,7 @@ class LocalAirflow:
                 self._simulated_time = {
                     "sim_time": float(health["sim_time"]), "real_time": real_time,
                     "time_scale": float(health["time_scale"]),
+                    "health_url": f"{self.simulator_url}/_simulator/health",  # followed if moved on
                 }  # fmt: skip
                 return
             if self.processes["simulator"].poll() is not None or time.monotonic() > deadline:

@@ -6,12 +6,12 @@ The decision (who is held, when the first held one may be dialled) is
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Sequence
 from typing import Any
 
 from exotel_provider.campaigns.outcomes import CampaignEntry
 from exotel_provider.campaigns.window import CampaignWindow, resume_at
+from exotel_provider.triggers.calling_window import CallingWindowTrigger
 
 RESUME_METHOD = "resume_placing"
 """The operator's method that goes on placing once the window opens."""
@@ -25,12 +25,11 @@ def defer_to_window(
     outcomes: Sequence[dict[str, Any]],
 ) -> None:
     """Return when nobody waits for a window; else push the Sids placed so far and defer until the
-    first held entry's window opens (a ``DateTimeTrigger``: no worker slot is held meanwhile)."""
+    first held entry's window opens (a :class:`CallingWindowTrigger`, on the placement clock the
+    window is judged by: no worker slot is held meanwhile)."""
     opens_at = resume_at(window, operator.outside_calling_hours, entries, outcomes) if window else None
     if window is None or opens_at is None:
         return
-    from airflow.providers.standard.triggers.temporal import DateTimeTrigger
-
     placed = {o["key"]: o["sid"] for o in outcomes if o.get("sid")}
     context["ti"].xcom_push(key="placed_calls", value=placed)  # before waiting: no Sid is lost
     waiting = len(outcomes) - len(placed)
@@ -39,6 +38,6 @@ def defer_to_window(
         len(placed), waiting, window.describe(), window.local_text(opens_at),
     )  # fmt: skip
     operator.defer(
-        trigger=DateTimeTrigger(datetime.datetime.fromtimestamp(opens_at, datetime.UTC)),
+        trigger=CallingWindowTrigger(opens_at, window=window.describe()),
         method_name=RESUME_METHOD,
     )

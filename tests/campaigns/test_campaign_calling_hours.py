@@ -63,7 +63,7 @@ def test_a_campaign_stops_at_the_windows_end_and_goes_on_when_it_opens(exotel_at
     evening = deferred(lambda: operator.execute(ctx))
 
     assert evening.method_name == RESUME_METHOD  # waits for the window, holding no worker slot
-    opens = evening.trigger.moment.timestamp()
+    opens = evening.trigger.opens_at
     assert (india_time(opens).time(), india_time(opens).date() - india_time(sim.now()).date()) == (
         datetime.time(8, 0), datetime.timedelta(days=1),
     )  # fmt: skip
@@ -73,7 +73,8 @@ def test_a_campaign_stops_at_the_windows_end_and_goes_on_when_it_opens(exotel_at
     assert len(ctx["ti"].xcom["placed_calls"]) == len(first_part)  # pushed before waiting
 
     clock.move_to(opens)  # the triggerer fires at its moment; the task resumes
-    morning = deferred(lambda: getattr(operator, evening.method_name)(ctx, event={"moment": opens}))
+    event = {"status": "open", "opens_at": opens, "now": opens}  # what CallingWindowTrigger yields
+    morning = deferred(lambda: getattr(operator, evening.method_name)(ctx, event=event))
 
     assert morning.method_name == "execute_complete"  # now waiting for the calls themselves
     assert all(inside(r.sim_time) for r in posts(sim))  # the simulator's own log: none outside the window
@@ -92,8 +93,8 @@ def test_a_redial_asked_for_after_the_window_closed_waits_for_the_next_window(
 
     evening = deferred(lambda: redial.execute(ctx))
 
-    assert posts(sim) == [] and india_time(evening.trigger.moment.timestamp()).time() == datetime.time(8)
-    clock.move_to(evening.trigger.moment.timestamp())
+    assert posts(sim) == [] and india_time(evening.trigger.opens_at).time() == datetime.time(8)
+    clock.move_to(evening.trigger.opens_at)
     deferred(lambda: redial.resume_placing(ctx))
     assert len(posts(sim)) == 3 and all(inside(r.sim_time) for r in posts(sim))
 
@@ -139,8 +140,8 @@ def test_preferred_times_narrow_the_window_for_that_person(exotel_at_200_a_minut
 
     # "evening" waits; the others are placed side by side, in either order
     assert sorted(r.form["From"][0] for r in posts(sim)) == sorted([number(1), number(3)])
-    assert india_time(morning.trigger.moment.timestamp()).time() == datetime.time(17, 30)
-    clock.move_to(morning.trigger.moment.timestamp())
+    assert india_time(morning.trigger.opens_at).time() == datetime.time(17, 30)
+    clock.move_to(morning.trigger.opens_at)
     deferred(lambda: operator.resume_placing(ctx))
     evening_post = posts(sim)[-1]
     assert evening_post.form["From"][0] == number(2)
