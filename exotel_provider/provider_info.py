@@ -44,6 +44,7 @@ def get_provider_info() -> dict[str, Any]:
                     "exotel_provider.triggers.exotel",
                     "exotel_provider.triggers.sms",
                     "exotel_provider.triggers.calling_window",
+                    "exotel_provider.triggers.campaign",
                 ],
             },
         ],
