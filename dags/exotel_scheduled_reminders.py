@@ -302,13 +302,14 @@ with DAG(
         if not SMS_FOLLOW_UP:
             print(f"SMS follow-up off (EXOTEL_SMS_FOLLOW_UP=false): {len(reminders)} unanswered reminders")
             return {}
-        book = follow_up.SqlSmsBook(db, day=day)
+        book, hook = follow_up.SqlSmsBook(db, day=day), ExotelHook()
         try:
             states = follow_up.send_follow_ups(
                 book,
                 reminders,
                 template=follow_up.SmsTemplate(**SMS_TEMPLATE),
-                send=ExotelHook().send_sms,
+                send=hook.send_sms,
+                send_bulk=hook.send_sms_bulk,  # up to 100 SMS a request
                 window=calling_window(),
             )
         finally:
