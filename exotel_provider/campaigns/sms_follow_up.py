@@ -13,6 +13,7 @@ No Airflow imports.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -296,7 +297,7 @@ def _batches(
     due: list[tuple[SmsRow, SmsRequest]], *, bulk: bool
 ) -> Iterator[list[tuple[SmsRow, SmsRequest]]]:
     """``due`` in groups of up to 100 that may share one bulk request (equal request-level
-    parameters), in order of first appearance; one by one without bulk sending."""
+    parameters), as few requests as possible of even sizes; one by one without bulk sending."""
     if not bulk:
         yield from ([item] for item in due)
         return
@@ -304,8 +305,10 @@ def _batches(
     for item in due:
         groups.setdefault(shared_parameters(item[1]), []).append(item)
     for group in groups.values():
-        for start in range(0, len(group), MAX_BULK_MESSAGES):
-            yield group[start : start + MAX_BULK_MESSAGES]
+        requests = math.ceil(len(group) / MAX_BULK_MESSAGES)
+        size = math.ceil(len(group) / requests)  # 101 go as 51 + 50, never 100 + a lone one
+        for start in range(0, len(group), size):
+            yield group[start : start + size]
 
 
 def _send_one(

@@ -38,6 +38,8 @@ def test_one_sms_to_each_unanswered_reminder_none_to_who_answered_and_none_on_a_
     assert {n: len(sim.sent_sms(n)) for n in NUMBERS} == {
         n: int(n in (NUMBERS[1], NUMBERS[3])) for n in NUMBERS
     }
+    [bulk] = [r for r in sim.requests if r.is_sms_send]  # both in one request
+    assert "/Sms/bulksend" in bulk.path
     sent = sim.sent_sms(NUMBERS[1])[0]
     assert sent.request.form["DltTemplateId"] == ["1107161234567890123"] and "R-1002" in sent.request.body
     rows = sms_rows(database)
@@ -51,5 +53,5 @@ def test_one_sms_to_each_unanswered_reminder_none_to_who_answered_and_none_on_a_
     dag_run, summary = run_day(sim)
 
     assert set(task_states(dag_run).values()) == {"success"}, task_states(dag_run)
-    assert len(sim.sent_sms()) == 2
+    assert len(sim.sent_sms()) == 2 and len([r for r in sim.requests if r.is_sms_send]) == 1
     assert sms_rows(database) == rows and summary["sms_sent"] == 2
