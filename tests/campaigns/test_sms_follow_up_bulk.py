@@ -91,7 +91,9 @@ def test_a_refusal_in_the_bulk_answer_fails_that_reminder_only(book):
         return [
             BulkSmsResult(r, error="Exotel refused it (HTTP 400): DLT template mismatch")
             if i == 1
-            else BulkSmsResult(r, message=SmsMessage(sid=f"S{i}", status=SmsStatus.QUEUED, raw_status="queued"))
+            else BulkSmsResult(
+                r, message=SmsMessage(sid=f"S{i}", status=SmsStatus.QUEUED, raw_status="queued")
+            )
             for i, r in enumerate(requests)
         ]
 

@@ -143,7 +143,10 @@ async def test_the_async_client_sends_a_batch_in_one_request(exotel_simulator):
 
 def test_a_lost_bulk_answer_is_not_resent_and_says_the_messages_may_exist(exotel_simulator):
     exotel_simulator.inject_fault("drop", method="POST", path=SMS_SEND_PATH)
-    with client(exotel_simulator) as sync, pytest.raises(ExotelSmsOutcomeUnknownError, match="not sent again"):
+    with (
+        client(exotel_simulator) as sync,
+        pytest.raises(ExotelSmsOutcomeUnknownError, match="not sent again"),
+    ):
         sync.send_sms_bulk(batch().messages)
     assert len(bulk_requests(exotel_simulator)) == 1 and len(exotel_simulator.sent_sms()) == 3
 
