@@ -253,10 +253,11 @@ with DAG(
         """The day's summary (XCom) and report (HTML + PNG) from the ledger, whatever failed before it."""
         from exotel_provider.campaigns import summarise_attempts
         from exotel_provider.campaigns.report_files import write_report
+        from exotel_provider.campaigns.sms_follow_up import sms_summary
 
         rows = settled_ledger(day) if day else []
         summary = summarise_attempts(store.day_attempts(reminders or [], rows))
-        summary.update(settled_sms(day) if day else {"sms_sent": 0, "sms_cost": 0.0, "sms_unknown": 0})
+        summary.update(settled_sms(day) if day else sms_summary([]))
         summary.update(day=day, not_attempted=len(store.not_reached(reminders or [], rows)))
         name = f"reminders-{day or 'unknown-day'}-{run_id}".replace(":", "_").replace("+", "_")
         title = f"Reminder calls, {day}" if day else "Reminder calls: reading the reminders failed"

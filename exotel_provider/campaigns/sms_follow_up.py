@@ -32,7 +32,7 @@ from exotel_provider.errors import (
     ExotelUnreachableError,
 )
 from exotel_provider.sms.bulk import MAX_BULK_MESSAGES, BulkSmsResult, shared_parameters
-from exotel_provider.sms.model import SmsMessage
+from exotel_provider.sms.model import SmsMessage, SmsStatus, parse_sms_status
 from exotel_provider.sms.send_request import SmsRequest, build_sms_request
 
 SMS_TABLE = "reminder_sms"
@@ -404,11 +404,14 @@ def settle_sms(book: SqlSmsBook, get_sms: Callable[[str], SmsMessage]) -> None:
 
 
 def sms_summary(rows: Iterable[SmsRow]) -> dict[str, Any]:
-    """``sms_sent`` (accepted by Exotel), ``sms_cost`` (their prices so far) and ``sms_unknown``."""
+    """``sms_sent`` (accepted by Exotel), ``sms_cost`` (their prices so far), ``sms_unknown``, and
+    ``sms_failed_dnd``: accepted, then not delivered because the number is on India's DND registry.
+    Only reported: DND for SMS is not the calling rule, so the number stays callable."""
     rows = list(rows)
     sent = [r for r in rows if r.state == SENT]
     return {
         "sms_sent": len(sent),
         "sms_cost": round(sum(r.price or 0.0 for r in sent), 4),
         "sms_unknown": sum(1 for r in rows if r.state in (SENDING, UNKNOWN)),
+        "sms_failed_dnd": sum(1 for r in sent if parse_sms_status(r.status) is SmsStatus.FAILED_DND),
     }

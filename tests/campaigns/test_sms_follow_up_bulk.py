@@ -73,15 +73,20 @@ def test_n_unanswered_reminders_take_ceil_n_over_100_requests_and_a_rerun_sends_
     assert len(exotel_simulator.sent_sms()) == 101 and len(sms_requests(exotel_simulator)) == 2
 
 
-def test_a_failed_sms_is_recorded_for_its_reminder_only(exotel_simulator, book, client):
+def test_a_failed_or_dnd_sms_is_recorded_for_its_reminder_only_and_dnd_is_counted(
+    exotel_simulator, book, client
+):
     due = reminders(3)
     exotel_simulator.script_sms(due[1]["phone"], "failed")
+    exotel_simulator.script_sms(due[2]["phone"], "failed_dnd")
     follow(book, client, due)
     exotel_simulator.advance(60)
     follow_up.settle_sms(book, client.get_sms)
     rows = book.rows()
-    assert [rows[r["reminder_id"]].status for r in due] == ["sent", "failed", "sent"]
+    assert [rows[r["reminder_id"]].status for r in due] == ["sent", "failed", "failed_dnd"]
     assert sms_requests(exotel_simulator) == ["bulksend.json"]
+    summary = follow_up.sms_summary(rows.values())
+    assert (summary["sms_sent"], summary["sms_failed_dnd"]) == (3, 1)
 
 
 def test_a_refusal_in_the_bulk_answer_fails_that_reminder_only(book):
