@@ -253,10 +253,11 @@ with DAG(
         """The day's summary (XCom) and report (HTML + PNG) from the ledger, whatever failed before it."""
         from exotel_provider.campaigns import summarise_attempts
         from exotel_provider.campaigns.report_files import write_report
+        from exotel_provider.campaigns.sms_follow_up import sms_summary
 
         rows = settled_ledger(day) if day else []
         summary = summarise_attempts(store.day_attempts(reminders or [], rows))
-        summary.update(settled_sms(day) if day else {"sms_sent": 0, "sms_cost": 0.0, "sms_unknown": 0})
+        summary.update(settled_sms(day) if day else sms_summary([]))
         summary.update(day=day, not_attempted=len(store.not_reached(reminders or [], rows)))
         name = f"reminders-{day or 'unknown-day'}-{run_id}".replace(":", "_").replace("+", "_")
         title = f"Reminder calls, {day}" if day else "Reminder calls: reading the reminders failed"
@@ -302,13 +303,14 @@ with DAG(
         if not SMS_FOLLOW_UP:
             print(f"SMS follow-up off (EXOTEL_SMS_FOLLOW_UP=false): {len(reminders)} unanswered reminders")
             return {}
-        book = follow_up.SqlSmsBook(db, day=day)
+        book, hook = follow_up.SqlSmsBook(db, day=day), ExotelHook()
         try:
             states = follow_up.send_follow_ups(
                 book,
                 reminders,
                 template=follow_up.SmsTemplate(**SMS_TEMPLATE),
-                send=ExotelHook().send_sms,
+                send=hook.send_sms,
+                send_bulk=hook.send_sms_bulk,  # up to 100 SMS a request
                 window=calling_window(),
             )
         finally:

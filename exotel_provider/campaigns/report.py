@@ -71,7 +71,9 @@ def _sms(summary: dict[str, Any], currency: str) -> str:
     if "sms_sent" not in summary:
         return ""
     cost = f"{float(summary.get('sms_cost') or 0.0):.2f} {escape(currency)}"
-    return f'\n<span class="sms">SMS sent: <b>{summary["sms_sent"]}</b> costing <b>{cost}</b></span>'
+    dnd = summary.get("sms_failed_dnd") or 0
+    on_dnd = f", <b>{dnd}</b> not delivered (number on DND)" if dnd else ""
+    return f'\n<span class="sms">SMS sent: <b>{summary["sms_sent"]}</b> costing <b>{cost}</b>{on_dnd}</span>'
 
 
 def _or_dash(value: object) -> str:

@@ -13,8 +13,9 @@ No Airflow imports.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,8 @@ from exotel_provider.errors import (
     ExotelTransportError,
     ExotelUnreachableError,
 )
-from exotel_provider.sms.model import SmsMessage
+from exotel_provider.sms.bulk import MAX_BULK_MESSAGES, BulkSmsResult, shared_parameters
+from exotel_provider.sms.model import SmsMessage, SmsStatus, parse_sms_status
 from exotel_provider.sms.send_request import SmsRequest, build_sms_request
 
 SMS_TABLE = "reminder_sms"
@@ -225,16 +227,19 @@ def send_follow_ups(
     *,
     template: SmsTemplate,
     send: Callable[[SmsRequest], SmsMessage],
+    send_bulk: Callable[[Sequence[SmsRequest]], list[BulkSmsResult]] | None = None,
     window: CallingWindow | None = None,
     clock: Callable[[], float] = time.time,
     log: Callable[[str], None] = print,
 ) -> dict[str, int]:
     """Send one SMS to each of ``reminders`` that has none today; counts of the rows by state after it.
 
-    A row ``sending`` left by a run that stopped mid-request becomes ``unknown``: never resent. A
-    phone due on two reminders gets one SMS.
+    With ``send_bulk``, messages sharing DLT ids and type go out up to 100 in one ``Sms/bulksend``
+    request (a lone message by ``send``). A row ``sending`` left by a run that stopped mid-request
+    becomes ``unknown``: never resent. A phone due on two reminders gets one SMS.
     """
     done = book.rows()
+    due: list[tuple[SmsRow, SmsRequest]] = []
     for reminder in reminders:
         key = normalise_key(reminder["reminder_id"])
         earlier = done.get(key)
@@ -245,23 +250,34 @@ def send_follow_ups(
         texted = {phone_key(r.phone) for r in done.values() if r.state in DONE_STATES}
         if phone_key(reminder.get("phone")) in texted:
             continue  # one phone due twice today: one SMS
-        done[key] = _send_one(book, key, reminder, template, send, window, clock(), log)
+        prepared = _prepare(book, key, reminder, template, window, clock(), log)
+        if isinstance(prepared, SmsRow):
+            done[key] = prepared
+            continue
+        done[key] = dataclasses.replace(prepared[0], state=SENDING)  # its phone is taken from here on
+        due.append(prepared)
+    for chunk in _batches(due, bulk=send_bulk is not None):
+        if send_bulk is not None and len(chunk) > 1:
+            _send_batch(book, chunk, send_bulk, log)
+        else:
+            for row, request in chunk:
+                _send_one(book, row, request, send, log)
     states: dict[str, int] = {}
     for row in book.rows().values():
         states[row.state] = states.get(row.state, 0) + 1
     return states
 
 
-def _send_one(
+def _prepare(
     book: SqlSmsBook,
     key: str,
     reminder: Mapping[str, Any],
     template: SmsTemplate,
-    send: Callable[[SmsRequest], SmsMessage],
     window: CallingWindow | None,
     now: float,
     log: Callable[[str], None],
-) -> SmsRow:
+) -> SmsRow | tuple[SmsRow, SmsRequest]:
+    """The row and validated request of one reminder's SMS, or the row recorded when none may go out."""
     masked = mask_number(str(reminder.get("phone") or ""))
     row = SmsRow(key, book.day, NOT_SENT, phone=str(reminder.get("phone") or ""), sent_at=now)
     if window is not None and not window.may_dial(now):
@@ -270,29 +286,107 @@ def _send_one(
             book, dataclasses.replace(row, error=reason), log, f"SMS to {masked} not sent: {reason}"
         )
     try:
-        request = template.request_for(reminder)
+        return row, template.request_for(reminder)
     except ExotelError as err:
         return _record(
             book, dataclasses.replace(row, state=FAILED, error=str(err)), log, f"SMS to {masked}: {err}"
         )
+
+
+def _batches(
+    due: list[tuple[SmsRow, SmsRequest]], *, bulk: bool
+) -> Iterator[list[tuple[SmsRow, SmsRequest]]]:
+    """``due`` in groups of up to 100 that may share one bulk request (equal request-level
+    parameters), as few requests as possible of even sizes; one by one without bulk sending."""
+    if not bulk:
+        yield from ([item] for item in due)
+        return
+    groups: dict[tuple[str | None, ...], list[tuple[SmsRow, SmsRequest]]] = {}
+    for item in due:
+        groups.setdefault(shared_parameters(item[1]), []).append(item)
+    for group in groups.values():
+        requests = math.ceil(len(group) / MAX_BULK_MESSAGES)
+        size = math.ceil(len(group) / requests)  # 101 go as 51 + 50, never 100 + a lone one
+        for start in range(0, len(group), size):
+            yield group[start : start + size]
+
+
+def _send_one(
+    book: SqlSmsBook,
+    row: SmsRow,
+    request: SmsRequest,
+    send: Callable[[SmsRequest], SmsMessage],
+    log: Callable[[str], None],
+) -> SmsRow:
+    masked = mask_number(row.phone)
     book.write(dataclasses.replace(row, state=SENDING))  # durable before the request goes out
     try:
         message = send(request)
-    except (ExotelRateLimitError, ExotelUnreachableError) as err:
-        return _record(
-            book, dataclasses.replace(row, error=str(err)), log, f"SMS to {masked} not sent: {err}"
-        )
-    except (ExotelSmsOutcomeUnknownError, ExotelTransportError) as err:
-        lost = dataclasses.replace(row, state=UNKNOWN, error=str(err))
-        return _record(book, lost, log, f"SMS to {masked}: answer lost, not sent again: {err}")
     except ExotelError as err:
-        return _record(
-            book, dataclasses.replace(row, state=FAILED, error=str(err)), log, f"SMS to {masked}: {err}"
-        )
+        failed = _failed_request(row, err)
+        return _record(book, failed, log, f"SMS to {masked}: {_STATE_LINE[failed.state]}: {err}")
     sent = dataclasses.replace(
         row, state=SENT, sms_sid=message.sid, status=message.raw_status, price=message.price
     )
     return _record(book, sent, log, f"SMS {message.sid} to {masked}: {message.raw_status}")
+
+
+def _send_batch(
+    book: SqlSmsBook,
+    chunk: list[tuple[SmsRow, SmsRequest]],
+    send_bulk: Callable[[Sequence[SmsRequest]], list[BulkSmsResult]],
+    log: Callable[[str], None],
+) -> None:
+    """One ``Sms/bulksend`` request for ``chunk``: every row ``sending`` first, then each completed
+    from its own entry of the answer (a Sid, a refusal, or unknown); a lost answer makes all unknown."""
+    for row, _ in chunk:
+        book.write(dataclasses.replace(row, state=SENDING))  # durable before the request goes out
+    try:
+        # CustomField is documented for single sends only: a bulk request carries none.
+        results = send_bulk([dataclasses.replace(request, custom_field=None) for _, request in chunk])
+    except ExotelError as err:
+        for row, _ in chunk:
+            failed = _failed_request(row, err)
+            _record(book, failed, log, f"SMS to {mask_number(row.phone)}: {_STATE_LINE[failed.state]}: {err}")
+        return
+    log(f"Bulk SMS: {len(chunk)} messages in one request")
+    for (row, _), result in zip(chunk, results, strict=True):
+        _record_result(book, row, result, log)
+
+
+def _record_result(book: SqlSmsBook, row: SmsRow, result: BulkSmsResult, log: Callable[[str], None]) -> None:
+    masked = mask_number(row.phone)
+    if result.message is not None:
+        message = result.message
+        sent = dataclasses.replace(
+            row, state=SENT, sms_sid=message.sid, status=message.raw_status, price=message.price
+        )
+        _record(book, sent, log, f"SMS {message.sid} to {masked}: {message.raw_status}")
+    elif result.error is not None:
+        _record(
+            book,
+            dataclasses.replace(row, state=FAILED, error=result.error),
+            log,
+            f"SMS to {masked}: {result.error}",
+        )
+    else:
+        lost = dataclasses.replace(row, state=UNKNOWN, error="the bulk answer said nothing readable about it")
+        _record(
+            book, lost, log, f"SMS to {masked}: {_STATE_LINE[UNKNOWN]}: no readable entry in the bulk answer"
+        )
+
+
+_STATE_LINE = {NOT_SENT: "not sent", UNKNOWN: "answer lost, not sent again", FAILED: "refused"}
+
+
+def _failed_request(row: SmsRow, err: ExotelError) -> SmsRow:
+    """The row after a request that raised ``err``: not sent (certainly nothing went out: a later run
+    may send it), unknown (it may have been sent: never again), or failed (refused)."""
+    if isinstance(err, (ExotelRateLimitError, ExotelUnreachableError)):
+        return dataclasses.replace(row, error=str(err))
+    if isinstance(err, (ExotelSmsOutcomeUnknownError, ExotelTransportError)):
+        return dataclasses.replace(row, state=UNKNOWN, error=str(err))
+    return dataclasses.replace(row, state=FAILED, error=str(err))
 
 
 def _record(book: SqlSmsBook, row: SmsRow, log: Callable[[str], None], line: str) -> SmsRow:
@@ -310,11 +404,14 @@ def settle_sms(book: SqlSmsBook, get_sms: Callable[[str], SmsMessage]) -> None:
 
 
 def sms_summary(rows: Iterable[SmsRow]) -> dict[str, Any]:
-    """``sms_sent`` (accepted by Exotel), ``sms_cost`` (their prices so far) and ``sms_unknown``."""
+    """``sms_sent`` (accepted by Exotel), ``sms_cost`` (their prices so far), ``sms_unknown``, and
+    ``sms_failed_dnd``: accepted, then not delivered because the number is on India's DND registry.
+    Only reported: DND for SMS is not the calling rule, so the number stays callable."""
     rows = list(rows)
     sent = [r for r in rows if r.state == SENT]
     return {
         "sms_sent": len(sent),
         "sms_cost": round(sum(r.price or 0.0 for r in sent), 4),
         "sms_unknown": sum(1 for r in rows if r.state in (SENDING, UNKNOWN)),
+        "sms_failed_dnd": sum(1 for r in sent if parse_sms_status(r.status) is SmsStatus.FAILED_DND),
     }

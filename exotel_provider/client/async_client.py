@@ -27,6 +27,7 @@ from exotel_provider.client.retry_policy import (
 )
 from exotel_provider.client.settings import ExotelSettings
 from exotel_provider.errors import ExotelError
+from exotel_provider.sms.bulk import BulkSmsResult
 from exotel_provider.sms.model import SmsMessage
 from exotel_provider.sms.send_request import SmsRequest
 
@@ -156,6 +157,23 @@ class ExotelAsyncClient:
 
         status_code, body = await self._retrying(sms_requests.is_retryable_send_error, attempt)
         return sms_requests.parse_sent_sms(self.settings, request, status_code=status_code, body=body)
+
+    async def send_sms_bulk(self, requests: Sequence[SmsRequest]) -> list[BulkSmsResult]:
+        """POST ``Sms/bulksend``: up to 100 messages in one request (see the sync client)."""
+        from exotel_provider.client import sms_requests
+        from exotel_provider.sms.bulk import build_sms_batch
+
+        batch = build_sms_batch(requests)
+        api_request = sms_requests.bulk_send_request(self.settings, batch, json=self._json)
+
+        async def attempt() -> tuple[int, bytes]:
+            try:
+                return await self._send(api_request)
+            except ExotelError as err:
+                raise sms_requests.sending_error(self.settings, batch, err) from None
+
+        status_code, body = await self._retrying(sms_requests.is_retryable_send_error, attempt)
+        return sms_requests.parse_bulk_sent(self.settings, batch, status_code=status_code, body=body)
 
     async def get_sms(self, sms_sid: str) -> SmsMessage:
         """GET one SMS (``SMS/Messages/<SmsSid>``)."""

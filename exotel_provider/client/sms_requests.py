@@ -1,5 +1,8 @@
 """What each SMS request is, and when sending one may be retried: shared by the sync and async clients.
 
+A bulk send (``Sms/bulksend``, up to 100 messages) is one request: it counts once against the
+budget, is retried under the same rule, and a lost answer makes every message of it unknown.
+
 Sending shares the transport, the account's request budget, redaction and the error mapper with
 calls (:mod:`exotel_provider.client.api_requests`). Like placing a call, sending an SMS is retried
 only when nothing can have been sent: a 429, a connection never established, or Exotel's documented
@@ -22,6 +25,7 @@ from exotel_provider.errors import (
     ExotelTransportError,
     ExotelUnreachableError,
 )
+from exotel_provider.sms.bulk import BulkSmsResult, SmsBatch, parse_bulk_answer
 from exotel_provider.sms.model import SmsMessage
 from exotel_provider.sms.parsing import parse_sms
 from exotel_provider.sms.send_request import SmsRequest
@@ -35,6 +39,13 @@ def send_request(settings: ExotelSettings, request: SmsRequest, *, json: bool = 
     """The ``Sms/send`` POST for a validated request (JSON answer unless ``json`` is False)."""
     return ApiRequest(
         "POST", settings.account_url("Sms/send", json=json), "sending an SMS", data=request.form()
+    )
+
+
+def bulk_send_request(settings: ExotelSettings, batch: SmsBatch, *, json: bool = True) -> ApiRequest:
+    """The ``Sms/bulksend`` POST for a validated batch (JSON answer unless ``json`` is False)."""
+    return ApiRequest(
+        "POST", settings.account_url("Sms/bulksend", json=json), "sending SMS in bulk", data=batch.form()
     )
 
 
@@ -61,7 +72,9 @@ def is_retryable_send_error(error: BaseException) -> bool:
     return isinstance(error, ExotelUnreachableError) and error.cause != "tls"
 
 
-def sending_error(settings: ExotelSettings, request: SmsRequest, error: ExotelError) -> ExotelError:
+def sending_error(
+    settings: ExotelSettings, request: SmsRequest | SmsBatch, error: ExotelError
+) -> ExotelError:
     """``error`` as a failed send reports it: :class:`ExotelSmsOutcomeUnknownError` when the SMS may
     nevertheless have been sent (no answer, a 5xx other than the platform-limits refusal)."""
     if isinstance(error, ExotelUnreachableError) or is_platform_limits_refusal(error):
@@ -85,4 +98,18 @@ def parse_sent_sms(
             f"{settings.host} accepted the {request.describe(mask=settings.mask_phone_numbers)} "
             f"(HTTP {status_code}) but its answer could not be read ({err}): it was probably sent and "
             f"its Sid is unknown. {_NOT_RESENT}"
+        ) from None
+
+
+def parse_bulk_sent(
+    settings: ExotelSettings, batch: SmsBatch, *, status_code: int, body: bytes
+) -> list[BulkSmsResult]:
+    """One result per message of an accepted bulk send; an unreadable answer means every Sid is unknown."""
+    try:
+        return read_answer(settings, lambda answer: parse_bulk_answer(answer, batch), body)
+    except ExotelResponseError as err:
+        raise ExotelSmsOutcomeUnknownError(
+            f"{settings.host} accepted the {batch.describe(mask=settings.mask_phone_numbers)} "
+            f"(HTTP {status_code}) but its answer could not be read ({err}): they were probably sent and "
+            f"their Sids are unknown. {_NOT_RESENT}"
         ) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
@@ -33,6 +33,7 @@ from exotel_provider.client.retry_policy import (
 )
 from exotel_provider.client.settings import ExotelSettings
 from exotel_provider.errors import ExotelError
+from exotel_provider.sms.bulk import BulkSmsResult
 from exotel_provider.sms.model import SmsMessage
 from exotel_provider.sms.send_request import SmsRequest
 
@@ -205,6 +206,27 @@ class ExotelClient:
 
         status_code, body, _ = self._retrying(sms_requests.is_retryable_send_error, attempt)
         return sms_requests.parse_sent_sms(self.settings, request, status_code=status_code, body=body)
+
+    def send_sms_bulk(self, requests: Sequence[SmsRequest]) -> list[BulkSmsResult]:
+        """POST ``Sms/bulksend``: up to 100 messages sharing DLT ids and type, in one request (one slot
+        of the budget). One result per message, in order: its SMS, or Exotel's refusal of it, or an
+        unknown outcome. Retried and failed like :meth:`send_sms`: a lost answer raises
+        :class:`ExotelSmsOutcomeUnknownError` for the whole batch. Validated before the network."""
+        from exotel_provider.client import sms_requests
+        from exotel_provider.sms.bulk import build_sms_batch
+
+        batch = build_sms_batch(requests)
+        log.info("Exotel: sending %s", batch.describe(mask=self.settings.mask_phone_numbers))
+        api_request = sms_requests.bulk_send_request(self.settings, batch, json=self._json)
+
+        def attempt() -> Answer:
+            try:
+                return self._send(api_request)
+            except ExotelError as err:
+                raise sms_requests.sending_error(self.settings, batch, err) from None
+
+        status_code, body, _ = self._retrying(sms_requests.is_retryable_send_error, attempt)
+        return sms_requests.parse_bulk_sent(self.settings, batch, status_code=status_code, body=body)
 
     def get_sms(self, sms_sid: str) -> SmsMessage:
         """GET one SMS (``SMS/Messages/<SmsSid>``): its status, detailed status and price."""

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the HTTP, retry and phone-number libraries load on first us
     from exotel_provider.client.retry_policy import RetryPolicy
     from exotel_provider.client.sync_client import ExotelClient
     from exotel_provider.placement.reconciliation import PlacementAttempt
+    from exotel_provider.sms.bulk import BulkSmsResult
     from exotel_provider.sms.model import SmsMessage
     from exotel_provider.sms.send_request import SmsRequest
 
@@ -267,6 +268,11 @@ class ExotelHook(BaseHook):
     def send_sms(self, request: SmsRequest) -> SmsMessage:
         """Send a validated SMS within the account's request budget (see :meth:`ExotelClient.send_sms`)."""
         return self.client.send_sms(request)
+
+    def send_sms_bulk(self, requests: Sequence[SmsRequest]) -> list[BulkSmsResult]:
+        """Send up to 100 validated SMS sharing DLT ids and type in one ``Sms/bulksend`` request, within
+        the account's request budget (see :meth:`ExotelClient.send_sms_bulk`)."""
+        return self.client.send_sms_bulk(requests)
 
     def get_sms(self, sms_sid: str) -> SmsMessage:
         """Read one SMS by its Sid: its status, detailed status and price."""

@@ -9,11 +9,15 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from exotel_provider.sms.bulk import BulkSmsResult, SmsBatch, build_sms_batch
     from exotel_provider.sms.model import FINAL_SMS_STATUSES, SmsMessage, SmsStatus
     from exotel_provider.sms.parsing import parse_sms
     from exotel_provider.sms.send_request import SmsRequest, build_sms_request
 
 _MODULE_OF = {
+    "BulkSmsResult": "bulk",
+    "SmsBatch": "bulk",
+    "build_sms_batch": "bulk",
     "FINAL_SMS_STATUSES": "model",
     "SmsMessage": "model",
     "SmsStatus": "model",
@@ -22,7 +26,17 @@ _MODULE_OF = {
     "build_sms_request": "send_request",
 }
 
-__all__ = ["FINAL_SMS_STATUSES", "SmsMessage", "SmsRequest", "SmsStatus", "build_sms_request", "parse_sms"]
+__all__ = [
+    "FINAL_SMS_STATUSES",
+    "BulkSmsResult",
+    "SmsBatch",
+    "SmsMessage",
+    "SmsRequest",
+    "SmsStatus",
+    "build_sms_batch",
+    "build_sms_request",
+    "parse_sms",
+]
 
 
 def __getattr__(name: str) -> Any:

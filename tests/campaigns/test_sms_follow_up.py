@@ -115,7 +115,9 @@ def test_the_summary_counts_and_prices_the_sent_sms(book):
     follow_up.settle_sms(
         book, lambda sid: SmsMessage(sid=sid, status=SmsStatus.SENT, raw_status="sent", price=0.25)
     )
-    assert follow_up.sms_summary(book.rows().values()) == {"sms_sent": 2, "sms_cost": 0.5, "sms_unknown": 0}
+    assert follow_up.sms_summary(book.rows().values()) == {
+        "sms_sent": 2, "sms_cost": 0.5, "sms_unknown": 0, "sms_failed_dnd": 0,
+    }  # fmt: skip
 
 
 def test_one_phone_due_on_two_reminders_gets_one_sms(book):

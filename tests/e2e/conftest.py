@@ -18,6 +18,13 @@ ARTIFACTS = ROOT / "artifacts"
 
 # Scripted outcomes the end-to-end tests rely on (everyone else answers).
 SCRIPTS = ("+919876500102=busy", "+919876500103=no-answer")
+# The reminders' SMS follow-up, on, with the DLT ids a deployment registers (the simulator checks them).
+SMS_FOLLOW_UP = {
+    "EXOTEL_SMS_FOLLOW_UP": "true",
+    "EXOTEL_SMS_SENDER": "EXOTEL",
+    "EXOTEL_SMS_DLT_ENTITY_ID": "1101456789012345678",
+    "EXOTEL_SMS_DLT_TEMPLATE_ID": "1107161234567890123",
+}
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +38,7 @@ def local_airflow(
         time_scale=120,
         poll_seconds=2,
         scripts=SCRIPTS,
+        airflow_settings=dict(SMS_FOLLOW_UP),
     )
     try:
         airflow.start()

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.support.real_airflow import AirflowApi, simulator_calls
+from tests.support.real_airflow import AirflowApi, simulator_calls, simulator_sms
 from tools.local_airflow import LocalAirflow
 
 pytestmark = pytest.mark.e2e
@@ -74,10 +74,14 @@ def test_bad_conf_is_refused_by_the_rest_api_and_nobody_is_called(
     assert not [c for c in simulator_calls(local_airflow) if c["From"].endswith("98123")]
 
 
+UNANSWERED = ("09876500102", "09876500103")  # scripted busy and no-answer (tests/e2e/conftest.py)
+
+
 def test_the_scheduler_runs_the_reminders_of_its_day_and_a_second_run_calls_nobody(
     airflow_api: AirflowApi, local_airflow: LocalAirflow
 ):
     before = len(simulator_calls(local_airflow))
+    sms_before = len(simulator_sms(local_airflow))
     airflow_api.unpause(REMINDERS)  # catchup=False: the scheduler makes the run of the latest 10:00
     run = scheduled_run(airflow_api, REMINDERS)
     run_id, day = run["dag_run_id"], india_day(run["logical_date"])
@@ -92,6 +96,13 @@ def test_the_scheduler_runs_the_reminders_of_its_day_and_a_second_run_calls_nobo
     assert len(simulator_calls(local_airflow)) - before == 7  # busy and no-answer numbers redialled once
     report = Path(summary["report_path"].removeprefix("file://"))
     assert report.is_relative_to(local_airflow.home) and f"Reminder calls, {day}" in report.read_text()
+    # One SMS to each reminder unanswered after its redial, none to who answered; both in one bulk request.
+    texts = simulator_sms(local_airflow)[sms_before:]
+    assert sorted(m["To"] for m in texts) == list(UNANSWERED)
+    assert sorted(m["Body"].split("(ref ")[1][:6] for m in texts) == ["R-1002", "R-1003"]
+    assert all(m["Request"]["DltTemplateId"] == ["1107161234567890123"] for m in texts)
+    assert all("Messages[0][To]" in m["Request"] for m in texts)  # sent by Sms/bulksend
+    assert summary["sms_sent"] == 2
 
     answer = airflow_api.trigger(REMINDERS, {"due_date": day})
     assert answer.status_code == 200, answer.text
@@ -99,6 +110,8 @@ def test_the_scheduler_runs_the_reminders_of_its_day_and_a_second_run_calls_nobo
     assert airflow_api.wait_for_run(REMINDERS, again, timeout=300) == "success"
     assert airflow_api.xcom(REMINDERS, again, "call") == []
     assert len(simulator_calls(local_airflow)) - before == 7  # nobody called a second time
+    assert len(simulator_sms(local_airflow)) - sms_before == 2  # nor texted
+    assert airflow_api.xcom(REMINDERS, again, "report")["sms_sent"] == 2
 
 
 def scheduled_run(api: AirflowApi, dag_id: str, timeout: float = 180) -> dict[str, Any]:

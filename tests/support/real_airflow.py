@@ -55,6 +55,14 @@ class AirflowApi:
         return answer.json()["value"]
 
 
+def simulator_sms(airflow: LocalAirflow, number: str | None = None) -> list[dict[str, Any]]:
+    """Every SMS the simulator accepted, with the form that sent it (its control endpoint, no auth)."""
+    params = {"number": number} if number else {}
+    answer = requests.get(f"{airflow.simulator_url}/_simulator/sms", params=params, timeout=10)
+    answer.raise_for_status()
+    return list(answer.json())
+
+
 def simulator_calls(airflow: LocalAirflow, number: str | None = None) -> list[dict[str, Any]]:
     """What the simulator says it received (its control endpoint, no auth)."""
     params = {"number": number} if number else {}
