@@ -238,6 +238,8 @@ with DAG(
         target_time=redial_at,
         mode="reschedule",
         poke_interval=POLL_SECONDS,
+        retries=2,  # it only reads the clock: a retry is safe (and absorbs the scheduler's requeue race)
+        retry_delay=datetime.timedelta(seconds=RETRY_DELAY_SECONDS),
     )
     redials = pick_redials(plan["day"])
     redial = ExotelCampaignOperator(
