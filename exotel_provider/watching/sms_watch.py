@@ -95,13 +95,14 @@ class SmsWatching:
 
     def remove(self, watch: SmsWatch) -> None:
         """Forget a waiter (idempotent); the SMS is dropped when nobody waits for it any more."""
-        watched = self._messages.get(watch.sid)
-        if watched is not None and watch in watched.watches:
-            watched.watches.remove(watch)
-            if not watched.watches:
-                del self._messages[watch.sid]
         if not watch.future.done():
             watch.future.cancel()
+        watched = self._messages.get(watch.sid)
+        if watched is None or watch not in watched.watches:
+            return
+        watched.watches.remove(watch)
+        if not watched.watches:
+            self._drop(watched)
 
     def last_known(self, sid: str) -> SmsMessage | None:
         """The SMS as Exotel last showed it, while it is watched."""
@@ -188,8 +189,10 @@ class SmsWatching:
         watched = self._messages.get(sid)
         if watched is None or watched.last_sms is None:
             state = "Exotel has not answered about it yet"
+        elif watched.last_sms.raw_status:
+            state = f"it was last {watched.last_sms.raw_status!r}"
         else:
-            state = f"it was last {watched.last_sms.raw_status or 'in an unknown status'!r}"
+            state = "Exotel gave no status for it"
         if watched is not None and watched.last_error:
             state += f"; the last request failed: {watched.last_error}"
         return f"SMS {sid} was not final by the deadline: {state}."

@@ -16,7 +16,12 @@ import pytest
 
 from exotel_provider.client.async_client import ExotelAsyncClient
 from exotel_provider.client.request_budget import account_budget
-from exotel_provider.errors import ExotelForbiddenError, ExotelNotFoundError, ExotelResponseError
+from exotel_provider.errors import (
+    ExotelForbiddenError,
+    ExotelNotFoundError,
+    ExotelResponseError,
+    ExotelWaitTimeout,
+)
 from exotel_provider.simulator import SMS_PATH
 from exotel_provider.simulator.server import ExotelSimulator
 from exotel_provider.watching.read_errors import MAX_UNREADABLE_LOOKUPS
@@ -24,7 +29,6 @@ from exotel_provider.watching.watcher import CallWatcher
 from tests.support.clock import VirtualClock
 from tests.support.trigger_helpers import (
     listing_requests,
-    lookup_requests,
     number,
     place_calls,
     send_sms,
@@ -107,7 +111,7 @@ async def test_a_lasting_sms_read_error_ends_only_that_wait_after_one_read(
     assert isinstance(bad_result, error) and bad in str(bad_result)
     assert len([r for r in sms_reads(exotel_simulator) if bad in r.path]) == 1  # not retried
     assert good_result.raw_status == "sent" and call_result.is_final  # nobody else stalled
-    assert lookup_requests(exotel_simulator) == []
+    assert watcher.stats.lookups == 0  # no call was looked up on its own
 
 
 async def test_a_transient_sms_read_error_is_retried_and_the_sms_still_ends_final(exotel_simulator, watcher):
@@ -139,3 +143,27 @@ async def test_an_sms_whose_answers_stay_unreadable_ends_in_an_error_naming_it(e
     assert isinstance(result, ExotelResponseError)
     assert sid in str(result) and f"{MAX_UNREADABLE_LOOKUPS} times in a row" in str(result)
     assert watcher.stats.sms_reads == MAX_UNREADABLE_LOOKUPS
+
+
+@pytest.mark.parametrize(("sent_ago", "outcome"), [(0, "timeout"), (60, "sent")])
+async def test_a_deadline_before_the_first_read_still_reads_the_sms_once(
+    exotel_simulator, watcher, sent_ago, outcome
+):
+    [sid] = send_sms(exotel_simulator, [number(1)])
+    exotel_simulator.advance(sent_ago)
+    watch = watcher.watch_sms(sid, poll_interval=10)
+
+    try:
+        result = (
+            await asyncio.wait_for(watcher.wait_sms(watch, deadline=watcher.clock.now()), 20)
+        ).raw_status
+    except ExotelWaitTimeout as timeout:
+        result = "timeout"
+        assert f"SMS {sid} was not final by the deadline: it was last 'queued'" in str(timeout)
+        assert watcher.last_known_sms(sid).raw_status == "queued"
+    finally:
+        watcher.unwatch(watch)
+
+    assert result == outcome
+    assert len(sms_reads(exotel_simulator)) == 1
+    assert watcher.watching_sms == 0
