@@ -25,7 +25,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "client": {"client", "calls", "sms"} | SHARED,
     "sms": {"sms", "calls"} | SHARED,
     "placement": {"placement", "calls", "client"} | SHARED,
-    "watching": {"watching", "calls", "client"} | SHARED,
+    "watching": {"watching", "calls", "sms", "client"} | SHARED,
     "campaigns": {"campaigns", "calls", "sms", "client", "placement", "watching"} | SHARED,
     "paging": {"paging", "calls", "client", "watching"} | SHARED,
     "simulator": {"simulator"},

@@ -6,14 +6,15 @@ One small event per outcome, in the call trigger's shape:
 - ``{"status": "timeout", "sms_sid", "message", "sms": {...} or None}``
 - ``{"status": "error", "sms_sid", "message", "error_type", "status_code", "cause"}``
 
-It reads the connection asynchronously and asks Exotel about the one SMS every ``poll_interval``
-within the account's request budget. It sends nothing (triggers may run more than once).
+It joins the connection's shared watcher in this triggerer process, the one that also watches the
+account's calls (:class:`~exotel_provider.watching.watcher.CallWatcher`): the SMS is read by its Sid
+through the watcher's client and request budget, at once and then no more often than
+``poll_interval``. It sends nothing (triggers may run more than once).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from exotel_provider import errors
 from exotel_provider.sms.model import DEFAULT_SMS_POLL_INTERVAL_SECONDS, SmsMessage
 from exotel_provider.triggers.exotel import ERROR, FINAL, TIMEOUT, error_from_event
+from exotel_provider.triggers.watching import shared_watcher_for
 
 log = logging.getLogger(__name__)
 
@@ -56,34 +58,26 @@ class ExotelSmsTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll the SMS until it is final, the deadline passes or reading fails; one event."""
+        # The shared watcher is released before the event is yielded, whatever the triggerer does next.
+        """Wait for the SMS through the shared watcher; one event: final, timeout or error."""
         yield TriggerEvent(await self._outcome())
 
     async def _outcome(self) -> dict[str, Any]:
-        from exotel_provider.client.async_client import ExotelAsyncClient
-        from exotel_provider.client.request_budget import account_budget
-        from exotel_provider.hooks.exotel import settings_for_connection
-
-        last: SmsMessage | None = None
         try:
-            settings = await settings_for_connection(self.exotel_conn_id)
-            budget = account_budget(settings)
-            async with ExotelAsyncClient(settings, budget=budget, clock=budget.clock) as client:
-                while True:
-                    last = await client.get_sms(self.sms_sid)
-                    if last.is_final:
-                        return self._event(FINAL, f"SMS {self.sms_sid} is {last.raw_status}", last)
-                    if time.time() + self.poll_interval > self.deadline:
-                        message = (
-                            f"SMS {self.sms_sid} was not final by the deadline (status {last.raw_status!r})"
-                        )
-                        return self._event(TIMEOUT, message, last)
-                    await budget.clock.sleep(self.poll_interval)
+            async with shared_watcher_for(self.exotel_conn_id) as watcher:
+                watch = watcher.watch_sms(self.sms_sid, poll_interval=self.poll_interval)
+                try:
+                    message = await watcher.wait_sms(watch, deadline=self.deadline)
+                except errors.ExotelWaitTimeout as err:
+                    return self._event(TIMEOUT, str(err), watcher.last_known_sms(self.sms_sid))
+                finally:
+                    watcher.unwatch(watch)
         except errors.ExotelError as err:
             return self._error(err)
         except Exception as err:
             log.exception("Exotel: waiting for SMS %s failed unexpectedly", self.sms_sid)
             return self._error(err)
+        return self._event(FINAL, f"SMS {self.sms_sid} is {message.raw_status}", message)
 
     def _event(self, status: str, message: str, sms: SmsMessage | None) -> dict[str, Any]:
         return {

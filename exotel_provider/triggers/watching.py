@@ -1,9 +1,11 @@
-"""What the triggers that wait on calls through the shared batched watcher have in common.
+"""What the triggers that wait through the shared batched watcher have in common.
 
 Both :class:`~exotel_provider.triggers.exotel.ExotelCallTrigger` (one call) and
 :class:`~exotel_provider.triggers.campaign.ExotelCampaignTrigger` (a campaign's calls) keep the same
 watching settings, serialize them the same way, join the connection's shared
-:class:`~exotel_provider.watching.watcher.CallWatcher` and watch each call with those settings.
+:class:`~exotel_provider.watching.watcher.CallWatcher` and watch each call with those settings;
+:class:`~exotel_provider.triggers.sms.ExotelSmsTrigger` joins the same watcher
+(:func:`shared_watcher_for`) for its SMS.
 """
 
 from __future__ import annotations
@@ -15,6 +17,15 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger
 
 from exotel_provider.calls.progress import DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_PRICING_GRACE_SECONDS
+
+
+def shared_watcher_for(exotel_conn_id: str) -> AbstractAsyncContextManager[Any]:
+    """The connection's shared watcher in this triggerer process, for calls and SMS alike: the
+    connection is read asynchronously when the watcher is created, then joined and released."""
+    from exotel_provider.hooks.exotel import settings_for_connection
+    from exotel_provider.watching.registry import shared_call_watcher
+
+    return shared_call_watcher(exotel_conn_id, functools.partial(settings_for_connection, exotel_conn_id))
 
 
 class CallWatchingTrigger(BaseTrigger):
@@ -52,12 +63,7 @@ class CallWatchingTrigger(BaseTrigger):
 
     def shared_watcher(self) -> AbstractAsyncContextManager[Any]:
         """The connection's watcher in this triggerer process (read asynchronously, joined, released)."""
-        from exotel_provider.hooks.exotel import settings_for_connection
-        from exotel_provider.watching.registry import shared_call_watcher
-
-        return shared_call_watcher(
-            self.exotel_conn_id, functools.partial(settings_for_connection, self.exotel_conn_id)
-        )
+        return shared_watcher_for(self.exotel_conn_id)
 
     def watch(self, watcher: Any, call_sid: str) -> Any:
         """Start watching one call with this trigger's settings (give it back with ``unwatch``)."""

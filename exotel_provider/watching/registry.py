@@ -1,4 +1,5 @@
-"""One CallWatcher per (connection, event loop) in a triggerer process, shared by all its triggers.
+"""One CallWatcher per (connection, event loop) in a triggerer process, shared by all its triggers,
+those waiting for calls and those waiting for SMS.
 
 The first trigger for a connection reads the connection (asynchronously) and creates the watcher;
 later ones join it; the last one to leave closes it and its HTTP client. Every watcher's client asks
@@ -48,7 +49,9 @@ def active_watchers() -> list[CallWatcher]:
 
 
 @contextlib.asynccontextmanager
-async def shared_call_watcher(exotel_conn_id: str, load_settings: SettingsLoader) -> AsyncIterator[CallWatcher]:
+async def shared_call_watcher(
+    exotel_conn_id: str, load_settings: SettingsLoader
+) -> AsyncIterator[CallWatcher]:
     """The shared watcher for this connection, held for the duration of the block.
 
     ``load_settings`` reads the connection when the watcher is first created (the Airflow adapter
@@ -72,7 +75,7 @@ async def shared_call_watcher(exotel_conn_id: str, load_settings: SettingsLoader
                 failure = (
                     err
                     if isinstance(err, Exception)
-                    else RuntimeError("creating the shared Exotel call watcher was interrupted")
+                    else RuntimeError("creating the shared Exotel watcher was interrupted")
                 )
                 entry.ready.set_exception(failure)
                 entry.ready.exception()  # marks it retrieved; triggers that joined re-raise it

@@ -1,4 +1,4 @@
-"""CallWatcher: many waiters, one account, few requests.
+"""CallWatcher: many waiters, one account, few requests; calls and SMS.
 
 Every waiter (a trigger) registers the call it waits for; the watcher asks Exotel about all of them
 together with the bulk call-details listing, up to 100 Sids per request, on the timing rules of
@@ -7,6 +7,8 @@ budget. A call the listing can't answer for (never shown as ended when it should
 entry that can't be read) is looked up on its own; a listing refused with a 4xx falls back to looking
 each call of its batch up on its own, so one bad call never stalls or fails the others. Whether a call is final is decided by :func:`~exotel_provider.calls.progress.assess_call`
 alone, with the pricing grace period counted from when the watcher first saw the call ended.
+SMS are waited for beside the calls, through the same client, budget and loop, each read by its Sid
+(:mod:`~exotel_provider.watching.sms_watch`: Exotel documents no SMS listing).
 """
 
 from __future__ import annotations
@@ -28,21 +30,13 @@ from exotel_provider.calls.progress import (
 from exotel_provider.client.api_requests import MAX_SIDS_PER_LISTING
 from exotel_provider.client.async_client import ExotelAsyncClient
 from exotel_provider.client.request_budget import Clock
-from exotel_provider.client.retry_policy import is_retryable_read_error
-from exotel_provider.errors import (
-    ExotelAPIError,
-    ExotelError,
-    ExotelNotFoundError,
-    ExotelRateLimitError,
-    ExotelResponseError,
-    ExotelWaitTimeout,
-)
+from exotel_provider.errors import ExotelError, ExotelNotFoundError, ExotelResponseError, ExotelWaitTimeout
+from exotel_provider.sms.model import DEFAULT_SMS_POLL_INTERVAL_SECONDS, SmsMessage
+from exotel_provider.watching.read_errors import MAX_UNREADABLE_LOOKUPS, is_refusal, is_transient
 from exotel_provider.watching.schedule import WatchSchedule
+from exotel_provider.watching.sms_watch import SmsWatch, SmsWatching
 
 log = logging.getLogger(__name__)
-
-MAX_UNREADABLE_LOOKUPS = 3
-"""How many times in a row a call's details may be unreadable before watching it ends in an error."""
 
 
 @dataclass(eq=False)
@@ -94,14 +88,18 @@ class WatcherStats:
     failed_requests: int = 0
     watched: int = 0
     peak_watched: int = 0
+    sms_reads: int = 0
+    """Reads of one SMS by its Sid (failed ones included)."""
+    sms_watched: int = 0
 
 
 class CallWatcher:
-    """Watches calls of one Exotel account until each is final, in batches, within a request budget.
+    """Watches calls and SMS of one Exotel account until each is final, within a request budget.
 
     Use from one event loop. ``watch()`` a call, ``await wait(watch, deadline=...)`` for its final
     assessment, ``unwatch()`` when done (also after a timeout or a cancellation), ``aclose()`` when
-    the last waiter is gone. Watching the same Sid twice costs nothing extra.
+    the last waiter is gone. Watching the same Sid twice costs nothing extra. SMS alike:
+    ``watch_sms()``, ``await wait_sms(watch, deadline=...)``, ``unwatch()``.
     """
 
     def __init__(
@@ -120,18 +118,24 @@ class CallWatcher:
         self.batch_size = batch_size
         self.stats = WatcherStats()
         self._calls: dict[str, _WatchedCall] = {}
+        self._sms = SmsWatching(client, schedule=self.schedule, clock=self.clock, stats=self.stats)
         self._wake = asyncio.Event()
         self._planned_at = math.inf
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
     def __repr__(self) -> str:
-        return f"CallWatcher({self.client!r}, watching={len(self._calls)})"
+        return f"CallWatcher({self.client!r}, watching={len(self._calls)}, sms={len(self._sms)})"
 
     @property
     def watching(self) -> int:
         """How many distinct calls are being watched."""
         return len(self._calls)
+
+    @property
+    def watching_sms(self) -> int:
+        """How many distinct SMS are being watched."""
+        return len(self._sms)
 
     # --- waiters ---------------------------------------------------------------------------------
 
@@ -166,14 +170,30 @@ class CallWatcher:
                 watched.next_check_at, self.schedule.first_check_at(self.clock.now(), watch.poll_interval)
             )
         watched.watches.append(watch)
-        if self._task is None:
-            self._task = loop.create_task(self._run(), name="exotel-call-watcher")
-        if watched.next_check_at < self._planned_at:
-            self._wake.set()
+        self._checks_planned(loop, watched.next_check_at)
         return watch
 
-    def unwatch(self, watch: CallWatch) -> None:
-        """Forget a waiter (idempotent); the call is dropped when nobody waits for it any more."""
+    def watch_sms(self, sid: str, *, poll_interval: float = DEFAULT_SMS_POLL_INTERVAL_SECONDS) -> SmsWatch:
+        """Register interest in an SMS: read at once if new, then no more often than ``poll_interval``."""
+        if self._closed:
+            raise RuntimeError("this CallWatcher is closed")
+        loop = asyncio.get_running_loop()
+        watch = self._sms.add(sid, poll_interval, loop.create_future())
+        self._checks_planned(loop, self._sms.next_check_at())
+        return watch
+
+    def _checks_planned(self, loop: asyncio.AbstractEventLoop, check_at: float) -> None:
+        """The polling loop runs, and wakes up early for a check due before the one it sleeps until."""
+        if self._task is None:
+            self._task = loop.create_task(self._run(), name="exotel-call-watcher")
+        if check_at < self._planned_at:
+            self._wake.set()
+
+    def unwatch(self, watch: CallWatch | SmsWatch) -> None:
+        """Forget a waiter (idempotent); the call or SMS is dropped when nobody waits for it any more."""
+        if isinstance(watch, SmsWatch):
+            self._sms.remove(watch)
+            return
         watched = self._calls.get(watch.sid)
         if watched is not None and watch in watched.watches:
             watched.watches.remove(watch)
@@ -185,22 +205,39 @@ class CallWatcher:
     async def wait(self, watch: CallWatch, *, deadline: float) -> Assessment:
         """The final assessment of the watched call, or :class:`ExotelWaitTimeout` at ``deadline``
         (on the watcher's clock), or the error that made watching this call impossible."""
-        remaining = deadline - self.clock.now()
-        if not watch.future.done() and remaining > 0:
-            timer: asyncio.Future[Any] = asyncio.ensure_future(self.clock.sleep(remaining))
-            waited: set[asyncio.Future[Any]] = {watch.future, timer}
-            try:
-                await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                timer.cancel()
-        if watch.future.done():
+        if await self._settled(watch.future, deadline):
             return watch.future.result()
         raise ExotelWaitTimeout(self._timeout_message(watch.sid, deadline), call_sid=watch.sid)
+
+    async def wait_sms(self, watch: SmsWatch, *, deadline: float) -> SmsMessage:
+        """The watched SMS once final, or :class:`ExotelWaitTimeout` at ``deadline`` (on the
+        watcher's clock), or the error that made watching this SMS impossible. An SMS not yet read
+        at the deadline is read once first, so that the timeout says where it stands."""
+        if not await self._settled(watch.future, deadline):
+            await self._sms.first_answer(watch.sid)
+        if watch.future.done():
+            return watch.future.result()
+        raise ExotelWaitTimeout(self._sms.timeout_message(watch.sid), call_sid=watch.sid)
+
+    async def _settled(self, future: asyncio.Future[Any], deadline: float) -> bool:
+        """Whether ``future`` is done by ``deadline``."""
+        remaining = deadline - self.clock.now()
+        if not future.done() and remaining > 0:
+            timer: asyncio.Future[Any] = asyncio.ensure_future(self.clock.sleep(remaining))
+            try:
+                await asyncio.wait({future, timer}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                timer.cancel()
+        return future.done()
 
     def last_known(self, sid: str) -> Call | None:
         """The call as Exotel last showed it to the watcher, if it did."""
         watched = self._calls.get(sid)
         return watched.last_call if watched is not None else None
+
+    def last_known_sms(self, sid: str) -> SmsMessage | None:
+        """The SMS as Exotel last showed it to the watcher, while it is watched."""
+        return self._sms.last_known(sid)
 
     async def aclose(self) -> None:
         """Stop watching and close the HTTP client; waiters still registered get cancelled."""
@@ -215,13 +252,17 @@ class CallWatcher:
                 if not watch.future.done():
                     watch.future.cancel()
         self._calls.clear()
+        self._sms.cancel_all()
         await self.client.aclose()
 
     # --- the polling loop ------------------------------------------------------------------------
 
     async def _run(self) -> None:
         while True:
-            due_at = min((watched.next_check_at for watched in self._calls.values()), default=math.inf)
+            due_at = min(
+                min((watched.next_check_at for watched in self._calls.values()), default=math.inf),
+                self._sms.next_check_at(),
+            )
             now = self.clock.now()
             if due_at > now:
                 self._planned_at = due_at
@@ -232,10 +273,11 @@ class CallWatcher:
             try:
                 await self._round(now)
             except Exception as err:  # a bug must not leave every waiter hanging until its deadline
-                log.exception("Exotel: the call watcher failed; failing the calls it was checking")
+                log.exception("Exotel: the call watcher failed; failing the calls and SMS it was checking")
                 for watched in list(self._calls.values()):
                     if watched.next_check_at <= now:
                         self._fail(watched, err)
+                self._sms.fail_due(now, err)
 
     async def _sleep_or_wake(self, seconds: float) -> None:
         if math.isinf(seconds):
@@ -250,7 +292,8 @@ class CallWatcher:
             waker.cancel()
 
     async def _round(self, now: float) -> None:
-        """Ask about every due call: due ones first, then the last batch topped up with those due soonest."""
+        """Ask about every due call: due ones first, then the last batch topped up with those due soonest;
+        and read every due SMS."""
         due = sorted(
             (watched for watched in self._calls.values() if watched.next_check_at <= now),
             key=lambda watched: watched.next_check_at,
@@ -269,7 +312,7 @@ class CallWatcher:
             due.extend(upcoming[:room])
         batches = [due[i : i + self.batch_size] for i in range(0, len(due), self.batch_size)]
         self.stats.rounds += 1
-        await asyncio.gather(*(self._check_batch(batch) for batch in batches))
+        await asyncio.gather(*(self._check_batch(batch) for batch in batches), self._sms.read_due(now))
 
     async def _check_batch(self, batch: list[_WatchedCall]) -> None:
         self.stats.listing_requests += 1
@@ -293,7 +336,7 @@ class CallWatcher:
 
     async def _after_failed_listing(self, batch: list[_WatchedCall], err: ExotelError) -> None:
         """A 4xx for the listing is looked into call by call; a transient failure is tried again later."""
-        if _is_refusal(err):
+        if is_refusal(err):
             log.warning(
                 "Exotel: listing %d calls was refused (%s); looking each up on its own", len(batch), err
             )
@@ -303,7 +346,7 @@ class CallWatcher:
                     if self._calls.get(watched.sid) is watched:
                         self._update(watched, call, self.clock.now())
             return
-        if not _is_transient(err):
+        if not is_transient(err):
             for watched in batch:
                 self._fail(watched, err)
             return
@@ -348,7 +391,7 @@ class CallWatcher:
             return await self.client.get_call(watched.sid), None
         except ExotelError as err:
             self.stats.failed_requests += 1
-            if isinstance(err, ExotelNotFoundError) or not _is_transient(err):
+            if isinstance(err, ExotelNotFoundError) or not is_transient(err):
                 self._fail(watched, err)
                 return None, None
             return None, err
@@ -412,23 +455,9 @@ class CallWatcher:
         return f"Call {sid} was not final by the deadline: {state}."
 
 
-def _is_refusal(error: ExotelError) -> bool:
-    """A 4xx other than 429: about the request (maybe one bad Sid), so each call is asked on its own."""
-    return (
-        isinstance(error, ExotelAPIError)
-        and not isinstance(error, ExotelRateLimitError)
-        and (400 <= error.status_code < 500)
-    )
-
-
 def _unreadable_error(watched: _WatchedCall, problem: str, error: ExotelError) -> ExotelResponseError:
     return ExotelResponseError(
         f"Call {watched.sid}: Exotel's answers about it could not be read {watched.unreadable_lookups} "
         f"times in a row (its listing entry: {problem}; its details: {error}). Stopped watching it; "
         "other calls are not affected. Check the call in Exotel's dashboard."
     )
-
-
-def _is_transient(error: ExotelError) -> bool:
-    """Worth asking again later: no answer, 429, 5xx, or an unreadable answer."""
-    return is_retryable_read_error(error) or isinstance(error, ExotelResponseError)

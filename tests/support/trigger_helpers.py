@@ -1,4 +1,4 @@
-"""Helpers for trigger tests: place calls on the simulator, run triggers as the triggerer does."""
+"""Helpers for trigger tests: place calls and send SMS on the simulator, run triggers as the triggerer does."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from exotel_provider.calls.connect_request import build_connect_request
 from exotel_provider.client.settings import ExotelSettings
 from exotel_provider.client.sync_client import ExotelClient
 from exotel_provider.simulator.server import ExotelSimulator
+from exotel_provider.sms.send_request import build_sms_request
 from exotel_provider.triggers.exotel import ExotelCallTrigger
 
 EXOPHONE = "08047112345"
+SMS_DLT = {"dlt_entity_id": "1101456780000012345", "dlt_template_id": "1107161234567890123"}
 
 
 def simulator_settings(simulator: ExotelSimulator, **extra: Any) -> ExotelSettings:
@@ -37,6 +39,25 @@ def place_calls(simulator: ExotelSimulator, numbers: Iterable[str], **script: An
             )
             sids.append(client.place_call(request).sid)
     return sids
+
+
+def send_sms(simulator: ExotelSimulator, numbers: Iterable[str], *, outcome: str | None = None) -> list[str]:
+    """Send one SMS per number over HTTP (ending in ``outcome`` when given); returns the Sids."""
+    sids = []
+    with ExotelClient(simulator_settings(simulator)) as client:
+        for to_number in numbers:
+            if outcome is not None:
+                simulator.script_sms(to_number, outcome)
+            request = build_sms_request(
+                to_number=to_number, from_number="EXOTEL", body="Your payment is due.", **SMS_DLT
+            )
+            sids.append(client.send_sms(request).sid)
+    return sids
+
+
+def sms_reads(simulator: ExotelSimulator) -> list[Any]:
+    """The GETs of one SMS by its Sid, in order."""
+    return [r for r in simulator.requests if r.method == "GET" and "/SMS/Messages/" in r.path]
 
 
 def number(index: int) -> str:
