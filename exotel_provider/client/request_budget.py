@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 BUDGET_WINDOW_SECONDS = 60.0
 DEFAULT_PAUSE_AFTER_429_SECONDS = 5.0
 """How long to hold every request after a 429 that carried no ``Retry-After``."""
+DEFAULT_BURST_SHARE = 0.02
+"""The share of the budget a full bucket may send back to back: a small burst, so the sustained rate
+is 98 % of the budget (a tenth kept for bursts bound a campaign's placing to 90 %)."""
 _EPSILON = 1e-9
 _MIN_SLEEP_SECONDS = 0.001
 
@@ -120,8 +123,9 @@ class AccountBudget:
 class RequestBudget(AccountBudget):
     """A token bucket that never lets more than ``requests_per_minute`` requests through in any 60 s.
 
-    The bucket holds up to ``burst`` tokens and refills at ``(requests_per_minute - burst) / 60`` per
-    second, so a full bucket plus a minute of refill is exactly the budget. :meth:`pause` (after a
+    The bucket holds up to ``burst`` tokens (default 2 % of the budget, at least one) and refills at
+    ``(requests_per_minute - burst) / 60`` per second, so a full bucket plus a minute of refill is
+    exactly the budget, and a steady sender gets 98 % of it. :meth:`pause` (after a
     429) holds every request until the given time has passed and empties the bucket. Thread-safe.
     """
 
@@ -145,7 +149,7 @@ class RequestBudget(AccountBudget):
 
     def _set_rate(self, requests_per_minute: int, burst: int | None) -> None:
         self.requests_per_minute = requests_per_minute
-        self.burst = burst if burst is not None else max(1, requests_per_minute // 10)
+        self.burst = burst if burst is not None else default_burst(requests_per_minute)
         if not 1 <= self.burst <= requests_per_minute:
             raise ValueError(f"burst must be from 1 to {requests_per_minute}, got {self.burst}")
         self._rate = max(requests_per_minute - self.burst, 1) / BUDGET_WINDOW_SECONDS
@@ -188,6 +192,11 @@ class RequestBudget(AccountBudget):
         if now > self._updated_at:
             self._tokens = min(float(self.burst), self._tokens + (now - self._updated_at) * self._rate)
             self._updated_at = now
+
+
+def default_burst(requests_per_minute: int) -> int:
+    """Tokens a full bucket holds: :data:`DEFAULT_BURST_SHARE` of the budget, at least one."""
+    return max(1, int(requests_per_minute * DEFAULT_BURST_SHARE))
 
 
 _budgets: dict[tuple[str, str, int], RequestBudget] = {}

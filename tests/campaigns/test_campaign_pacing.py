@@ -31,12 +31,67 @@ def sent_at(pacer: RequestPacer, clock: FakeClock, requests: int) -> list[float]
     return times
 
 
+def max_in_any_minute(times: list[float]) -> int:
+    return max(sum(start <= t < start + 60 for t in times) for start in times)
+
+
 def test_requests_are_evenly_spaced_and_never_exceed_the_rate_in_any_minute():
     clock = FakeClock()
     pacer = RequestPacer(120, clock=clock, sleep=clock.sleep)
     times = sent_at(pacer, clock, 300)
-    assert all(b - a == pytest.approx(0.5) for a, b in itertools.pairwise(times))
-    assert max(sum(start <= t < start + 60 for t in times) for start in times) == 120
+    assert pacer.burst == 2
+    assert all(b - a == pytest.approx(60 / 119) for a, b in itertools.pairwise(times[1:]))
+    assert max_in_any_minute(times) == 120
+
+
+def test_a_late_request_makes_up_the_slots_it_missed_but_never_more_than_the_burst():
+    clock = FakeClock()
+    pacer = RequestPacer(600, burst=4, clock=clock, sleep=clock.sleep)  # a slot every 60/597 s
+    sent_at(pacer, clock, 10)
+    clock.now += 3.0  # the placing threads were busy (a ledger write): about 30 slots went by
+    clock.slept.clear()
+    times = sent_at(pacer, clock, 8)
+    assert len(clock.slept) == 4  # the late requests go at once: 4 back to back ...
+    assert times[:4] == [times[0]] * 4
+    assert all(b - a == pytest.approx(60 / 597) for a, b in itertools.pairwise(times[3:]))  # ... then spaced
+
+
+def test_made_up_slots_keep_every_minute_within_the_rate():
+    clock = FakeClock()
+    pacer = RequestPacer(190, clock=clock, sleep=clock.sleep)
+    times = []
+    for i in range(1000):
+        if i % 7 == 0:
+            clock.now += 0.3  # late now and then, by about a slot
+        pacer.wait_turn()
+        times.append(clock.now)
+    assert max_in_any_minute(times) <= 190
+    assert 60 * len(times) / (times[-1] - times[0]) >= 188  # the missed slots were made up
+
+
+def test_after_a_429_no_slot_before_the_pause_is_made_up():
+    clock = FakeClock()
+    pacer = RequestPacer(600, burst=4, clock=clock, sleep=clock.sleep)
+    pacer.wait_turn()
+    pacer.back_off(10.0)
+    clock.now += 12.0  # 2 s of slots after the pause went by, 20 missed: the burst at most
+    times = sent_at(pacer, clock, 6)
+    assert times[:4] == [times[0]] * 4 and times[4] > times[0]
+    clock2 = FakeClock()
+    paused = RequestPacer(600, burst=4, clock=clock2, sleep=clock2.sleep)
+    paused.wait_turn()
+    paused.back_off(10.0)
+    clock2.now += 10.0  # arriving just as the pause ends: nothing missed, nothing made up
+    times = sent_at(paused, clock2, 3)
+    assert times[1] - times[0] == pytest.approx(60 / 597)
+
+
+def test_burst_is_at_least_two_slots_and_at_most_the_rate():
+    assert RequestPacer(190).burst == 2
+    assert RequestPacer(1140).burst == 10  # the slots of half a second
+    assert RequestPacer(1).burst == 1
+    with pytest.raises(ValueError):
+        RequestPacer(10, burst=11)
 
 
 def test_placing_leaves_part_of_the_budget_to_watching():

@@ -73,7 +73,7 @@ def budget(clock: ManualClock, limit: int = 1000) -> RedisRequestBudget:
         "redis://cache:6379/0",
         account="api.exotel.com/acme",
         requests_per_minute=limit,
-        fallback=RequestBudget(limit, clock=clock),
+        fallback=RequestBudget(limit, clock=clock, burst=limit // 10),
         clock=clock,
     )
 
