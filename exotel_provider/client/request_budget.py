@@ -192,6 +192,8 @@ class RequestBudget(AccountBudget):
         if now > self._updated_at:
             self._tokens = min(float(self.burst), self._tokens + (now - self._updated_at) * self._rate)
             self._updated_at = now
+        elif now >= self._paused_until:  # not paused, yet earlier: the wall clock was set back
+            self._updated_at = now  # refill from here (real time is still counted once), never stall
 
 
 def default_burst(requests_per_minute: int) -> int:
