@@ -1,7 +1,8 @@
 """How fast a campaign sends requests: within the connection's request budget, a missed slot made up.
 
 Placing a call counts against Exotel's 200 requests a minute per account together with watching, so
-a campaign paces itself below ``requests_per_minute`` and leaves a share for the watchers. A slot a
+a campaign whose budget is shared with the watchers (through Redis) paces itself below
+``requests_per_minute`` and leaves them a share; a budget of its own process it uses whole. A slot a
 placing thread missed (it was busy writing the ledger, or the machine was) may still be used for a
 short while, so placing keeps its rate on a busy machine; never more than the pacer's rate in any
 60 s. A 429 pauses it. Pure timing; the clock and the sleep are parameters.
@@ -15,7 +16,7 @@ import time
 from collections.abc import Callable
 
 WATCHING_SHARE = 0.05
-"""The share of the request budget a campaign leaves to watching while it places calls."""
+"""The share of a shared request budget a campaign leaves to watching while it places calls."""
 DEFAULT_PAUSE_AFTER_429_SECONDS = 5.0
 """How long to hold placing after a 429 that carried no ``Retry-After``."""
 MAKE_UP_SECONDS = 0.5
@@ -23,9 +24,11 @@ MAKE_UP_SECONDS = 0.5
 PACING_WINDOW_SECONDS = 60.0
 
 
-def watching_reserve(requests_per_minute: int) -> int:
-    """Requests a minute left to watching: 5 % of the budget, at least one (none of a budget of 1)."""
-    if requests_per_minute <= 1:
+def watching_reserve(requests_per_minute: int, *, shared: bool = True) -> int:
+    """Requests a minute a campaign leaves to watching: 5 % of a budget ``shared`` with the watchers
+    (through Redis), at least one (none of a budget of 1); none of a budget of the campaign's own
+    process, which no watcher asks (the triggerer's watchers count in their own process)."""
+    if not shared or requests_per_minute <= 1:
         return 0
     return max(1, math.ceil(requests_per_minute * WATCHING_SHARE))
 
@@ -79,11 +82,13 @@ class RequestPacer:
         requests_per_minute: int,
         *,
         reserve: int | None = None,
+        shared: bool = True,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> RequestPacer:
-        """A pacer for the part of an account's budget that watching does not need."""
-        reserve = watching_reserve(requests_per_minute) if reserve is None else reserve
+        """A pacer for the part of an account's budget that watching does not need (``reserve``;
+        None: :func:`watching_reserve` of a budget ``shared`` with the watchers or not)."""
+        reserve = watching_reserve(requests_per_minute, shared=shared) if reserve is None else reserve
         return cls(max(requests_per_minute - reserve, 1), clock=clock, sleep=sleep)
 
     def wait_turn(self) -> None:

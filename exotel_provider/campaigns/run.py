@@ -230,6 +230,7 @@ def paced_run(
     *,
     budget: int,
     reserve: int | None,
+    shared_budget: bool = True,
     get_ended_calls: Callable[[list[str]], Iterable[str]],
     build_request: Callable[[CampaignEntry], ConnectRequest],
     max_calls_in_flight: int,
@@ -240,8 +241,9 @@ def paced_run(
     rules: DialRules | None = None,
     window: CampaignWindow | None = None,
 ) -> CampaignRun:
-    """A run placing within ``budget`` requests a minute less ``reserve`` left to watching (logged once)."""
-    pacer = RequestPacer.for_budget(budget, reserve=reserve)
+    """A run placing within ``budget`` requests a minute less ``reserve`` left to watching (None: the
+    default share when the budget is shared with the watchers through Redis, none otherwise; logged once)."""
+    pacer = RequestPacer.for_budget(budget, reserve=reserve, shared=shared_budget)
     logger.info(
         "Exotel campaign: at most %.0f placing requests a minute (budget %d), at most %d in flight, "
         "%d placed side by side%s",

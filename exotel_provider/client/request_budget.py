@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Protocol
 
@@ -27,8 +28,8 @@ BUDGET_WINDOW_SECONDS = 60.0
 DEFAULT_PAUSE_AFTER_429_SECONDS = 5.0
 """How long to hold every request after a 429 that carried no ``Retry-After``."""
 DEFAULT_BURST_SHARE = 0.02
-"""The share of the budget a full bucket may send back to back: a small burst, so the sustained rate
-is 98 % of the budget (a tenth kept for bursts bound a campaign's placing to 90 %)."""
+"""The share of the budget a full bucket may send back to back: a small burst, so requests stay
+spaced; the window of the last requests, not the bucket, keeps any 60 s within the budget."""
 _EPSILON = 1e-9
 _MIN_SLEEP_SECONDS = 0.001
 
@@ -121,12 +122,14 @@ class AccountBudget:
 
 
 class RequestBudget(AccountBudget):
-    """A token bucket that never lets more than ``requests_per_minute`` requests through in any 60 s.
+    """Never more than ``requests_per_minute`` requests in any 60 s, evenly spaced, the whole budget used.
 
-    The bucket holds up to ``burst`` tokens (default 2 % of the budget, at least one) and refills at
-    ``(requests_per_minute - burst) / 60`` per second, so a full bucket plus a minute of refill is
-    exactly the budget, and a steady sender gets 98 % of it. :meth:`pause` (after a
-    429) holds every request until the given time has passed and empties the bucket. Thread-safe.
+    Two checks together. A token bucket spaces the requests: it holds up to ``burst`` tokens (default
+    2 % of the budget, at least one) and refills at ``requests_per_minute / 60`` a second. The times
+    of the last ``requests_per_minute`` requests let through keep any 60 s within the budget exactly,
+    so a steady sender gets the whole budget (a bucket alone would have to refill at the budget less
+    its burst, which held a steady sender to 98 %). :meth:`pause` (after a 429) holds every request
+    until the given time has passed and empties the bucket. Thread-safe.
     """
 
     def __init__(
@@ -137,6 +140,8 @@ class RequestBudget(AccountBudget):
         self.clock = clock or WallClock()
         self._lock = threading.Lock()
         self._tokens = 0.0
+        self._sent: deque[float] = deque()
+        """When each of the last ``requests_per_minute`` requests was let through."""
         self._set_rate(requests_per_minute, burst)
         self._tokens = float(self.burst)
         self._updated_at = self.clock.now()
@@ -152,8 +157,9 @@ class RequestBudget(AccountBudget):
         self.burst = burst if burst is not None else default_burst(requests_per_minute)
         if not 1 <= self.burst <= requests_per_minute:
             raise ValueError(f"burst must be from 1 to {requests_per_minute}, got {self.burst}")
-        self._rate = max(requests_per_minute - self.burst, 1) / BUDGET_WINDOW_SECONDS
+        self._rate = requests_per_minute / BUDGET_WINDOW_SECONDS
         self._tokens = min(self._tokens, float(self.burst))
+        self._sent = deque(self._sent, maxlen=requests_per_minute)  # a lower budget: the latest
 
     def limit_to(self, requests_per_minute: int) -> None:
         """Lower the budget in place (a second connection to the account asks for less); never raises it."""
@@ -169,11 +175,16 @@ class RequestBudget(AccountBudget):
             if now < self._paused_until:
                 return self._paused_until - now
             self._refill(now)
-            if self._tokens >= 1.0 - _EPSILON:
-                self._tokens = max(0.0, self._tokens - 1.0)
-                self.granted += 1
-                return 0.0
-            return (1.0 - self._tokens) / self._rate
+            if self._tokens < 1.0 - _EPSILON:
+                return (1.0 - self._tokens) / self._rate
+            if len(self._sent) == self.requests_per_minute:  # the oldest of the window must be 60 s old
+                window_wait = self._sent[0] + BUDGET_WINDOW_SECONDS - now
+                if window_wait > 0:
+                    return window_wait
+            self._tokens = max(0.0, self._tokens - 1.0)
+            self._sent.append(now)
+            self.granted += 1
+            return 0.0
 
     def pause_until(self, until: float) -> None:
         """Send nothing until ``until`` (epoch seconds): a 429's ``Retry-After``, a rate-limit reset."""
@@ -194,6 +205,9 @@ class RequestBudget(AccountBudget):
             self._updated_at = now
         elif now >= self._paused_until:  # not paused, yet earlier: the wall clock was set back
             self._updated_at = now  # refill from here (real time is still counted once), never stall
+        if self._sent and now < self._sent[-1]:  # the same for the window: the latest request is now
+            set_back = self._sent[-1] - now
+            self._sent = deque((sent - set_back for sent in self._sent), maxlen=self.requests_per_minute)
 
 
 def default_burst(requests_per_minute: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 
 import pytest
@@ -33,13 +34,39 @@ async def test_never_more_than_the_budget_in_any_minute(budget):
     assert limiter.granted == budget * 4
 
 
-async def test_sustained_rate_is_at_least_98_percent_of_the_budget():
+async def test_a_steady_sender_gets_the_whole_budget():
     clock = VirtualClock(start=1_000_000.0)
     limiter = RequestBudget(150, clock=clock)
     start = clock.now()
+    granted = []
     for _ in range(150 * 5):
         await limiter.acquire()
-    assert clock.now() - start <= 750 / (0.98 * 150) * 60  # the burst, 2 % of the budget, is what is kept
+        granted.append(clock.now())
+    assert clock.now() - start < 5 * 60  # 5 minutes' worth in 5 minutes (98 %: 305 s)
+    assert max_in_any_window(granted) == 150
+
+
+async def test_requests_stay_spaced_beyond_the_burst():
+    clock = VirtualClock(start=1_000_000.0)
+    limiter = RequestBudget(150, clock=clock)  # burst 3
+    granted = []
+    for _ in range(10):
+        await limiter.acquire()
+        granted.append(clock.now() - 1_000_000.0)
+    assert granted[:3] == [0.0, 0.0, 0.0]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(granted[2:])]
+    assert all(gap == pytest.approx(60 / 150) for gap in gaps)
+
+
+async def test_a_lowered_budget_counts_the_requests_already_sent():
+    clock = VirtualClock(start=1_000_000.0)
+    limiter = RequestBudget(150, clock=clock)
+    for _ in range(100):
+        await limiter.acquire()
+    assert clock.now() < 1_000_000.0 + 40
+    limiter.limit_to(100)
+    await limiter.acquire()
+    assert clock.now() >= 1_000_000.0 + 60  # the window of the last 100 is full until the first is 60 s old
 
 
 async def test_pause_holds_every_request_for_retry_after():
