@@ -65,8 +65,9 @@ class CampaignRun:
         self.placing_threads = placing_threads
         self.log = logger
         self.in_flight = CallsInFlight(
-            max_calls_in_flight, find_ended=find_ended, poll_interval=poll_interval
-        )
+            max_calls_in_flight, find_ended=find_ended, poll_interval=poll_interval,
+            listing_size=MAX_SIDS_PER_LISTING,
+        )  # fmt: skip
         self._placing: ParallelPlacing[CampaignEntry, Placement] | None = None
 
     def place(self, entries: Sequence[CampaignEntry]) -> list[Placement]:
