@@ -46,7 +46,8 @@ class RequestPacer:
 
     ``wait_turn()`` before each request. A slot nobody was ready for is not lost: a request that
     comes late goes at once, up to ``burst`` requests back to back (a virtual-scheduling GCRA), and
-    the spacing leaves room for that burst, so any 60 s still hold at most ``rate_per_minute``.
+    the spacing leaves room for that burst, so any 60 s still hold at most ``rate_per_minute``
+    (``room_for_burst=False``: spaced at the full rate, the window kept by the request budget below).
     ``back_off(seconds)`` after a 429 holds every later request until that much time has passed,
     and no slot before its end is made up. Thread-safe: threads placing calls side by side share
     one pacer, and each is given its own slot.
@@ -57,6 +58,7 @@ class RequestPacer:
         rate_per_minute: float,
         *,
         burst: int | None = None,
+        room_for_burst: bool = True,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -66,8 +68,10 @@ class RequestPacer:
         self.burst = make_up_slots(self.rate_per_minute) if burst is None else burst
         if not 1 <= self.burst <= max(1.0, self.rate_per_minute):
             raise ValueError(f"burst must be from 1 to {rate_per_minute:g}, got {self.burst}")
-        # burst - 1 requests come on top of the spacing; any 60 s hold at most rate_per_minute
-        self.interval = PACING_WINDOW_SECONDS / max(self.rate_per_minute - self.burst + 1, 1.0)
+        # with room for the burst (burst - 1 requests on top of the spacing), any 60 s hold at most
+        # rate_per_minute; without it, the request budget below keeps the 60 s window
+        spaced_per_minute = self.rate_per_minute - self.burst + 1 if room_for_burst else self.rate_per_minute
+        self.interval = PACING_WINDOW_SECONDS / max(spaced_per_minute, 1.0)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -87,9 +91,13 @@ class RequestPacer:
         sleep: Callable[[float], None] = time.sleep,
     ) -> RequestPacer:
         """A pacer for the part of an account's budget that watching does not need (``reserve``;
-        None: :func:`watching_reserve` of a budget ``shared`` with the watchers or not)."""
+        None: :func:`watching_reserve` of a budget ``shared`` with the watchers or not). With a
+        reserve, its spacing keeps any 60 s within its rate, so the reserve stays free; without one,
+        it spaces at the whole budget, and the budget's own window keeps any 60 s within it."""
         reserve = watching_reserve(requests_per_minute, shared=shared) if reserve is None else reserve
-        return cls(max(requests_per_minute - reserve, 1), clock=clock, sleep=sleep)
+        return cls(
+            max(requests_per_minute - reserve, 1), room_for_burst=reserve > 0, clock=clock, sleep=sleep
+        )
 
     def wait_turn(self) -> None:
         """Sleep until this request's slot (at once if it missed slots it may make up), and count it."""

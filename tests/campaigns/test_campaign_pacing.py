@@ -103,7 +103,10 @@ def test_placing_leaves_part_of_a_shared_budget_to_watching():
 
 def test_a_budget_no_watcher_shares_is_left_whole_to_placing():
     assert watching_reserve(150, shared=False) == 0
-    assert RequestPacer.for_budget(150, shared=False).rate_per_minute == 150
+    pacer = RequestPacer.for_budget(150, shared=False)
+    assert pacer.rate_per_minute == 150
+    assert pacer.interval == pytest.approx(60 / 150)  # spaced at the whole budget: its window is the budget's
+    assert RequestPacer.for_budget(150).interval == pytest.approx(60 / (142 - pacer.burst + 1))
 
 
 def test_a_429_holds_the_next_request_for_retry_after():

@@ -38,7 +38,7 @@ def place_with_late_threads(
     exotel_simulator: ExotelSimulator, *, shared: bool
 ) -> tuple[list[float], list[float]]:
     """Place CALLS calls paced by a campaign's pacer within a budget of Exotel's limit, every 7th thread
-    a slot late; when each request was let through, and what the budget made anyone wait."""
+    a slot late; when each request reached the simulator, and what the budget made anyone wait."""
     clock = SimulatorWallClock(exotel_simulator)
     budget_waits: list[float] = []
 
@@ -64,12 +64,12 @@ def place_with_late_threads(
             if i % 7 == 0:
                 exotel_simulator.advance(0.3)  # the placing thread was busy (a ledger write): a slot late
             pacer.wait_turn()
-            sent.append(clock.now())
             request = build_connect_request(
                 account_sid=exotel_simulator.account_sid, from_number=f"+9198765{i:05d}",
                 caller_id="08047112345", app_id="926",
             )  # fmt: skip
             client.place_call(request, announce=False)
+            sent.append(clock.now())  # when the simulator took it (its clock moves only in sleeps)
     return sent, budget_waits
 
 
@@ -93,4 +93,4 @@ def test_a_budget_of_its_own_is_used_whole_without_a_429(exotel_simulator):
     statuses = [r.status_code for r in exotel_simulator.requests]
     assert statuses == [200] * CALLS  # not one 429 from the simulator's sliding window
     assert busiest_window(sent) <= EXOTELS_LIMIT
-    assert 60 * (CALLS - 1) / (sent[-1] - sent[0]) >= 198  # no reserve, nothing kept by the bucket (197.3 when it kept 2 %)
+    assert 60 * (CALLS - 1) / (sent[-1] - sent[0]) >= 199  # no reserve, nothing kept back (197.3 when the bucket kept 2 %)
