@@ -2,7 +2,9 @@
 
 A call counts from the moment a thread is given room to place it until Exotel lists it as ended, so
 threads placing side by side never overshoot the cap. Room is made by asking Exotel which calls
-ended (one thread asks at a time, through ``find_ended``), never by guessing. No Airflow imports.
+ended (one thread asks at a time, through ``find_ended``), never by guessing: the oldest calls
+first, one listing's worth at a time, until one has ended. The oldest are the likeliest to have
+ended, so one request usually frees many places. No Airflow imports.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ class CallsInFlight:
         *,
         find_ended: Callable[[list[str]], Iterable[str]],
         poll_interval: float,
+        listing_size: int = 100,
     ) -> None:
         if cap < 1:
             raise ValueError(f"cap must be >= 1, got {cap}")
         self.cap = cap
         self.poll_interval = poll_interval
+        self.listing_size = listing_size
+        """Calls asked about in one go (one listing request: Exotel lists at most 100 Sids)."""
         self._find_ended = find_ended
         self._changed = threading.Condition()
         self._one_asker = threading.Lock()
@@ -40,11 +45,15 @@ class CallsInFlight:
         with self._one_asker:
             while not self._try_take():
                 with self._changed:
-                    sids = list(self._sids)
-                ended = set(self._find_ended(sids)) if sids else set()
+                    sids = list(self._sids)  # oldest first
+                for start in range(0, len(sids), self.listing_size):
+                    ended = set(self._find_ended(sids[start : start + self.listing_size]))
+                    with self._changed:
+                        for sid in ended:
+                            self._sids.pop(sid, None)
+                        if self._fits():
+                            break
                 with self._changed:
-                    for sid in ended:
-                        self._sids.pop(sid, None)
                     if self._fits():
                         continue
                     # nothing ended yet (or every place is a placement under way): wait a while, or

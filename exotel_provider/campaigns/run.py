@@ -65,8 +65,9 @@ class CampaignRun:
         self.placing_threads = placing_threads
         self.log = logger
         self.in_flight = CallsInFlight(
-            max_calls_in_flight, find_ended=find_ended, poll_interval=poll_interval
-        )
+            max_calls_in_flight, find_ended=find_ended, poll_interval=poll_interval,
+            listing_size=MAX_SIDS_PER_LISTING,
+        )  # fmt: skip
         self._placing: ParallelPlacing[CampaignEntry, Placement] | None = None
 
     def place(self, entries: Sequence[CampaignEntry]) -> list[Placement]:
@@ -230,6 +231,7 @@ def paced_run(
     *,
     budget: int,
     reserve: int | None,
+    shared_budget: bool = True,
     get_ended_calls: Callable[[list[str]], Iterable[str]],
     build_request: Callable[[CampaignEntry], ConnectRequest],
     max_calls_in_flight: int,
@@ -240,8 +242,9 @@ def paced_run(
     rules: DialRules | None = None,
     window: CampaignWindow | None = None,
 ) -> CampaignRun:
-    """A run placing within ``budget`` requests a minute less ``reserve`` left to watching (logged once)."""
-    pacer = RequestPacer.for_budget(budget, reserve=reserve)
+    """A run placing within ``budget`` requests a minute less ``reserve`` left to watching (None: the
+    default share when the budget is shared with the watchers through Redis, none otherwise; logged once)."""
+    pacer = RequestPacer.for_budget(budget, reserve=reserve, shared=shared_budget)
     logger.info(
         "Exotel campaign: at most %.0f placing requests a minute (budget %d), at most %d in flight, "
         "%d placed side by side%s",

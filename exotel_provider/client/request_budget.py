@@ -12,8 +12,10 @@ runs on the wall clock or on a simulator's faster clock.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Protocol
 
@@ -27,9 +29,11 @@ BUDGET_WINDOW_SECONDS = 60.0
 DEFAULT_PAUSE_AFTER_429_SECONDS = 5.0
 """How long to hold every request after a 429 that carried no ``Retry-After``."""
 DEFAULT_BURST_SHARE = 0.02
-"""The share of the budget a full bucket may send back to back: a small burst, so the sustained rate
-is 98 % of the budget (a tenth kept for bursts bound a campaign's placing to 90 %)."""
+"""The share of the budget a full bucket may send back to back: a small burst, so requests stay
+spaced; the window of the last requests, not the bucket, keeps any 60 s within the budget."""
 _EPSILON = 1e-9
+_UNANSWERED_POLL_SECONDS = 0.05
+"""When every slot of the window is held by a request awaiting its answer, ask again this often."""
 _MIN_SLEEP_SECONDS = 0.001
 
 
@@ -121,12 +125,17 @@ class AccountBudget:
 
 
 class RequestBudget(AccountBudget):
-    """A token bucket that never lets more than ``requests_per_minute`` requests through in any 60 s.
+    """Never more than ``requests_per_minute`` requests in any 60 s at Exotel, evenly spaced, the
+    whole budget used.
 
-    The bucket holds up to ``burst`` tokens (default 2 % of the budget, at least one) and refills at
-    ``(requests_per_minute - burst) / 60`` per second, so a full bucket plus a minute of refill is
-    exactly the budget, and a steady sender gets 98 % of it. :meth:`pause` (after a
-    429) holds every request until the given time has passed and empties the bucket. Thread-safe.
+    Two checks together. A token bucket spaces the requests: it holds up to ``burst`` tokens (default
+    2 % of the budget, at least one) and refills at ``requests_per_minute / 60`` a second. A window
+    keeps any 60 s within the budget exactly: a request taken with :meth:`reserve_slot` counts from
+    when it is let through until 60 s after its answer came back (:meth:`release`), so however long
+    it took to reach Exotel, no 60 s there see one too many; one taken with :meth:`reserve` counts
+    for 60 s from when it was let through. A steady sender gets the whole budget (a bucket alone
+    would have to refill at the budget less its burst, which held it to 98 %). :meth:`pause` (after
+    a 429) holds every request until the given time has passed and empties the bucket. Thread-safe.
     """
 
     def __init__(
@@ -141,6 +150,11 @@ class RequestBudget(AccountBudget):
         self._tokens = float(self.burst)
         self._updated_at = self.clock.now()
         self._paused_until = 0.0
+        self._counted: deque[float] = deque()
+        """When the 60 s of each request of the last minute began (answered, or let through), oldest first."""
+        self._unanswered: set[str] = set()
+        """The slots of requests let through whose answer has not come back yet."""
+        self._slots = itertools.count(1)
         self.granted = 0
         """Requests let through so far (for logs and benchmarks)."""
 
@@ -152,7 +166,7 @@ class RequestBudget(AccountBudget):
         self.burst = burst if burst is not None else default_burst(requests_per_minute)
         if not 1 <= self.burst <= requests_per_minute:
             raise ValueError(f"burst must be from 1 to {requests_per_minute}, got {self.burst}")
-        self._rate = max(requests_per_minute - self.burst, 1) / BUDGET_WINDOW_SECONDS
+        self._rate = requests_per_minute / BUDGET_WINDOW_SECONDS
         self._tokens = min(self._tokens, float(self.burst))
 
     def limit_to(self, requests_per_minute: int) -> None:
@@ -163,17 +177,42 @@ class RequestBudget(AccountBudget):
                 self._set_rate(requests_per_minute, None)
 
     def reserve(self) -> float:
-        """Take one request's token; seconds to wait before sending (0: now)."""
+        """Take one request's slot, counted for 60 s from now; seconds to wait before sending (0: now)."""
+        return self._take(answer_expected=False)[0]
+
+    def reserve_slot(self) -> tuple[float, str | None]:
+        """Take one request's slot, counted until 60 s after :meth:`release`; (seconds to wait, slot)."""
+        return self._take(answer_expected=True)
+
+    def release(self, slot: str | None) -> None:
+        """The request holding ``slot`` got its answer (or failed): its 60 s start now."""
+        with self._lock:
+            if slot in self._unanswered:
+                self._unanswered.discard(slot)
+                now = self.clock.now()
+                self._refill(now)
+                self._counted.append(now)
+
+    def _take(self, *, answer_expected: bool) -> tuple[float, str | None]:
         with self._lock:
             now = self.clock.now()
             if now < self._paused_until:
-                return self._paused_until - now
+                return self._paused_until - now, None
             self._refill(now)
-            if self._tokens >= 1.0 - _EPSILON:
-                self._tokens = max(0.0, self._tokens - 1.0)
-                self.granted += 1
-                return 0.0
-            return (1.0 - self._tokens) / self._rate
+            if self._tokens < 1.0 - _EPSILON:
+                return (1.0 - self._tokens) / self._rate, None
+            if len(self._counted) + len(self._unanswered) >= self.requests_per_minute:
+                if not self._counted:  # every slot is a request awaiting its answer
+                    return _UNANSWERED_POLL_SECONDS, None
+                return max(self._counted[0] + BUDGET_WINDOW_SECONDS - now, _EPSILON), None
+            self._tokens = max(0.0, self._tokens - 1.0)
+            self.granted += 1
+            if not answer_expected:
+                self._counted.append(now)
+                return 0.0, None
+            slot = str(next(self._slots))
+            self._unanswered.add(slot)
+            return 0.0, slot
 
     def pause_until(self, until: float) -> None:
         """Send nothing until ``until`` (epoch seconds): a 429's ``Retry-After``, a rate-limit reset."""
@@ -194,6 +233,11 @@ class RequestBudget(AccountBudget):
             self._updated_at = now
         elif now >= self._paused_until:  # not paused, yet earlier: the wall clock was set back
             self._updated_at = now  # refill from here (real time is still counted once), never stall
+        if self._counted and now < self._counted[-1]:  # the same for the window: the latest is now
+            set_back = self._counted[-1] - now
+            self._counted = deque(counted - set_back for counted in self._counted)
+        while self._counted and self._counted[0] <= now - BUDGET_WINDOW_SECONDS:
+            self._counted.popleft()
 
 
 def default_burst(requests_per_minute: int) -> int:

@@ -62,7 +62,7 @@ class ExotelCampaignOperator(DialRulesParameters):
         (``reminder_calls``) in that common-sql connection's database. None: the task state store.
     :param max_calls_in_flight: at most this many placed calls not yet ended.
     :param placing_threads: calls placed side by side (1: one after the other, in the list's order).
-    :param watching_reserve: requests a minute left to watching (default 5 % of the budget).
+    :param watching_reserve: requests a minute left to watching (default: 5 % of a Redis-shared budget, else 0).
     :param poll_interval: seconds between checks of a call while it may change.
     :param pricing_grace_seconds: how long after a call ended to wait for its price.
     :param wait_timeout: give up waiting after this many seconds (default 6 hours).
@@ -264,15 +264,15 @@ class ExotelCampaignOperator(DialRulesParameters):
         from exotel_provider.campaigns.run import CampaignWindow, paced_run
 
         try:
-            budget = self.hook.settings.requests_per_minute
+            settings = self.hook.settings
             self.hook.client  # noqa: B018 - made once here, then shared by the placing threads
         except ExotelConfigurationError as err:
             raise InvalidExotelConnection(f"Connection {self.exotel_conn_id!r}: {err}") from None
         return paced_run(
-            self._placer(context, book), budget=budget, reserve=self.watching_reserve,
-            get_ended_calls=self.hook.get_ended_calls, build_request=self._request,
-            max_calls_in_flight=self.max_calls_in_flight, placing_threads=self.placing_threads,
-            poll_interval=self.poll_interval, logger=self.log, book=book,
+            self._placer(context, book), budget=settings.requests_per_minute, reserve=self.watching_reserve,
+            shared_budget=bool(settings.rate_limit_redis_url), get_ended_calls=self.hook.get_ended_calls,
+            build_request=self._request, max_calls_in_flight=self.max_calls_in_flight,
+            placing_threads=self.placing_threads, poll_interval=self.poll_interval, logger=self.log, book=book,
             rules=self.dial_rules(book, time_zone=self._time_zone(), logger=self.log),
             window=CampaignWindow(self.calling_hours, self._time_zone()),
         )  # fmt: skip

@@ -94,11 +94,19 @@ def test_burst_is_at_least_two_slots_and_at_most_the_rate():
         RequestPacer(10, burst=11)
 
 
-def test_placing_leaves_part_of_the_budget_to_watching():
+def test_placing_leaves_part_of_a_shared_budget_to_watching():
     pacer = RequestPacer.for_budget(150)
     assert pacer.rate_per_minute == 150 - watching_reserve(150) == 142
     assert RequestPacer.for_budget(200, reserve=50).rate_per_minute == 150
     assert RequestPacer.for_budget(1).rate_per_minute == 1
+
+
+def test_a_budget_no_watcher_shares_is_left_whole_to_placing():
+    assert watching_reserve(150, shared=False) == 0
+    pacer = RequestPacer.for_budget(150, shared=False)
+    assert pacer.rate_per_minute == 150
+    assert pacer.interval == pytest.approx(60 / 150)  # spaced at the whole budget: its window is the budget's
+    assert RequestPacer.for_budget(150).interval == pytest.approx(60 / (142 - pacer.burst + 1))
 
 
 def test_a_429_holds_the_next_request_for_retry_after():

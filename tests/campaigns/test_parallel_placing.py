@@ -112,6 +112,40 @@ def test_threads_never_hold_more_calls_in_flight_than_the_cap():
     assert len(ended) >= 27  # room was made only by calls that ended
 
 
+def test_room_is_made_by_asking_about_the_oldest_calls_first_one_listing_at_a_time():
+    asked: list[list[str]] = []
+
+    def find_ended(sids: list[str]) -> list[str]:
+        asked.append(sids)
+        return [sid for sid in sids if int(sid[2:]) < 150]  # the 150 oldest calls have ended
+
+    in_flight = CallsInFlight(250, find_ended=find_ended, poll_interval=60, listing_size=100)
+    for item in range(250):
+        in_flight.take_room()
+        in_flight.placed(f"CA{item}")
+    in_flight.take_room()
+
+    assert asked == [[f"CA{item}" for item in range(100)]]  # one request freed 100 places
+    assert len(in_flight) == 151
+
+
+def test_newer_calls_are_asked_about_when_the_oldest_have_not_ended():
+    asked: list[list[str]] = []
+
+    def find_ended(sids: list[str]) -> list[str]:
+        asked.append(sids)
+        return [sid for sid in sids if int(sid[2:]) >= 200]  # only the newest have ended
+
+    in_flight = CallsInFlight(250, find_ended=find_ended, poll_interval=60, listing_size=100)
+    for item in range(250):
+        in_flight.take_room()
+        in_flight.placed(f"CA{item}")
+    in_flight.take_room()
+
+    assert [len(sids) for sids in asked] == [100, 100, 50]
+    assert len(in_flight) == 201
+
+
 def test_room_given_back_by_a_refused_call_is_reused_without_polling():
     asked: list[list[str]] = []
     in_flight = CallsInFlight(1, find_ended=lambda sids: asked.append(sids) or [], poll_interval=60)

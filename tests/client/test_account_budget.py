@@ -77,14 +77,14 @@ async def test_the_hook_in_a_worker_and_the_watcher_in_a_triggerer_ask_one_budge
 @pytest.mark.exotel_simulator(time_scale=0)
 def test_every_request_of_the_sync_client_waits_for_the_budget(exotel_simulator):
     clock = SteppedClock()
-    budget = RequestBudget(6, clock=clock, burst=1)  # one now, then one every 12 s
+    budget = RequestBudget(6, clock=clock, burst=1)  # one now, then one every 10 s
     client = ExotelClient(settings_for(exotel_simulator), budget=budget, sleep=clock.sleep_now)
 
     for _ in range(4):
         client.list_calls(page_size=1)
 
     assert len(exotel_simulator.requests) == 4
-    assert sum(clock.slept) == pytest.approx(3 * 12.0)
+    assert sum(clock.slept) == pytest.approx(3 * 10.0)
     assert budget.granted == 4
 
 

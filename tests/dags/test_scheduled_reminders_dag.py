@@ -83,6 +83,7 @@ def test_a_scheduled_run_calls_the_days_reminders_redials_busy_and_unanswered_on
         "day": DAY, "entries": 5, "calls": 7, "redialled": 2, "answered": 2, "not_answered": 2, "failed": 1,
     }  # fmt: skip
     assert summary["total_cost"] == pytest.approx(sum(r["price"] for r in rows))
+    assert "per_call" not in summary  # a row per call is the page's, not every reader's of the XCom
     page, chart = (
         Path(summary["report_path"].removeprefix("file://")),
         Path(summary["chart_path"].removeprefix("file://")),
