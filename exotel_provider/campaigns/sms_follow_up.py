@@ -301,7 +301,7 @@ def _batches(
     if not bulk:
         yield from ([item] for item in due)
         return
-    groups: dict[tuple[str | None, ...], list[tuple[SmsRow, SmsRequest]]] = {}
+    groups: dict[tuple[tuple[str, str], ...], list[tuple[SmsRow, SmsRequest]]] = {}
     for item in due:
         groups.setdefault(shared_parameters(item[1]), []).append(item)
     for group in groups.values():

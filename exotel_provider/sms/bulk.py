@@ -28,13 +28,11 @@ from exotel_provider.sms.send_request import SmsRequest
 MAX_BULK_MESSAGES = 100
 """Exotel's limit on messages in one ``Sms/bulksend`` request."""
 
-_SHARED = ("dlt_entity_id", "dlt_template_id", "sms_type", "encoding_type", "priority", "status_callback")
 
-
-def shared_parameters(request: SmsRequest) -> tuple[str | None, ...]:
+def shared_parameters(request: SmsRequest) -> tuple[tuple[str, str], ...]:
     """What a message shares with the others of its batch: the request-level parameters. Requests
     with equal values can go out in one bulk request."""
-    return tuple(getattr(request, name) for name in _SHARED)
+    return tuple(request.request_level_form())
 
 
 @dataclass(frozen=True)
@@ -55,17 +53,7 @@ class SmsBatch:
                 (f"Messages[{index}][To]", message.to_number),
                 (f"Messages[{index}][Body]", message.body),
             ]
-        first = self.messages[0]
-        optional = [
-            ("EncodingType", first.encoding_type),
-            ("Priority", first.priority),
-            ("DltEntityId", first.dlt_entity_id),
-            ("DltTemplateId", first.dlt_template_id),
-            ("SmsType", first.sms_type),
-            ("StatusCallback", first.status_callback),
-        ]
-        pairs.extend((name, value) for name, value in optional if value is not None)
-        return pairs
+        return pairs + self.messages[0].request_level_form()
 
     def describe(self, *, mask: bool = True) -> str:
         """A one-line summary for logs: how many messages, the first number masked unless ``mask=False``."""

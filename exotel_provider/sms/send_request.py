@@ -53,6 +53,14 @@ class SmsRequest:
     def form(self) -> list[tuple[str, str]]:
         """The form-encoded body, with Exotel's parameter names."""
         pairs = [("From", self.from_number), ("To", self.to_number), ("Body", self.body)]
+        pairs += self.request_level_form()
+        if self.custom_field is not None:
+            pairs.append(("CustomField", self.custom_field))
+        return pairs
+
+    def request_level_form(self) -> list[tuple[str, str]]:
+        """The parameters given of those a bulk request shares across its messages (encoding,
+        priority, DLT ids, type, status callback), with Exotel's names."""
         optional = [
             ("EncodingType", self.encoding_type),
             ("Priority", self.priority),
@@ -60,10 +68,8 @@ class SmsRequest:
             ("DltTemplateId", self.dlt_template_id),
             ("SmsType", self.sms_type),
             ("StatusCallback", self.status_callback),
-            ("CustomField", self.custom_field),
         ]
-        pairs.extend((name, value) for name, value in optional if value is not None)
-        return pairs
+        return [(name, value) for name, value in optional if value is not None]
 
     def describe(self, *, mask: bool = True) -> str:
         """A one-line summary for logs: the number masked unless ``mask=False``, never the text."""
