@@ -40,3 +40,11 @@ def ledger_db(request, tmp_path, monkeypatch):
     else:
         connection = postgres_database(request.getfixturevalue("postgres_server"))
     return hook_for("exotel_reminders_db", connection, monkeypatch)
+
+
+@pytest.fixture
+def book(tmp_path, monkeypatch):
+    """The SMS follow-up's book of the day (``reminder_sms``) in a fresh SQLite reminders database."""
+    from tests.support.sms_books import sms_book
+
+    yield from sms_book(tmp_path, monkeypatch)

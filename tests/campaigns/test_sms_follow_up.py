@@ -6,15 +6,13 @@ from __future__ import annotations
 import datetime
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from exotel_provider.calls.calling_hours import CallingHours, CallingWindow
 from exotel_provider.campaigns import sms_follow_up as follow_up
 from exotel_provider.errors import ExotelSmsOutcomeUnknownError
 from exotel_provider.sms.model import SmsMessage, SmsStatus
-from tests.support.ledger_databases import hook_for, sqlite_database
+from tests.support.sms_books import SMS_FOLLOW_UP_DAY
 
-DAY = "2026-08-03"
+DAY = SMS_FOLLOW_UP_DAY
 INDIA = ZoneInfo("Asia/Kolkata")
 NOON = datetime.datetime(2026, 8, 3, 12, tzinfo=INDIA).timestamp()
 NINE_PM = NOON + 9 * 3600
@@ -42,14 +40,6 @@ class Sender:
         if self.error is not None:
             raise self.error
         return SmsMessage(sid=f"SM{len(self.requests)}", status=SmsStatus.QUEUED, raw_status="queued")
-
-
-@pytest.fixture
-def book(tmp_path, monkeypatch):
-    db = hook_for("exotel_reminders_db", sqlite_database(tmp_path / "r.db"), monkeypatch)
-    book = follow_up.SqlSmsBook(db, day=DAY)
-    yield book
-    book.close()
 
 
 def send(book, reminders, sender, at=NOON):

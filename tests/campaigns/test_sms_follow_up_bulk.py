@@ -14,10 +14,10 @@ from exotel_provider.client.sync_client import ExotelClient
 from exotel_provider.errors import ExotelBadRequestError
 from exotel_provider.simulator import SMS_SEND_PATH
 from exotel_provider.sms.bulk import BulkSmsResult
-from tests.support.ledger_databases import hook_for, sqlite_database
+from tests.support.sms_books import SMS_FOLLOW_UP_DAY
 from tests.support.trigger_helpers import simulator_settings
 
-DAY = "2026-08-03"
+DAY = SMS_FOLLOW_UP_DAY
 TEMPLATE = follow_up.SmsTemplate("EXOTEL", "1101456789012345678", "1107161234567890123")
 FAST = RetryPolicy(max_attempts=3, initial_wait=0.01, max_wait=0.02, max_retry_after=0.02)
 
@@ -29,14 +29,6 @@ def reminders(count: int) -> list[dict[str, str]]:
         {"reminder_id": f"R-{i:04d}", "phone": f"+91987650{i:04d}", "due_date": DAY, "customer": f"C{i}"}
         for i in range(count)
     ]
-
-
-@pytest.fixture
-def book(tmp_path, monkeypatch):
-    db = hook_for("exotel_reminders_db", sqlite_database(tmp_path / "r.db"), monkeypatch)
-    book = follow_up.SqlSmsBook(db, day=DAY)
-    yield book
-    book.close()
 
 
 @pytest.fixture
